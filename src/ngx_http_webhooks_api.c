@@ -1,0 +1,1275 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_auth.h"
+#include "ngx_http_webhooks_hook.h"
+#include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_reply.h"
+#include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_store.h"
+
+
+#define NGX_HTTP_WEBHOOKS_PER_PAGE      30
+#define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
+#define NGX_HTTP_WEBHOOKS_TRIES         5
+
+
+typedef struct {
+    ngx_http_webhooks_route_t       rt;
+    ngx_http_webhooks_identity_t    who;
+    ngx_str_t                       base;
+    ngx_str_t                       hooks;     /* key of the hooks hash */
+    ngx_str_t                       name;      /* as first spelled */
+
+    json_t                         *body;
+    ngx_str_t                       stored;    /* the hook as read */
+    ngx_str_t                       next;      /* the hook to write */
+    json_t                         *hook;
+    json_t                         *last_response;
+
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+    ngx_uint_t                      tries;
+    ngx_uint_t                      cleanup;   /* unsigned:1 */
+} ngx_http_webhooks_ctx_t;
+
+
+typedef struct {
+    uint64_t                        id;
+    ngx_str_t                       key;
+    json_t                         *hook;
+    json_t                         *last_response;
+} ngx_http_webhooks_item_t;
+
+
+static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_run(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_fetch(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_wait(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_redis_cmd_t *cmd);
+static void ngx_http_webhooks_cleanup(void *data);
+static ngx_http_webhooks_ctx_t *ngx_http_webhooks_reply_ctx(
+    ngx_http_request_t *r, redisReply *reply, int type, ngx_int_t *rc);
+
+static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_fetch_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_save_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
+
+static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
+static ngx_int_t ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status);
+static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_not_found(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_path(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_str_t *prefix);
+static ngx_int_t ngx_http_webhooks_base_url(ngx_http_request_t *r,
+    ngx_http_webhooks_loc_conf_t *wlcf, ngx_str_t *prefix, ngx_str_t *base);
+static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t page, ngx_uint_t per_page,
+    ngx_uint_t last);
+static ngx_uint_t ngx_http_webhooks_arg(ngx_http_request_t *r, char *name,
+    size_t len, ngx_uint_t dflt);
+static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
+    const void *two);
+
+
+ngx_int_t
+ngx_http_webhooks_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      path, prefix;
+    ngx_http_webhooks_ctx_t       *ctx;
+    ngx_http_webhooks_loc_conf_t  *wlcf;
+    ngx_http_webhooks_main_conf_t *wmcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhooks_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_path(r, &path, &prefix) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_webhooks_route(r, &path, &ctx->rt);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webhooks_not_found(r, ctx);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhooks op:%ui name:\"%V\" hook:%uL",
+                   ctx->rt.op, &ctx->rt.name, ctx->rt.hook_id);
+
+    if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->who.login.len == 0) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_error(r, NGX_HTTP_UNAUTHORIZED,
+                                       "Requires authentication",
+                                       ctx->rt.doc_url, NULL);
+    }
+
+    if (!ctx->who.admin) {
+        /* GitHub hides what one may not administer */
+        return ngx_http_webhooks_not_found(r, ctx);
+    }
+
+    if (ngx_http_webhooks_base_url(r, wlcf, &prefix, &ctx->base) != NGX_OK
+        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
+                                       "hooks", &ctx->hooks)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (ctx->rt.op) {
+
+    case NGX_HTTP_WEBHOOKS_OP_CREATE:
+    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
+    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
+
+        if (ngx_http_webhooks_json_media(r) != NGX_OK) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            return ngx_http_webhooks_error(r,
+                                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                   "Unsupported Media Type",
+                                   ctx->rt.doc_url, NULL);
+        }
+
+        r->request_body_in_single_buf = 1;
+
+        rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_webhooks_body_handler);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+
+    default:
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_http_webhooks_run(r, ctx);
+
+        if (rc == NGX_DONE) {
+            /* held until the reply from redis finalizes the request */
+            r->main->count++;
+        }
+
+        return rc;
+    }
+}
+
+
+static void
+ngx_http_webhooks_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_str_t                 body;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (body.len == 0) {
+        ctx->body = ngx_http_webhooks_json_own(r->pool, json_object());
+
+    } else {
+        ctx->body = ngx_http_webhooks_json_load(r->pool, body.data,
+                                                body.len);
+
+        if (ctx->body == NULL || !json_is_object(ctx->body)) {
+            rc = ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "Problems parsing JSON",
+                                         ctx->rt.doc_url, NULL);
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+    }
+
+    if (ctx->body == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_webhooks_run(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* NGX_DONE when a reply is awaited, or what to finalize the request with */
+
+static ngx_int_t
+ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    json_t                         *hook;
+    const char                     *argv[2];
+    size_t                          argvlen[2];
+    ngx_str_t                       seq;
+    ngx_http_webhooks_fault_t       fault;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    switch (ctx->rt.op) {
+
+    case NGX_HTTP_WEBHOOKS_OP_LIST:
+        argv[0] = "HGETALL";
+        argvlen[0] = 7;
+        argv[1] = (const char *) ctx->hooks.data;
+        argvlen[1] = ctx->hooks.len;
+
+        return ngx_http_webhooks_wait(r, ctx,
+                   ngx_http_webhooks_redis_command(
+                       ngx_http_webhooks_list_done, r, 2, argv, argvlen));
+
+    case NGX_HTTP_WEBHOOKS_OP_CREATE:
+        ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+        hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who,
+                                             ctx->body, &fault);
+        if (hook == NULL) {
+            return ngx_http_webhooks_fault(r, ctx, &fault);
+        }
+
+        ctx->hook = hook;
+
+        if (ngx_http_webhooks_json_dump(r->pool, hook, &ctx->next)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* ids come from one counter, unique across orgs and repos */
+
+        wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+        if (ngx_http_webhooks_seq_key(r->pool, &wmcf->prefix, &seq)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        argv[0] = "INCR";
+        argvlen[0] = 4;
+        argv[1] = (const char *) seq.data;
+        argvlen[1] = seq.len;
+
+        return ngx_http_webhooks_wait(r, ctx,
+                   ngx_http_webhooks_redis_command(
+                       ngx_http_webhooks_id_done, r, 2, argv, argvlen));
+
+    default:
+        return ngx_http_webhooks_fetch(r, ctx);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    u_char      *p;
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    p = ngx_pnalloc(r->pool, ctx->rt.hook.len + 3);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[1] = (const char *) ctx->hooks.data;
+    argvlen[1] = ctx->hooks.len;
+    argv[2] = (const char *) ctx->rt.hook.data;
+    argvlen[2] = ctx->rt.hook.len;
+    argv[3] = (const char *) p;
+    argvlen[3] = ngx_sprintf(p, "%V:lr", &ctx->rt.hook) - p;
+    argv[4] = "name";
+    argvlen[4] = 4;
+
+    return ngx_http_webhooks_wait(r, ctx,
+               ngx_http_webhooks_redis_command(
+                   ngx_http_webhooks_fetch_done, r, 5, argv, argvlen));
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_wait(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    ngx_http_webhooks_redis_cmd_t *cmd)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (cmd == NULL) {
+        return ngx_http_webhooks_unavailable(r);
+    }
+
+    ctx->cmd = cmd;
+
+    if (!ctx->cleanup) {
+        cln = ngx_http_cleanup_add(r, 0);
+        if (cln == NULL) {
+            ngx_http_webhooks_redis_cancel(cmd);
+            ctx->cmd = NULL;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_webhooks_cleanup;
+        cln->data = ctx;
+        ctx->cleanup = 1;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* the request goes away while redis still owes it a reply */
+
+static void
+ngx_http_webhooks_cleanup(void *data)
+{
+    ngx_http_webhooks_ctx_t  *ctx = data;
+
+    if (ctx->cmd) {
+        ngx_http_webhooks_redis_cancel(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+}
+
+
+/*
+ * Common start of every reply handler: NULL when the request must end
+ * with *rc, because redis failed or answered with the wrong type.
+ */
+
+static ngx_http_webhooks_ctx_t *
+ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
+    int type, ngx_int_t *rc)
+{
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL) {
+        *rc = ngx_http_webhooks_unavailable(r);
+        return NULL;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhooks: redis error: \"%*s\"",
+                      (size_t) reply->len, reply->str);
+        *rc = ngx_http_webhooks_unavailable(r);
+        return NULL;
+    }
+
+    if (reply->type != type) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhooks: unexpected redis reply type %d",
+                      reply->type);
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+static void
+ngx_http_webhooks_list_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    size_t                     i, n;
+    json_t                    *list, *item;
+    uint64_t                   id;
+    ngx_int_t                  rc;
+    ngx_str_t                  field, name;
+    ngx_uint_t                 k, page, per_page, last, first;
+    redisReply                *f, *v;
+    ngx_http_webhooks_ctx_t   *ctx;
+    ngx_http_webhooks_item_t  *items;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    items = ngx_palloc(r->pool, (reply->elements / 2 + 1)
+                                * sizeof(ngx_http_webhooks_item_t));
+    if (items == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    name = ctx->rt.name;
+    n = 0;
+
+    /* "<id>" holds a hook, "<id>:lr" its last response */
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        f = reply->element[i];
+        v = reply->element[i + 1];
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        field.data = (u_char *) f->str;
+        field.len = f->len;
+
+        if (field.len == 4 && ngx_strncmp(field.data, "name", 4) == 0) {
+            name.data = ngx_pstrdup(r->pool, &(ngx_str_t) { v->len,
+                                                     (u_char *) v->str });
+            name.len = v->len;
+
+            if (name.data == NULL) {
+                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            continue;
+        }
+
+        if (field.len > 3
+            && ngx_strncmp(field.data + field.len - 3, ":lr", 3) == 0)
+        {
+            continue;
+        }
+
+        if (ngx_http_webhooks_parse_id(field.data, field.len, &id) != NGX_OK)
+        {
+            continue;
+        }
+
+        items[n].hook = ngx_http_webhooks_json_load(r->pool,
+                                                    (u_char *) v->str,
+                                                    v->len);
+        if (items[n].hook == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "webhooks: bad hook %V in \"%V\"",
+                          &field, &ctx->hooks);
+            continue;
+        }
+
+        if (!ngx_http_webhooks_may_see(&ctx->who, items[n].hook)) {
+            continue;
+        }
+
+        items[n].id = id;
+        items[n].key.data = ngx_pstrdup(r->pool, &field);
+        items[n].key.len = field.len;
+        items[n].last_response = NULL;
+
+        if (items[n].key.data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        n++;
+    }
+
+    /* last responses, matched to the hooks kept */
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        f = reply->element[i];
+        v = reply->element[i + 1];
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING
+            || f->len <= 3 || ngx_strncmp(f->str + f->len - 3, ":lr", 3) != 0)
+        {
+            continue;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (items[k].key.len == f->len - 3
+                && ngx_strncmp(items[k].key.data, f->str, f->len - 3) == 0)
+            {
+                items[k].last_response = ngx_http_webhooks_json_load(r->pool,
+                                                    (u_char *) v->str, v->len);
+                break;
+            }
+        }
+    }
+
+    ngx_qsort(items, n, sizeof(ngx_http_webhooks_item_t),
+              ngx_http_webhooks_item_cmp);
+
+    per_page = ngx_http_webhooks_arg(r, "per_page", 8,
+                                     NGX_HTTP_WEBHOOKS_PER_PAGE);
+    if (per_page > NGX_HTTP_WEBHOOKS_PER_PAGE_MAX) {
+        per_page = NGX_HTTP_WEBHOOKS_PER_PAGE_MAX;
+    }
+
+    page = ngx_http_webhooks_arg(r, "page", 4, 1);
+
+    last = (n + per_page - 1) / per_page;
+    if (last == 0) {
+        last = 1;
+    }
+
+    ctx->name = name;
+
+    list = ngx_http_webhooks_json_own(r->pool, json_array());
+    if (list == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    first = (page - 1 < n / per_page + 1) ? (page - 1) * per_page : n;
+
+    for (k = first; k < n && k < first + per_page; k++) {
+        item = ngx_http_webhooks_hook_render(r, &ctx->rt, &ctx->base, &name,
+                                             &items[k].key, items[k].hook,
+                                             items[k].last_response);
+        if (item == NULL || json_array_append(list, item) != 0) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    if (ngx_http_webhooks_link(r, ctx, page, per_page, last) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
+                                                            list));
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_webhooks_item_cmp(const void *one, const void *two)
+{
+    const ngx_http_webhooks_item_t  *a = one, *b = two;
+
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+
+static void
+ngx_http_webhooks_id_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    u_char                   *p;
+    ngx_int_t                 rc;
+    ngx_str_t                 id;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    id.data = p;
+    id.len = ngx_sprintf(p, "%L", (int64_t) reply->integer) - p;
+
+    ctx->rt.hook = id;
+    ctx->rt.hook_id = (uint64_t) reply->integer;
+    /* nothing stored yet: the script refuses an existing id */
+    ctx->stored.len = 0;
+    ctx->stored.data = (u_char *) "";
+
+    rc = ngx_http_webhooks_save(r, ctx, &id);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    ngx_str_t *id)
+{
+    u_char                         *p;
+    ngx_str_t                       args[6];
+    ngx_http_webhooks_loc_conf_t   *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args[0] = ctx->hooks;
+    args[1] = *id;
+    args[2] = ctx->stored;
+    args[3] = ctx->next;
+    args[4] = ctx->rt.name;
+    args[5].data = p;
+    args[5].len = ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
+
+    return ngx_http_webhooks_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                              NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
+                                              ngx_http_webhooks_save_done, r,
+                                              1, 6, args));
+}
+
+
+static void
+ngx_http_webhooks_save_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    u_char                    *msg;
+    ngx_int_t                  rc;
+    redisReply                *status;
+    ngx_http_webhooks_ctx_t   *ctx;
+    ngx_http_webhooks_fault_t  fault;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (reply->elements == 0
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    status = reply->element[0];
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    if (ngx_strcmp(status->str, "ok") == 0) {
+
+        if (reply->elements > 1
+            && reply->element[1]->type == REDIS_REPLY_STRING)
+        {
+            ctx->name.len = reply->element[1]->len;
+            ctx->name.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
+                                 ctx->name.len,
+                                 (u_char *) reply->element[1]->str });
+            if (ctx->name.data == NULL) {
+                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+        }
+
+        ngx_http_webhooks_finish(r,
+                   ngx_http_webhooks_respond_hook(r, ctx,
+                       ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_CREATE
+                       ? NGX_HTTP_CREATED : NGX_HTTP_OK));
+        return;
+    }
+
+    if (ngx_strcmp(status->str, "conflict") == 0) {
+
+        /* someone else changed the hook since we read it: start over */
+
+        if (++ctx->tries < NGX_HTTP_WEBHOOKS_TRIES) {
+            rc = ngx_http_webhooks_fetch(r, ctx);
+            if (rc != NGX_DONE) {
+                ngx_http_webhooks_finish(r, rc);
+            }
+
+            return;
+        }
+
+        ngx_http_webhooks_finish(r,
+            ngx_http_webhooks_error(r, NGX_HTTP_CONFLICT,
+                                    "Conflict: the hook changed meanwhile",
+                                    ctx->rt.doc_url, NULL));
+        return;
+    }
+
+    if (ngx_strcmp(status->str, "gone") == 0) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    if (ngx_strcmp(status->str, "duplicate") == 0) {
+        rc = ngx_http_webhooks_hook_fault(r, &fault, "custom", NULL,
+                 ctx->rt.scope == NGX_HTTP_WEBHOOKS_ORG
+                 ? "Hook already exists on this organization"
+                 : "Hook already exists on this repository");
+
+    } else if (ngx_strcmp(status->str, "cap") == 0
+               && reply->elements > 1
+               && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        msg = ngx_pnalloc(r->pool, reply->element[1]->len + 64);
+        if (msg == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_sprintf(msg, "The \"%*s\" event cannot have more than %ui hooks%Z",
+                    (size_t) reply->element[1]->len, reply->element[1]->str,
+                    ((ngx_http_webhooks_loc_conf_t *)
+                     ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module))
+                    ->max_hooks);
+
+        rc = ngx_http_webhooks_hook_fault(r, &fault, "custom", NULL,
+                                          (char *) msg);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhooks: save of hook %V failed: \"%s\"",
+                      &ctx->rt.hook, status->str);
+        rc = NGX_ERROR;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_fault(r, ctx, &fault));
+}
+
+
+static void
+ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    json_t                    *hook;
+    ngx_int_t                  rc;
+    ngx_str_t                  keys[2];
+    redisReply                *doc, *lr, *name;
+    ngx_http_webhooks_ctx_t   *ctx;
+    ngx_http_webhooks_fault_t  fault;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (reply->elements != 3) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    doc = reply->element[0];
+    lr = reply->element[1];
+    name = reply->element[2];
+
+    if (doc->type != REDIS_REPLY_STRING) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    ctx->stored.len = doc->len;
+    ctx->stored.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
+                                       doc->len, (u_char *) doc->str });
+
+    ctx->hook = ngx_http_webhooks_json_load(r->pool, (u_char *) doc->str,
+                                            doc->len);
+
+    if (ctx->stored.data == NULL || ctx->hook == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (!ngx_http_webhooks_may_see(&ctx->who, ctx->hook)) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    if (lr->type == REDIS_REPLY_STRING) {
+        ctx->last_response = ngx_http_webhooks_json_load(r->pool,
+                                                    (u_char *) lr->str,
+                                                    lr->len);
+    }
+
+    if (name->type == REDIS_REPLY_STRING) {
+        ctx->name.len = name->len;
+        ctx->name.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
+                                         name->len, (u_char *) name->str });
+        if (ctx->name.data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        ctx->name = ctx->rt.name;
+    }
+
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    switch (ctx->rt.op) {
+
+    case NGX_HTTP_WEBHOOKS_OP_GET:
+        rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
+        break;
+
+    case NGX_HTTP_WEBHOOKS_OP_GET_CONFIG:
+        rc = ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
+                 ngx_http_webhooks_json_own(r->pool,
+                     ngx_http_webhooks_config_render(ctx->hook)));
+        break;
+
+    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
+    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
+
+        hook = (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_UPDATE)
+               ? ngx_http_webhooks_hook_update(r, &ctx->rt, ctx->hook,
+                                               ctx->body, &fault)
+               : ngx_http_webhooks_hook_update_config(r, &ctx->rt,
+                                                      ctx->hook, ctx->body,
+                                                      &fault);
+        if (hook == NULL) {
+            rc = ngx_http_webhooks_fault(r, ctx, &fault);
+            break;
+        }
+
+        if (ngx_http_webhooks_json_dump(r->pool, hook, &ctx->next)
+            != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        rc = ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
+        break;
+
+    case NGX_HTTP_WEBHOOKS_OP_DELETE:
+        keys[0] = ctx->hooks;
+        keys[1] = ctx->rt.hook;
+
+        rc = ngx_http_webhooks_wait(r, ctx,
+                 ngx_http_webhooks_redis_script(r->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
+                                            ngx_http_webhooks_delete_done,
+                                            r, 1, 2, keys));
+        break;
+
+    default:
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static void
+ngx_http_webhooks_delete_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t                 rc;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (reply->integer == 0) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    ngx_http_webhooks_finish(r,
+                      ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL));
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
+{
+    json_t     *out;
+    ngx_str_t   location;
+
+    out = ngx_http_webhooks_hook_render(r, &ctx->rt, &ctx->base, &ctx->name,
+                                        &ctx->rt.hook, ctx->hook,
+                                        ctx->last_response);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_CREATED) {
+        ngx_http_webhooks_json_str(out, "url", &location);
+
+        if (ngx_http_webhooks_add_header(r, "Location", &location)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_webhooks_send_json(r, status, out);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    ngx_http_webhooks_fault_t *fault)
+{
+    if (fault->status == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_error(r, fault->status, fault->message,
+                                   ctx->rt.doc_url, fault->errors);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_not_found(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                   ctx->rt.doc_url, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_unavailable(ngx_http_request_t *r)
+{
+    static ngx_str_t  retry = ngx_string("1");
+
+    if (ngx_http_webhooks_add_header(r, "Retry-After", &retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "Service Unavailable", NULL, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            /* a body larger than client_body_buffer_size */
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * JSON, or what curl sends by default: GitHub's own examples use curl -d
+ * without a Content-Type.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_json_media(ngx_http_request_t *r)
+{
+    u_char     *p, *last;
+    ngx_str_t   type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_OK;
+    }
+
+    type = r->headers_in.content_type->value;
+    last = type.data + type.len;
+
+    for (p = type.data; p < last && *p != ';' && *p != ' '; p++) {
+        /* void */
+    }
+
+    type.len = p - type.data;
+
+    if (type.len == 0
+        || (type.len == 16
+            && ngx_strncasecmp(type.data, (u_char *) "application/json", 16)
+               == 0)
+        || (type.len > 5
+            && ngx_strncasecmp(type.data + type.len - 5, (u_char *) "+json",
+                               5) == 0)
+        || (type.len == 33
+            && ngx_strncasecmp(type.data,
+                               (u_char *) "application/x-www-form-urlencoded",
+                               33) == 0))
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the API answers below a prefix location, as GHES does at /api/v3 */
+
+static ngx_int_t
+ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_str_t *prefix)
+{
+    size_t                     len;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    *path = r->uri;
+    prefix->data = r->uri.data;
+    prefix->len = 0;
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return NGX_OK;
+    }
+#endif
+
+    len = clcf->name.len;
+
+    if (len && clcf->name.data[len - 1] == '/') {
+        len--;
+    }
+
+    if (len && r->uri.len > len
+        && ngx_strncmp(r->uri.data, clcf->name.data, len) == 0
+        && r->uri.data[len] == '/')
+    {
+        prefix->len = len;
+        path->data += len;
+        path->len -= len;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_base_url(ngx_http_request_t *r,
+    ngx_http_webhooks_loc_conf_t *wlcf, ngx_str_t *prefix, ngx_str_t *base)
+{
+    u_char                    *p;
+    ngx_str_t                  host;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (wlcf->base_url) {
+        if (ngx_http_complex_value(r, wlcf->base_url, base) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        while (base->len && base->data[base->len - 1] == '/') {
+            base->len--;
+        }
+
+        return NGX_OK;
+    }
+
+    if (r->headers_in.host) {
+        host = r->headers_in.host->value;
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("https://") + host.len + prefix->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    base->data = p;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        p = ngx_cpymem(p, "https://", 8);
+    } else
+#endif
+    {
+        p = ngx_cpymem(p, "http://", 7);
+    }
+
+    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, prefix->data, prefix->len);
+
+    base->len = p - base->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
+    ngx_uint_t dflt)
+{
+    ngx_int_t  n;
+    ngx_str_t  value;
+
+    if (ngx_http_arg(r, (u_char *) name, len, &value) != NGX_OK) {
+        return dflt;
+    }
+
+    n = ngx_atoi(value.data, value.len);
+
+    return (n == NGX_ERROR || n < 1) ? dflt : (ngx_uint_t) n;
+}
+
+
+/* GitHub's Link header: prev, next, last, first as they apply */
+
+static ngx_int_t
+ngx_http_webhooks_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    ngx_uint_t page, ngx_uint_t per_page, ngx_uint_t last)
+{
+    size_t      len, one;
+    u_char     *p;
+    ngx_str_t   url, link;
+
+    if (last <= 1 && page <= 1) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_hook_url(r->pool, &ctx->rt, &ctx->base, &ctx->name,
+                                   &(ngx_str_t) ngx_null_string, "", &url)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    one = sizeof("<?per_page=&page=>; rel=\"first\", ") - 1 + url.len
+          + 2 * NGX_INT_T_LEN;
+    len = 4 * one;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    link.data = p;
+
+    if (page > 1) {
+        p = ngx_sprintf(p, "<%V?per_page=%ui&page=%ui>; rel=\"prev\", ",
+                        &url, per_page, ngx_min(page - 1, last));
+    }
+
+    if (page < last) {
+        p = ngx_sprintf(p, "<%V?per_page=%ui&page=%ui>; rel=\"next\", ",
+                        &url, per_page, page + 1);
+        p = ngx_sprintf(p, "<%V?per_page=%ui&page=%ui>; rel=\"last\", ",
+                        &url, per_page, last);
+    }
+
+    if (page > 1) {
+        p = ngx_sprintf(p, "<%V?per_page=%ui&page=1>; rel=\"first\", ",
+                        &url, per_page);
+    }
+
+    link.len = p - link.data;
+
+    if (link.len == 0) {
+        return NGX_OK;
+    }
+
+    link.len -= 2;
+
+    return ngx_http_webhooks_add_header(r, "Link", &link);
+}

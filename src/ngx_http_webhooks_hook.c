@@ -1,0 +1,900 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_hook.h"
+#include "ngx_http_webhooks_json.h"
+
+
+/*
+ * The stored hook is JSON, the secret in it:
+ *
+ *   {"name":"web","active":true,"events":["push"],
+ *    "config":{"content_type":"json","insecure_ssl":"0","url":"...",
+ *              "secret":"..."},
+ *    "created_at":"...","updated_at":"...",
+ *    "creator":{"login":"octocat","app":""}}
+ *
+ * Validation follows GitHub: a value of the wrong type fails the whole
+ * request at once ("Invalid request."), then every semantic problem is
+ * listed in the "errors" of one "Validation Failed".
+ */
+
+
+#define NGX_HTTP_WEBHOOKS_URL_MAX  2048
+
+
+static ngx_int_t ngx_http_webhooks_type_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
+    const char *type);
+static ngx_int_t ngx_http_webhooks_config_merge(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *config, json_t *in,
+    ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_config_check(ngx_http_request_t *r,
+    json_t *config, ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_events(ngx_http_request_t *r,
+    const char *property, json_t *in, json_t *events,
+    ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_check_name(ngx_http_request_t *r,
+    json_t *body, ngx_uint_t required, ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_check_active(ngx_http_request_t *r,
+    json_t *body, json_t *hook, ngx_http_webhooks_fault_t *fault);
+static ngx_int_t ngx_http_webhooks_valid_url(ngx_str_t *url);
+static ngx_int_t ngx_http_webhooks_valid_event(ngx_str_t *event);
+static json_t *ngx_http_webhooks_timestamp(void);
+static json_t *ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
+    ngx_http_webhooks_fault_t *fault);
+
+
+static const char  *ngx_http_webhooks_config_keys[] = {
+    "url", "content_type", "secret", "insecure_ssl", NULL
+};
+
+/* org hooks also take credentials for the receiver, per GitHub's schema */
+static const char  *ngx_http_webhooks_org_config_keys[] = {
+    "url", "content_type", "secret", "insecure_ssl", "username", "password",
+    NULL
+};
+
+
+json_t *
+ngx_http_webhooks_hook_create(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_http_webhooks_identity_t *who,
+    json_t *body, ngx_http_webhooks_fault_t *fault)
+{
+    json_t  *hook, *config, *events, *in, *now;
+
+    now = ngx_http_webhooks_timestamp();
+    if (now == NULL) {
+        return NULL;
+    }
+
+    /* "o" hands now over, "O" takes one more reference to it */
+    hook = ngx_http_webhooks_json_own(r->pool,
+               json_pack("{s:s,s:b,s:[],s:{s:s,s:s},s:o,s:O,s:o}",
+                         "name", "web", "active", 1, "events", "config",
+                         "content_type", "form", "insecure_ssl", "0",
+                         "created_at", now, "updated_at", now,
+                         "creator", ngx_http_webhooks_creator(who)));
+    if (hook == NULL) {
+        return NULL;
+    }
+
+    events = json_object_get(hook, "events");
+    config = json_object_get(hook, "config");
+
+    if (ngx_http_webhooks_check_name(r, body,
+                                     rt->scope == NGX_HTTP_WEBHOOKS_ORG,
+                                     fault)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_http_webhooks_check_active(r, body, hook, fault) != NGX_OK) {
+        return NULL;
+    }
+
+    in = json_object_get(body, "events");
+
+    if (in == NULL) {
+        if (json_array_append_new(events, json_string("push")) != 0) {
+            return NULL;
+        }
+
+    } else if (ngx_http_webhooks_events(r, "events", in, events, fault)
+               != NGX_OK)
+    {
+        return NULL;
+    }
+
+    in = json_object_get(body, "config");
+
+    if (in && ngx_http_webhooks_config_merge(r, rt, config, in, fault)
+              != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (fault->status == 0
+        && ngx_http_webhooks_config_check(r, config, fault) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ngx_http_webhooks_done(r, hook, fault);
+}
+
+
+json_t *
+ngx_http_webhooks_hook_update(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, json_t *body,
+    ngx_http_webhooks_fault_t *fault)
+{
+    size_t   i, j;
+    json_t  *in, *config, *events, *remove, *e, *kept;
+
+    if (ngx_http_webhooks_check_name(r, body, 0, fault) != NGX_OK
+        || ngx_http_webhooks_check_active(r, body, hook, fault) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    in = json_object_get(body, "config");
+
+    if (in) {
+        /* a config replaces the old one: an omitted secret is dropped */
+        config = json_pack("{s:s,s:s}", "content_type", "form",
+                           "insecure_ssl", "0");
+
+        if (config == NULL
+            || json_object_set_new(hook, "config", config) != 0)
+        {
+            return NULL;
+        }
+
+        if (ngx_http_webhooks_config_merge(r, rt, config, in, fault)
+            != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    events = json_object_get(hook, "events");
+    in = json_object_get(body, "events");
+
+    if (in) {
+        json_array_clear(events);
+
+        if (ngx_http_webhooks_events(r, "events", in, events, fault)
+            != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    if (rt->scope == NGX_HTTP_WEBHOOKS_REPO) {
+
+        in = json_object_get(body, "add_events");
+
+        if (in && ngx_http_webhooks_events(r, "add_events", in, events, fault)
+                  != NGX_OK)
+        {
+            return NULL;
+        }
+
+        in = json_object_get(body, "remove_events");
+
+        if (in) {
+            remove = ngx_http_webhooks_json_own(r->pool, json_array());
+            kept = ngx_http_webhooks_json_own(r->pool, json_array());
+
+            if (remove == NULL || kept == NULL) {
+                return NULL;
+            }
+
+            if (ngx_http_webhooks_events(r, "remove_events", in, remove,
+                                         fault)
+                != NGX_OK)
+            {
+                return NULL;
+            }
+
+            json_array_foreach(events, i, e) {
+                json_t  *x;
+
+                json_array_foreach(remove, j, x) {
+                    if (json_equal(e, x)) {
+                        break;
+                    }
+                }
+
+                if (j == json_array_size(remove)
+                    && json_array_append(kept, e) != 0)
+                {
+                    return NULL;
+                }
+            }
+
+            if (json_object_set(hook, "events", kept) != 0) {
+                return NULL;
+            }
+        }
+    }
+
+    if (fault->status == 0
+        && ngx_http_webhooks_config_check(r, json_object_get(hook, "config"),
+                                          fault)
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ngx_http_webhooks_done(r, hook, fault);
+}
+
+
+json_t *
+ngx_http_webhooks_hook_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, json_t *body,
+    ngx_http_webhooks_fault_t *fault)
+{
+    json_t  *config;
+
+    config = json_object_get(hook, "config");
+
+    if (ngx_http_webhooks_config_merge(r, rt, config, body, fault) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (fault->status == 0
+        && ngx_http_webhooks_config_check(r, config, fault) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ngx_http_webhooks_done(r, hook, fault);
+}
+
+
+static json_t *
+ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
+    ngx_http_webhooks_fault_t *fault)
+{
+    if (fault->status) {
+        return NULL;
+    }
+
+    if (json_object_set_new(hook, "updated_at", ngx_http_webhooks_timestamp())
+        != 0)
+    {
+        return NULL;
+    }
+
+    return hook;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_check_name(ngx_http_request_t *r, json_t *body,
+    ngx_uint_t required, ngx_http_webhooks_fault_t *fault)
+{
+    json_t  *name;
+
+    name = json_object_get(body, "name");
+
+    if (name == NULL) {
+        if (required) {
+            return ngx_http_webhooks_hook_fault(r, fault, "missing_field",
+                                                "name", NULL);
+        }
+
+        return NGX_OK;
+    }
+
+    if (!json_is_string(name)) {
+        return ngx_http_webhooks_type_fault(r, fault, "name", name,
+                                            "a string");
+    }
+
+    if (ngx_strcmp(json_string_value(name), "web") != 0) {
+        return ngx_http_webhooks_hook_fault(r, fault, "invalid", "name",
+                                            NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
+    json_t *hook, ngx_http_webhooks_fault_t *fault)
+{
+    json_t  *active;
+
+    active = json_object_get(body, "active");
+
+    if (active == NULL) {
+        return NGX_OK;
+    }
+
+    if (!json_is_boolean(active)) {
+        return ngx_http_webhooks_type_fault(r, fault, "active", active,
+                                            "a boolean");
+    }
+
+    if (json_object_set(hook, "active", active) != 0) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* appends the events of "in" that "events" lacks yet */
+
+static ngx_int_t
+ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
+    json_t *in, json_t *events, ngx_http_webhooks_fault_t *fault)
+{
+    size_t      i, j;
+    json_t     *e, *x;
+    ngx_str_t   name;
+
+    if (!json_is_array(in)) {
+        return ngx_http_webhooks_type_fault(r, fault, property, in,
+                                            "an array");
+    }
+
+    json_array_foreach(in, i, e) {
+
+        if (!json_is_string(e)) {
+            return ngx_http_webhooks_type_fault(r, fault, "items", e,
+                                                "a string");
+        }
+
+        name.data = (u_char *) json_string_value(e);
+        name.len = json_string_length(e);
+
+        if (ngx_http_webhooks_valid_event(&name) != NGX_OK) {
+            if (ngx_http_webhooks_hook_fault(r, fault, "invalid", "events",
+                                             NULL)
+                == NGX_ERROR)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        json_array_foreach(events, j, x) {
+            if (json_equal(e, x)) {
+                break;
+            }
+        }
+
+        if (j == json_array_size(events)
+            && json_array_append(events, e) != 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_valid_event(ngx_str_t *event)
+{
+    size_t  i;
+
+    if (event->len == 1 && event->data[0] == '*') {
+        return NGX_OK;
+    }
+
+    if (event->len == 0 || event->len > 64) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < event->len; i++) {
+        if ((event->data[i] < 'a' || event->data[i] > 'z')
+            && event->data[i] != '_')
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* type-checks "in" and copies its members into "config" */
+
+static ngx_int_t
+ngx_http_webhooks_config_merge(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *config, json_t *in,
+    ngx_http_webhooks_fault_t *fault)
+{
+    u_char       *msg;
+    json_t       *value;
+    const char   *key, **k, **keys;
+
+    if (!json_is_object(in)) {
+        return ngx_http_webhooks_type_fault(r, fault, "config", in,
+                                            "an object");
+    }
+
+    keys = (rt->scope == NGX_HTTP_WEBHOOKS_ORG)
+           ? ngx_http_webhooks_org_config_keys
+           : ngx_http_webhooks_config_keys;
+
+    json_object_foreach(in, key, value) {
+
+        for (k = keys; *k; k++) {
+            if (ngx_strcmp(*k, key) == 0) {
+                break;
+            }
+        }
+
+        if (*k == NULL) {
+            msg = ngx_pnalloc(r->pool, sizeof("Invalid config attribute: ")
+                                       + ngx_strlen(key));
+            if (msg == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(msg, "Invalid config attribute: %s%Z", key);
+
+            if (ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                                             (char *) msg)
+                == NGX_ERROR)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(key, "insecure_ssl") == 0) {
+
+            if (json_is_integer(value) || json_is_real(value)) {
+                if (json_number_value(value) == 0) {
+                    value = json_string("0");
+
+                } else if (json_number_value(value) == 1) {
+                    value = json_string("1");
+
+                } else {
+                    if (ngx_http_webhooks_hook_fault(r, fault, "invalid",
+                                                     "insecure_ssl", NULL)
+                        == NGX_ERROR)
+                    {
+                        return NGX_ERROR;
+                    }
+
+                    continue;
+                }
+
+                if (json_object_set_new(config, key, value) != 0) {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+            if (!json_is_string(value)) {
+                return ngx_http_webhooks_type_fault(r, fault, key, value,
+                                                    "a string or a number");
+            }
+
+            if (ngx_strcmp(json_string_value(value), "0") != 0
+                && ngx_strcmp(json_string_value(value), "1") != 0)
+            {
+                if (ngx_http_webhooks_hook_fault(r, fault, "invalid",
+                                                 "insecure_ssl", NULL)
+                    == NGX_ERROR)
+                {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+        } else if (!json_is_string(value)) {
+            return ngx_http_webhooks_type_fault(r, fault, key, value,
+                                                "a string");
+        }
+
+        if ((ngx_strcmp(key, "secret") == 0
+             || ngx_strcmp(key, "password") == 0
+             || ngx_strcmp(key, "username") == 0)
+            && json_string_length(value) == 0)
+        {
+            /* an empty secret means no secret */
+            (void) json_object_del(config, key);
+            continue;
+        }
+
+        if (json_object_set(config, key, value) != 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
+    ngx_http_webhooks_fault_t *fault)
+{
+    ngx_str_t  url, ct;
+
+    if (ngx_http_webhooks_json_str(config, "url", &url) != NGX_OK
+        || url.len == 0)
+    {
+        return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                                       "Config must contain URL for webhooks");
+    }
+
+    if (ngx_http_webhooks_valid_url(&url) != NGX_OK) {
+        return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                   "The URL you've entered is not valid. Please make sure "
+                   "that you encode all special characters first");
+    }
+
+    (void) ngx_http_webhooks_json_str(config, "content_type", &ct);
+
+    if (!(ct.len == 4 && ngx_strncmp(ct.data, "json", 4) == 0)
+        && !(ct.len == 4 && ngx_strncmp(ct.data, "form", 4) == 0))
+    {
+        return ngx_http_webhooks_hook_fault(r, fault, "invalid",
+                                            "content_type", NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+/* an absolute http(s) URL with a host, in printable, encoded ASCII */
+
+static ngx_int_t
+ngx_http_webhooks_valid_url(ngx_str_t *url)
+{
+    u_char  *p, *last, *host, *end, *at;
+    size_t   n;
+
+    if (url->len > NGX_HTTP_WEBHOOKS_URL_MAX) {
+        return NGX_DECLINED;
+    }
+
+    p = url->data;
+    last = p + url->len;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || ngx_strchr("\"<>\\^`{|}", *p)) {
+            return NGX_DECLINED;
+        }
+    }
+
+    p = url->data;
+
+    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        p += 7;
+
+    } else if (url->len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        p += 8;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for (end = p; end < last && *end != '/' && *end != '?' && *end != '#';
+         end++)
+    {
+        /* void */
+    }
+
+    /* userinfo, if any, ends at the last "@" of the authority */
+
+    at = NULL;
+
+    for (host = p; host < end; host++) {
+        if (*host == '@') {
+            at = host;
+        }
+    }
+
+    host = at ? at + 1 : p;
+
+    if (host == end) {
+        return NGX_DECLINED;
+    }
+
+    if (*host == '[') {
+        for (p = host + 1; p < end && *p != ']'; p++) {
+            if (!(ngx_strchr("0123456789abcdefABCDEF:.", *p))) {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (p == end || p == host + 1) {
+            return NGX_DECLINED;
+        }
+
+        p++;
+
+    } else {
+        for (p = host; p < end && *p != ':'; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'
+                  || *p == '_'))
+            {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (p == host) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (p < end) {
+        if (*p++ != ':' || p == end || end - p > 5) {
+            return NGX_DECLINED;
+        }
+
+        for (n = 0; p < end; p++) {
+            if (*p < '0' || *p > '9') {
+                return NGX_DECLINED;
+            }
+
+            n = n * 10 + (*p - '0');
+        }
+
+        if (n == 0 || n > 65535) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, const char *code, const char *field,
+    const char *message)
+{
+    json_t  *e;
+
+    if (fault->errors == NULL) {
+        fault->errors = ngx_http_webhooks_json_own(r->pool, json_array());
+        if (fault->errors == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    e = json_pack("{s:s}", "resource", "Hook");
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if ((field && json_object_set_new(e, "field", json_string(field)) != 0)
+        || json_object_set_new(e, "code", json_string(code)) != 0
+        || (message
+            && json_object_set_new(e, "message", json_string(message)) != 0)
+        || json_array_append_new(fault->errors, e) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    fault->status = NGX_HTTP_WEBHOOKS_UNPROCESSABLE;
+    fault->message = "Validation Failed";
+
+    return NGX_DECLINED;
+}
+
+
+/* GitHub's schema check words it as "For 'properties/x', 1 is not ..." */
+
+static ngx_int_t
+ngx_http_webhooks_type_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
+    const char *type)
+{
+    char    *dump;
+    size_t   len;
+    u_char  *msg;
+
+    dump = json_is_null(value) ? NULL : json_dumps(value, JSON_ENCODE_ANY
+                                                          | JSON_COMPACT);
+    len = dump ? ngx_strlen(dump) : 3;
+
+    msg = ngx_pnalloc(r->pool, sizeof("Invalid request.\n\nFor 'properties/"
+                                      "', ") + ngx_strlen(property)
+                               + len + sizeof(" is not .")
+                               + ngx_strlen(type));
+    if (msg == NULL) {
+        free(dump);
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(msg, "Invalid request.\n\nFor '%s%s', %s is not %s.%Z",
+                ngx_strcmp(property, "items") == 0 ? "" : "properties/",
+                property, dump ? dump : "nil", type);
+
+    free(dump);
+
+    fault->status = NGX_HTTP_WEBHOOKS_UNPROCESSABLE;
+    fault->message = (char *) msg;
+    fault->errors = NULL;
+
+    return NGX_DECLINED;
+}
+
+
+static json_t *
+ngx_http_webhooks_timestamp(void)
+{
+    u_char     buf[sizeof("2011-09-06T17:26:27Z")];
+    ngx_tm_t   tm;
+
+    ngx_gmtime(ngx_time(), &tm);
+
+    ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+
+    return json_stringn((char *) buf, sizeof(buf) - 1);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_hook_url(ngx_pool_t *pool, ngx_http_webhooks_route_t *rt,
+    ngx_str_t *base, ngx_str_t *name, ngx_str_t *id, const char *tail,
+    ngx_str_t *url)
+{
+    size_t   len;
+    u_char  *p;
+
+    len = base->len + sizeof("/repos//hooks/") + name->len + id->len
+          + ngx_strlen(tail);
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    url->data = p;
+    url->len = ngx_sprintf(p, "%V/%s/%V/hooks%s%V%s", base,
+                           rt->scope == NGX_HTTP_WEBHOOKS_ORG ? "orgs"
+                                                              : "repos",
+                           name, id->len ? "/" : "", id, tail)
+               - p;
+
+    return NGX_OK;
+}
+
+
+json_t *
+ngx_http_webhooks_config_render(json_t *hook)
+{
+    json_t      *config, *out, *v;
+    const char  *key, **k;
+
+    static const char  *order[] = {
+        "content_type", "insecure_ssl", "secret", "url", "username",
+        "password", NULL
+    };
+
+    config = json_object_get(hook, "config");
+
+    out = json_object();
+    if (out == NULL) {
+        return NULL;
+    }
+
+    for (k = order; *k; k++) {
+        key = *k;
+        v = json_object_get(config, key);
+
+        if (v == NULL) {
+            continue;
+        }
+
+        if (ngx_strcmp(key, "secret") == 0
+            || ngx_strcmp(key, "password") == 0)
+        {
+            /* never shown, only whether one is set */
+            v = json_string("********");
+
+        } else {
+            json_incref(v);
+        }
+
+        if (json_object_set_new(out, key, v) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+
+    return out;
+}
+
+
+json_t *
+ngx_http_webhooks_hook_render(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
+    ngx_str_t *id, json_t *hook, json_t *last_response)
+{
+    json_t     *out, *lr;
+    ngx_str_t   url, ping, deliveries, test;
+    uint64_t    n;
+
+    if (ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "", &url)
+           != NGX_OK
+        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "/pings",
+                                      &ping)
+           != NGX_OK
+        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id,
+                                      "/deliveries", &deliveries)
+           != NGX_OK
+        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "/test",
+                                      &test)
+           != NGX_OK
+        || ngx_http_webhooks_parse_id(id->data, id->len, &n) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
+        out = json_pack("{s:I,s:s%,s:s%,s:s%,s:O,s:O,s:O,s:o,s:O,s:O,"
+                        "s:s}",
+                        "id", (json_int_t) n,
+                        "url", url.data, url.len,
+                        "ping_url", ping.data, ping.len,
+                        "deliveries_url", deliveries.data, deliveries.len,
+                        "name", json_object_get(hook, "name"),
+                        "events", json_object_get(hook, "events"),
+                        "active", json_object_get(hook, "active"),
+                        "config", ngx_http_webhooks_config_render(hook),
+                        "updated_at", json_object_get(hook, "updated_at"),
+                        "created_at", json_object_get(hook, "created_at"),
+                        "type", "Organization");
+
+    } else {
+        lr = last_response ? json_incref(last_response)
+                           : json_pack("{s:n,s:s,s:n}", "code", "status",
+                                       "unused", "message");
+
+        out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:o,s:O,s:O,s:s%,s:s%,s:s%,"
+                        "s:s%,s:o}",
+                        "type", "Repository",
+                        "id", (json_int_t) n,
+                        "name", json_object_get(hook, "name"),
+                        "active", json_object_get(hook, "active"),
+                        "events", json_object_get(hook, "events"),
+                        "config", ngx_http_webhooks_config_render(hook),
+                        "updated_at", json_object_get(hook, "updated_at"),
+                        "created_at", json_object_get(hook, "created_at"),
+                        "url", url.data, url.len,
+                        "test_url", test.data, test.len,
+                        "ping_url", ping.data, ping.len,
+                        "deliveries_url", deliveries.data, deliveries.len,
+                        "last_response", lr);
+    }
+
+    return ngx_http_webhooks_json_own(r->pool, out);
+}

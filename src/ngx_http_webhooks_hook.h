@@ -1,0 +1,51 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_HOOK_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_HOOK_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_auth.h"
+
+
+/* why a request body was refused: 400, 422 with errors, or 422 alone */
+
+typedef struct {
+    ngx_uint_t                   status;
+    const char                  *message;
+    json_t                      *errors;
+} ngx_http_webhooks_fault_t;
+
+
+json_t *ngx_http_webhooks_hook_create(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_http_webhooks_identity_t *who,
+    json_t *body, ngx_http_webhooks_fault_t *fault);
+json_t *ngx_http_webhooks_hook_update(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, json_t *body,
+    ngx_http_webhooks_fault_t *fault);
+json_t *ngx_http_webhooks_hook_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, json_t *body,
+    ngx_http_webhooks_fault_t *fault);
+ngx_int_t ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, const char *code, const char *field,
+    const char *message);
+
+json_t *ngx_http_webhooks_hook_render(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
+    ngx_str_t *id, json_t *hook, json_t *last_response);
+json_t *ngx_http_webhooks_config_render(json_t *hook);
+ngx_int_t ngx_http_webhooks_hook_url(ngx_pool_t *pool,
+    ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
+    ngx_str_t *id, const char *tail, ngx_str_t *url);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_HOOK_H_INCLUDED_ */

@@ -1,0 +1,337 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_store.h"
+
+
+static ngx_int_t ngx_http_webhooks_init(ngx_conf_t *cf);
+static void *ngx_http_webhooks_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
+static void ngx_http_webhooks_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_webhooks_max_hooks_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000
+};
+
+
+static ngx_command_t  ngx_http_webhooks_commands[] = {
+
+    { ngx_string("webhooks_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_webhooks_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, api),
+      NULL },
+
+    { ngx_string("webhooks_redis_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_addr),
+      NULL },
+
+    { ngx_string("webhooks_redis_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_connect_timeout),
+      NULL },
+
+    { ngx_string("webhooks_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("webhooks_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, prefix),
+      NULL },
+
+    { ngx_string("webhooks_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, base_url),
+      NULL },
+
+    { ngx_string("webhooks_login"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, login),
+      NULL },
+
+    { ngx_string("webhooks_admin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, admin),
+      NULL },
+
+    { ngx_string("webhooks_oauth_app"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, oauth_app),
+      NULL },
+
+    { ngx_string("webhooks_max_hooks_per_event"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, max_hooks),
+      &ngx_http_webhooks_max_hooks_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_webhooks_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_webhooks_init,                /* postconfiguration */
+
+    ngx_http_webhooks_create_main_conf,    /* create main configuration */
+    ngx_http_webhooks_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_webhooks_create_loc_conf,     /* create location configuration */
+    ngx_http_webhooks_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_webhooks_module = {
+    NGX_MODULE_V1,
+    &ngx_http_webhooks_module_ctx,         /* module context */
+    ngx_http_webhooks_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_webhooks_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_webhooks_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_webhooks_init(ngx_conf_t *cf)
+{
+    return ngx_http_webhooks_store_init();
+}
+
+
+static void *
+ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhooks_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wmcf->redis_addr = { 0, NULL };
+     *     wmcf->prefix = { 0, NULL };
+     *     wmcf->used = 0;
+     */
+
+    wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+
+    return wmcf;
+}
+
+
+static char *
+ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_url_t  *u;
+
+    ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
+    ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
+
+    if (wmcf->prefix.data == NULL) {
+        ngx_str_set(&wmcf->prefix, "webhooks:");
+    }
+
+    if (wmcf->redis_addr.data == NULL) {
+        ngx_str_set(&wmcf->redis_addr, "127.0.0.1:6379");
+    }
+
+    u = &wmcf->redis_url;
+
+    u->url = wmcf->redis_addr;
+    u->default_port = 6379;
+
+    /* names resolve here, in the master, never in a worker */
+
+    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in \"webhooks_redis_pass\" \"%V\"",
+                               u->err, &u->url);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u->family != AF_UNIX && u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no address in \"webhooks_redis_pass\" \"%V\"",
+                           &u->url);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_webhooks_loc_conf_t  *wlcf;
+
+    wlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhooks_loc_conf_t));
+    if (wlcf == NULL) {
+        return NULL;
+    }
+
+    wlcf->api = NGX_CONF_UNSET;
+    wlcf->base_url = NGX_CONF_UNSET_PTR;
+    wlcf->login = NGX_CONF_UNSET_PTR;
+    wlcf->admin = NGX_CONF_UNSET_PTR;
+    wlcf->oauth_app = NGX_CONF_UNSET_PTR;
+    wlcf->max_hooks = NGX_CONF_UNSET_UINT;
+
+    return wlcf;
+}
+
+
+static char *
+ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_webhooks_loc_conf_t *prev = parent;
+    ngx_http_webhooks_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
+    ngx_conf_merge_ptr_value(conf->login, prev->login, NULL);
+    ngx_conf_merge_ptr_value(conf->admin, prev->admin, NULL);
+    ngx_conf_merge_ptr_value(conf->oauth_app, prev->oauth_app, NULL);
+    ngx_conf_merge_uint_value(conf->max_hooks, prev->max_hooks,
+                              NGX_HTTP_WEBHOOKS_MAX_HOOKS);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_loc_conf_t *wlcf = conf;
+
+    char                           *rv;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (wlcf->api) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_webhooks_api_handler;
+
+        wmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_webhooks_module);
+        wmcf->used = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) != 0
+        && ngx_strncasecmp(value[1].data, (u_char *) "https://", 8) != 0
+        && value[1].data[0] != '$')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhooks_base_url\" must start with "
+                           "\"http://\", \"https://\" or a variable, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_webhooks_module);
+
+    if (wmcf == NULL || !wmcf->used) {
+        return NGX_OK;
+    }
+
+    return ngx_http_webhooks_redis_init(cycle, wmcf,
+                                        ngx_http_webhooks_scripts,
+                                        NGX_HTTP_WEBHOOKS_NSCRIPTS);
+}
+
+
+static void
+ngx_http_webhooks_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_webhooks_redis_done(cycle);
+}

@@ -1,0 +1,49 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+
+#define NGX_HTTP_WEBHOOKS_VERSION  "0.1.0"
+
+/* not in nginx 1.22, nor its reason phrase */
+#define NGX_HTTP_WEBHOOKS_UNPROCESSABLE  422
+
+/* GitHub caps hooks per event type on one org or repo at 20 */
+#define NGX_HTTP_WEBHOOKS_MAX_HOOKS  20
+
+
+typedef struct {
+    ngx_str_t                    redis_addr;
+    ngx_url_t                    redis_url;
+    ngx_msec_t                   redis_connect_timeout;
+    ngx_msec_t                   redis_timeout;
+    ngx_str_t                    prefix;
+    ngx_flag_t                   used;
+} ngx_http_webhooks_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   api;
+    ngx_http_complex_value_t    *base_url;
+    ngx_http_complex_value_t    *login;
+    ngx_http_complex_value_t    *admin;
+    ngx_http_complex_value_t    *oauth_app;
+    ngx_uint_t                   max_hooks;
+} ngx_http_webhooks_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_webhooks_module;
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_MODULE_H_INCLUDED_ */

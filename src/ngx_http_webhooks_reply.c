@@ -1,0 +1,155 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_reply.h"
+#include "ngx_http_webhooks_json.h"
+
+
+static ngx_str_t  ngx_http_webhooks_content_type =
+    ngx_string("application/json; charset=utf-8");
+static ngx_str_t  ngx_http_webhooks_media_type =
+    ngx_string("github.v3; format=json");
+
+
+ngx_int_t
+ngx_http_webhooks_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+
+    if (status == NGX_HTTP_WEBHOOKS_UNPROCESSABLE) {
+        ngx_str_set(&r->headers_out.status_line,
+                    "422 Unprocessable Entity");
+    }
+
+    if (ngx_http_webhooks_add_header(r, "X-GitHub-Media-Type",
+                                     &ngx_http_webhooks_media_type)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (body == NULL || body->len == 0) {
+        r->header_only = 1;
+        r->headers_out.content_length_n = 0;
+        return ngx_http_send_header(r);
+    }
+
+    r->headers_out.content_type = ngx_http_webhooks_content_type;
+    r->headers_out.content_type_len = ngx_http_webhooks_content_type.len;
+    r->headers_out.content_length_n = body->len;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_webhooks_json_dump(r->pool, json, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_send(r, status, &body);
+}
+
+
+/* GitHub's error body: message, errors, documentation_url, status */
+
+ngx_int_t
+ngx_http_webhooks_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *message, const char *doc_url, json_t *errors)
+{
+    u_char   buf[NGX_INT_T_LEN];
+    json_t  *body;
+
+    body = ngx_http_webhooks_json_own(r->pool, json_object());
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (json_object_set_new(body, "message", json_string(message)) != 0
+        || (errors
+            && json_object_set(body, "errors", errors) != 0)
+        || json_object_set_new(body, "documentation_url",
+                               json_string(doc_url ? doc_url
+                                           : NGX_HTTP_WEBHOOKS_DOCS))
+           != 0
+        || json_object_set_new(body, "status",
+                  json_stringn((char *) buf,
+                               ngx_sprintf(buf, "%ui", status) - buf))
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_send_json(r, status, body);
+}
+
+
+/* the last step of a request that waited for redis */
+
+void
+ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}

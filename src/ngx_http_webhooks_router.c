@@ -1,0 +1,309 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_router.h"
+
+
+#define NGX_HTTP_WEBHOOKS_SEGMENTS  8
+
+
+/* "#" in a pattern stands for a hook id */
+
+typedef struct {
+    ngx_uint_t                   scope;
+    ngx_uint_t                   method;
+    const char                  *pattern;
+    ngx_uint_t                   op;
+    const char                  *doc_url;
+} ngx_http_webhooks_route_def_t;
+
+
+#define ORG   NGX_HTTP_WEBHOOKS_ORG
+#define REPO  NGX_HTTP_WEBHOOKS_REPO
+#define ODOC  "https://docs.github.com/rest/orgs/webhooks#"
+#define RDOC  "https://docs.github.com/rest/repos/webhooks#"
+
+static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
+
+    { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
+      ODOC "list-organization-webhooks" },
+    { ORG, NGX_HTTP_POST, "hooks", NGX_HTTP_WEBHOOKS_OP_CREATE,
+      ODOC "create-an-organization-webhook" },
+    { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#", NGX_HTTP_WEBHOOKS_OP_GET,
+      ODOC "get-an-organization-webhook" },
+    { ORG, NGX_HTTP_PATCH, "hooks/#", NGX_HTTP_WEBHOOKS_OP_UPDATE,
+      ODOC "update-an-organization-webhook" },
+    { ORG, NGX_HTTP_DELETE, "hooks/#", NGX_HTTP_WEBHOOKS_OP_DELETE,
+      ODOC "delete-an-organization-webhook" },
+    { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/config",
+      NGX_HTTP_WEBHOOKS_OP_GET_CONFIG,
+      ODOC "get-a-webhook-configuration-for-an-organization" },
+    { ORG, NGX_HTTP_PATCH, "hooks/#/config",
+      NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
+      ODOC "update-a-webhook-configuration-for-an-organization" },
+
+    { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
+      RDOC "list-repository-webhooks" },
+    { REPO, NGX_HTTP_POST, "hooks", NGX_HTTP_WEBHOOKS_OP_CREATE,
+      RDOC "create-a-repository-webhook" },
+    { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#", NGX_HTTP_WEBHOOKS_OP_GET,
+      RDOC "get-a-repository-webhook" },
+    { REPO, NGX_HTTP_PATCH, "hooks/#", NGX_HTTP_WEBHOOKS_OP_UPDATE,
+      RDOC "update-a-repository-webhook" },
+    { REPO, NGX_HTTP_DELETE, "hooks/#", NGX_HTTP_WEBHOOKS_OP_DELETE,
+      RDOC "delete-a-repository-webhook" },
+    { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/config",
+      NGX_HTTP_WEBHOOKS_OP_GET_CONFIG,
+      RDOC "get-a-webhook-configuration-for-a-repository" },
+    { REPO, NGX_HTTP_PATCH, "hooks/#/config",
+      NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
+      RDOC "update-a-webhook-configuration-for-a-repository" },
+
+    { 0, 0, NULL, 0, NULL }
+};
+
+#undef ORG
+#undef REPO
+#undef ODOC
+#undef RDOC
+
+
+static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name);
+static ngx_int_t ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def,
+    ngx_str_t *seg, ngx_uint_t nseg, ngx_http_webhooks_route_t *rt);
+
+
+ngx_int_t
+ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_http_webhooks_route_t *rt)
+{
+    u_char                         *p, *last;
+    ngx_str_t                       seg[NGX_HTTP_WEBHOOKS_SEGMENTS];
+    ngx_uint_t                      n, first, scope;
+    ngx_http_webhooks_route_def_t  *def;
+
+    p = path->data;
+    last = p + path->len;
+
+    if (p == last || *p != '/') {
+        return NGX_DECLINED;
+    }
+
+    /* split "/a/b/c" into segments; an empty one never matches */
+
+    n = 0;
+
+    while (p < last) {
+        if (n == NGX_HTTP_WEBHOOKS_SEGMENTS) {
+            return NGX_DECLINED;
+        }
+
+        seg[n].data = ++p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        seg[n].len = p - seg[n].data;
+
+        if (seg[n].len == 0) {
+            return NGX_DECLINED;
+        }
+
+        n++;
+    }
+
+    if (n >= 3 && seg[0].len == 4 && ngx_strncmp(seg[0].data, "orgs", 4) == 0)
+    {
+        scope = NGX_HTTP_WEBHOOKS_ORG;
+        first = 2;
+
+        if (ngx_http_webhooks_valid_name(&seg[1]) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+        rt->name = seg[1];
+
+    } else if (n >= 4 && seg[0].len == 5
+               && ngx_strncmp(seg[0].data, "repos", 5) == 0)
+    {
+        scope = NGX_HTTP_WEBHOOKS_REPO;
+        first = 3;
+
+        if (ngx_http_webhooks_valid_name(&seg[1]) != NGX_OK
+            || ngx_http_webhooks_valid_name(&seg[2]) != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        /* the two segments are adjacent in the path */
+        rt->name.data = seg[1].data;
+        rt->name.len = seg[2].data + seg[2].len - seg[1].data;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for (def = ngx_http_webhooks_routes; def->pattern; def++) {
+
+        if (def->scope != scope || !(def->method & r->method)) {
+            continue;
+        }
+
+        if (ngx_http_webhooks_match(def, &seg[first], n - first, rt)
+            == NGX_OK)
+        {
+            break;
+        }
+    }
+
+    if (def->pattern == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rt->op = def->op;
+    rt->scope = scope;
+    rt->doc_url = def->doc_url;
+
+    rt->key.len = rt->name.len;
+    rt->key.data = ngx_pnalloc(r->pool, rt->key.len);
+    if (rt->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(rt->key.data, rt->name.data, rt->key.len);
+
+    if (rt->hook_id) {
+        rt->hook.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (rt->hook.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        rt->hook.len = ngx_sprintf(rt->hook.data, "%uL", rt->hook_id)
+                       - rt->hook.data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
+    ngx_uint_t nseg, ngx_http_webhooks_route_t *rt)
+{
+    size_t       len;
+    uint64_t     id;
+    ngx_uint_t   i;
+    const char  *p, *e;
+
+    id = 0;
+    p = def->pattern;
+
+    for (i = 0; i < nseg; i++) {
+
+        if (*p == '\0') {
+            return NGX_DECLINED;
+        }
+
+        e = ngx_strchr(p, '/');
+        len = e ? (size_t) (e - p) : ngx_strlen(p);
+
+        if (len == 1 && *p == '#') {
+            if (ngx_http_webhooks_parse_id(seg[i].data, seg[i].len, &id)
+                != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+
+        } else if (len != seg[i].len
+                   || ngx_strncmp(p, seg[i].data, len) != 0)
+        {
+            return NGX_DECLINED;
+        }
+
+        p += len;
+
+        if (*p == '/') {
+            p++;
+        }
+    }
+
+    if (*p != '\0') {
+        return NGX_DECLINED;
+    }
+
+    rt->hook_id = id;
+
+    return NGX_OK;
+}
+
+
+/* a positive decimal that fits in 63 bits; anything else is not found */
+
+ngx_int_t
+ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id)
+{
+    uint64_t  v;
+
+    if (len == 0 || len > 19) {
+        return NGX_DECLINED;
+    }
+
+    v = 0;
+
+    while (len--) {
+        if (*p < '0' || *p > '9') {
+            return NGX_DECLINED;
+        }
+
+        v = v * 10 + (*p++ - '0');
+    }
+
+    if (v == 0 || v > (uint64_t) INT64_MAX) {
+        return NGX_DECLINED;
+    }
+
+    *id = v;
+
+    return NGX_OK;
+}
+
+
+/* GitHub logins and repository names: letters, digits, "-", "_", "." */
+
+static ngx_int_t
+ngx_http_webhooks_valid_name(ngx_str_t *name)
+{
+    size_t  i;
+    u_char  ch;
+
+    if (name->len == 0 || name->len > NGX_HTTP_WEBHOOKS_NAME_MAX) {
+        return NGX_DECLINED;
+    }
+
+    if (name->data[0] == '.') {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        ch = name->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'
+            || ch == '.')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}

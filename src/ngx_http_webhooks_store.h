@@ -1,0 +1,33 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_STORE_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_STORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_router.h"
+
+
+#define NGX_HTTP_WEBHOOKS_SCRIPT_SAVE    0
+#define NGX_HTTP_WEBHOOKS_SCRIPT_DELETE  1
+#define NGX_HTTP_WEBHOOKS_NSCRIPTS       2
+
+
+extern ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[];
+
+
+ngx_int_t ngx_http_webhooks_store_init(void);
+ngx_int_t ngx_http_webhooks_scope_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    ngx_http_webhooks_route_t *rt, const char *what, ngx_str_t *key);
+ngx_int_t ngx_http_webhooks_seq_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    ngx_str_t *key);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_STORE_H_INCLUDED_ */
