@@ -28,6 +28,7 @@ typedef struct {
     ngx_http_webhooks_route_t       rt;
     ngx_http_webhooks_identity_t    who;
     ngx_str_t                       base;
+    ngx_str_t                       base_json; /* escaped for JSON */
     ngx_str_t                       hooks;     /* key of the hooks hash */
     ngx_str_t                       name;      /* as first spelled */
 
@@ -35,7 +36,8 @@ typedef struct {
     ngx_str_t                       stored;    /* the hook as read */
     ngx_str_t                       next;      /* the hook to write */
     json_t                         *hook;
-    json_t                         *last_response;
+    ngx_str_t                       view;
+    ngx_str_t                       last_response;
 
     ngx_http_webhooks_redis_cmd_t  *cmd;
     ngx_uint_t                      tries;
@@ -43,11 +45,13 @@ typedef struct {
 } ngx_http_webhooks_ctx_t;
 
 
+/* one field of a hooks hash: "<id>" or "<id>:<what>" */
+
 typedef struct {
     uint64_t                        id;
     ngx_str_t                       key;
-    json_t                         *hook;
-    json_t                         *last_response;
+    ngx_str_t                       what;
+    ngx_str_t                       value;
 } ngx_http_webhooks_item_t;
 
 
@@ -72,6 +76,10 @@ static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
 static ngx_int_t ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status);
+static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_copy(ngx_http_request_t *r,
+    redisReply *reply, ngx_str_t *s);
 static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r);
@@ -96,6 +104,7 @@ static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
 ngx_int_t
 ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 {
+    size_t                         len;
     ngx_int_t                      rc;
     ngx_str_t                      path, prefix;
     ngx_http_webhooks_ctx_t       *ctx;
@@ -156,6 +165,23 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the Host header may hold what a JSON string cannot */
+
+    ctx->base_json = ctx->base;
+    len = ngx_escape_json(NULL, ctx->base.data, ctx->base.len);
+
+    if (len) {
+        ctx->base_json.data = ngx_pnalloc(r->pool, ctx->base.len + len);
+        if (ctx->base_json.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->base_json.len = (u_char *) ngx_escape_json(ctx->base_json.data,
+                                                        ctx->base.data,
+                                                        ctx->base.len)
+                             - ctx->base_json.data;
     }
 
     switch (ctx->rt.op) {
@@ -282,12 +308,6 @@ ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
         ctx->hook = hook;
 
-        if (ngx_http_webhooks_json_dump(r->pool, hook, &ctx->next)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         /* ids come from one counter, unique across orgs and repos */
 
         wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
@@ -317,10 +337,10 @@ static ngx_int_t
 ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char      *p;
-    size_t       argvlen[5];
-    const char  *argv[5];
+    size_t       argvlen[7];
+    const char  *argv[7];
 
-    p = ngx_pnalloc(r->pool, ctx->rt.hook.len + 3);
+    p = ngx_pnalloc(r->pool, 3 * (ctx->rt.hook.len + 3));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -331,14 +351,24 @@ ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     argvlen[1] = ctx->hooks.len;
     argv[2] = (const char *) ctx->rt.hook.data;
     argvlen[2] = ctx->rt.hook.len;
+
     argv[3] = (const char *) p;
-    argvlen[3] = ngx_sprintf(p, "%V:lr", &ctx->rt.hook) - p;
-    argv[4] = "name";
-    argvlen[4] = 4;
+    argvlen[3] = ngx_sprintf(p, "%V:v", &ctx->rt.hook) - p;
+    p += argvlen[3];
+
+    argv[4] = (const char *) p;
+    argvlen[4] = ngx_sprintf(p, "%V:c", &ctx->rt.hook) - p;
+    p += argvlen[4];
+
+    argv[5] = (const char *) p;
+    argvlen[5] = ngx_sprintf(p, "%V:lr", &ctx->rt.hook) - p;
+
+    argv[6] = "name";
+    argvlen[6] = 4;
 
     return ngx_http_webhooks_wait(r, ctx,
                ngx_http_webhooks_redis_command(
-                   ngx_http_webhooks_fetch_done, r, 5, argv, argvlen));
+                   ngx_http_webhooks_fetch_done, r, 7, argv, argvlen));
 }
 
 
@@ -429,12 +459,12 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    size_t                     i, n;
-    json_t                    *list, *item;
+    u_char                    *p, *out;
+    size_t                     i, n, len;
     uint64_t                   id;
     ngx_int_t                  rc;
-    ngx_str_t                  field, name;
-    ngx_uint_t                 k, page, per_page, last, first;
+    ngx_str_t                  field, body, *view, *app, *lr;
+    ngx_uint_t                 k, page, per_page, last, first, shown;
     redisReply                *f, *v;
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_item_t  *items;
@@ -452,10 +482,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         return;
     }
 
-    name = ctx->rt.name;
+    ctx->name = ctx->rt.name;
     n = 0;
-
-    /* "<id>" holds a hook, "<id>:lr" its last response */
 
     for (i = 0; i + 1 < reply->elements; i += 2) {
         f = reply->element[i];
@@ -469,11 +497,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         field.len = f->len;
 
         if (field.len == 4 && ngx_strncmp(field.data, "name", 4) == 0) {
-            name.data = ngx_pstrdup(r->pool, &(ngx_str_t) { v->len,
-                                                     (u_char *) v->str });
-            name.len = v->len;
-
-            if (name.data == NULL) {
+            if (ngx_http_webhooks_copy(r, v, &ctx->name) != NGX_OK) {
                 ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
@@ -481,66 +505,36 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
             continue;
         }
 
-        if (field.len > 3
-            && ngx_strncmp(field.data + field.len - 3, ":lr", 3) == 0)
+        p = ngx_strlchr(field.data, field.data + field.len, ':');
+
+        items[n].key.data = field.data;
+        items[n].key.len = (p ? p : field.data + field.len) - field.data;
+        items[n].what.data = p ? p + 1 : field.data + field.len;
+        items[n].what.len = field.data + field.len - items[n].what.data;
+
+        if (ngx_http_webhooks_parse_id(items[n].key.data, items[n].key.len,
+                                       &id)
+            != NGX_OK)
         {
-            continue;
-        }
-
-        if (ngx_http_webhooks_parse_id(field.data, field.len, &id) != NGX_OK)
-        {
-            continue;
-        }
-
-        items[n].hook = ngx_http_webhooks_json_load(r->pool,
-                                                    (u_char *) v->str,
-                                                    v->len);
-        if (items[n].hook == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "webhooks: bad hook %V in \"%V\"",
-                          &field, &ctx->hooks);
-            continue;
-        }
-
-        if (!ngx_http_webhooks_may_see(&ctx->who, items[n].hook)) {
             continue;
         }
 
         items[n].id = id;
-        items[n].key.data = ngx_pstrdup(r->pool, &field);
-        items[n].key.len = field.len;
-        items[n].last_response = NULL;
 
-        if (items[n].key.data == NULL) {
+        if (ngx_http_webhooks_copy(r, f, &field) != NGX_OK
+            || ngx_http_webhooks_copy(r, v, &items[n].value) != NGX_OK)
+        {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
+        items[n].key.data = field.data;
+        items[n].what.data = field.data + field.len - items[n].what.len;
+
         n++;
     }
 
-    /* last responses, matched to the hooks kept */
-
-    for (i = 0; i + 1 < reply->elements; i += 2) {
-        f = reply->element[i];
-        v = reply->element[i + 1];
-
-        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING
-            || f->len <= 3 || ngx_strncmp(f->str + f->len - 3, ":lr", 3) != 0)
-        {
-            continue;
-        }
-
-        for (k = 0; k < n; k++) {
-            if (items[k].key.len == f->len - 3
-                && ngx_strncmp(items[k].key.data, f->str, f->len - 3) == 0)
-            {
-                items[k].last_response = ngx_http_webhooks_json_load(r->pool,
-                                                    (u_char *) v->str, v->len);
-                break;
-            }
-        }
-    }
+    /* fields of one hook end up next to each other, hooks by id */
 
     ngx_qsort(items, n, sizeof(ngx_http_webhooks_item_t),
               ngx_http_webhooks_item_cmp);
@@ -553,38 +547,97 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
     page = ngx_http_webhooks_arg(r, "page", 4, 1);
 
-    last = (n + per_page - 1) / per_page;
-    if (last == 0) {
-        last = 1;
-    }
+    /* two passes over the visible hooks: count them, then print a page */
 
-    ctx->name = name;
+    out = NULL;
+    p = NULL;
+    len = 0;
+    first = 0;
+    last = 0;
 
-    list = ngx_http_webhooks_json_own(r->pool, json_array());
-    if (list == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    for ( ;; ) {
+        shown = 0;
 
-    first = (page - 1 < n / per_page + 1) ? (page - 1) * per_page : n;
+        for (i = 0; i < n; i = k) {
+            view = NULL;
+            app = NULL;
+            lr = NULL;
 
-    for (k = first; k < n && k < first + per_page; k++) {
-        item = ngx_http_webhooks_hook_render(r, &ctx->rt, &ctx->base, &name,
-                                             &items[k].key, items[k].hook,
-                                             items[k].last_response);
-        if (item == NULL || json_array_append(list, item) != 0) {
+            for (k = i; k < n && items[k].id == items[i].id; k++) {
+                if (items[k].what.len == 1 && items[k].what.data[0] == 'v') {
+                    view = &items[k].value;
+
+                } else if (items[k].what.len == 1
+                           && items[k].what.data[0] == 'c')
+                {
+                    app = &items[k].value;
+
+                } else if (items[k].what.len == 2
+                           && ngx_strncmp(items[k].what.data, "lr", 2) == 0)
+                {
+                    lr = &items[k].value;
+                }
+            }
+
+            if (view == NULL || app == NULL
+                || !ngx_http_webhooks_may_see(&ctx->who, app))
+            {
+                continue;
+            }
+
+            if (out && shown >= first && shown < first + per_page) {
+                if (p != out + 1) {
+                    *p++ = ',';
+                }
+
+                p = ngx_http_webhooks_hook_output(p, &ctx->rt,
+                                                  &ctx->base_json,
+                                                  &ctx->name,
+                                                  &items[i].key, view, lr);
+
+            } else if (out == NULL) {
+                len += ngx_http_webhooks_hook_output_len(&ctx->base_json,
+                                                         &ctx->name,
+                                                         &items[i].key,
+                                                         view, lr) + 1;
+            }
+
+            shown++;
+        }
+
+        if (out) {
+            break;
+        }
+
+        last = (shown + per_page - 1) / per_page;
+        if (last == 0) {
+            last = 1;
+        }
+
+        first = (page - 1 < last) ? (page - 1) * per_page : shown;
+
+        out = ngx_pnalloc(r->pool, len + 2);
+        if (out == NULL) {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
+
+        p = out;
+        *p++ = '[';
     }
+
+    *p++ = ']';
+
+    body.data = out;
+    body.len = p - out;
 
     if (ngx_http_webhooks_link(r, ctx, page, per_page, last) != NGX_OK) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
-                                                            list));
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_OK,
+                                                       &body));
 }
 
 
@@ -594,6 +647,24 @@ ngx_http_webhooks_item_cmp(const void *one, const void *two)
     const ngx_http_webhooks_item_t  *a = one, *b = two;
 
     return (a->id > b->id) - (a->id < b->id);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_copy(ngx_http_request_t *r, redisReply *reply,
+    ngx_str_t *s)
+{
+    s->len = reply->len;
+    s->data = ngx_pnalloc(r->pool, reply->len + 1);
+
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->data, reply->str, reply->len);
+    s->data[s->len] = '\0';
+
+    return NGX_OK;
 }
 
 
@@ -641,10 +712,18 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *id)
 {
     u_char                         *p;
-    ngx_str_t                       args[6];
+    ngx_str_t                       args[8];
     ngx_http_webhooks_loc_conf_t   *wlcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_json_dump(r->pool, ctx->hook, &ctx->next)
+           != NGX_OK
+        || ngx_http_webhooks_hook_view(r, &ctx->rt, ctx->hook, &ctx->view)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL) {
@@ -655,15 +734,22 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     args[1] = *id;
     args[2] = ctx->stored;
     args[3] = ctx->next;
-    args[4] = ctx->rt.name;
-    args[5].data = p;
-    args[5].len = ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
+    args[4] = ctx->view;
+    (void) ngx_http_webhooks_json_str(json_object_get(ctx->hook, "creator"),
+                                      "app", &args[5]);
+    args[6] = ctx->rt.name;
+    args[7].data = p;
+    args[7].len = ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
+
+    if (args[5].data == NULL) {
+        args[5].data = (u_char *) "";
+    }
 
     return ngx_http_webhooks_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
                                               ngx_http_webhooks_save_done, r,
-                                              1, 6, args));
+                                              1, 8, args));
 }
 
 
@@ -697,22 +783,29 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     if (ngx_strcmp(status->str, "ok") == 0) {
 
         if (reply->elements > 1
-            && reply->element[1]->type == REDIS_REPLY_STRING)
+            && reply->element[1]->type == REDIS_REPLY_STRING
+            && ngx_http_webhooks_copy(r, reply->element[1], &ctx->name)
+               != NGX_OK)
         {
-            ctx->name.len = reply->element[1]->len;
-            ctx->name.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
-                                 ctx->name.len,
-                                 (u_char *) reply->element[1]->str });
-            if (ctx->name.data == NULL) {
-                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
         }
 
-        ngx_http_webhooks_finish(r,
-                   ngx_http_webhooks_respond_hook(r, ctx,
-                       ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_CREATE
-                       ? NGX_HTTP_CREATED : NGX_HTTP_OK));
+        switch (ctx->rt.op) {
+
+        case NGX_HTTP_WEBHOOKS_OP_CREATE:
+            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);
+            break;
+
+        case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
+            rc = ngx_http_webhooks_respond_config(r, ctx);
+            break;
+
+        default:
+            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
+        }
+
+        ngx_http_webhooks_finish(r, rc);
         return;
     }
 
@@ -789,8 +882,8 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 
     json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                  keys[2];
-    redisReply                *doc, *lr, *name;
+    ngx_str_t                  keys[2], app;
+    redisReply               **e;
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_fault_t  fault;
 
@@ -800,68 +893,75 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         return;
     }
 
-    if (reply->elements != 3) {
+    if (reply->elements != 5) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    doc = reply->element[0];
-    lr = reply->element[1];
-    name = reply->element[2];
+    /* the hook, its view, its creator, its last response, the name */
 
-    if (doc->type != REDIS_REPLY_STRING) {
+    e = reply->element;
+
+    if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING
+        || e[2]->type != REDIS_REPLY_STRING)
+    {
         ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
         return;
     }
 
-    ctx->stored.len = doc->len;
-    ctx->stored.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
-                                       doc->len, (u_char *) doc->str });
+    app.data = (u_char *) e[2]->str;
+    app.len = e[2]->len;
 
-    ctx->hook = ngx_http_webhooks_json_load(r->pool, (u_char *) doc->str,
-                                            doc->len);
+    if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
 
-    if (ctx->stored.data == NULL || ctx->hook == NULL) {
+    if (ngx_http_webhooks_copy(r, e[1], &ctx->view) != NGX_OK
+        || (e[3]->type == REDIS_REPLY_STRING
+            && ngx_http_webhooks_copy(r, e[3], &ctx->last_response)
+               != NGX_OK))
+    {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (!ngx_http_webhooks_may_see(&ctx->who, ctx->hook)) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
-        return;
-    }
-
-    if (lr->type == REDIS_REPLY_STRING) {
-        ctx->last_response = ngx_http_webhooks_json_load(r->pool,
-                                                    (u_char *) lr->str,
-                                                    lr->len);
-    }
-
-    if (name->type == REDIS_REPLY_STRING) {
-        ctx->name.len = name->len;
-        ctx->name.data = ngx_pstrdup(r->pool, &(ngx_str_t) {
-                                         name->len, (u_char *) name->str });
-        if (ctx->name.data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-    } else {
+    if (e[4]->type != REDIS_REPLY_STRING) {
         ctx->name = ctx->rt.name;
+
+    } else if (ngx_http_webhooks_copy(r, e[4], &ctx->name) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_GET) {
+        /* the hot path: no JSON to parse */
+        ngx_http_webhooks_finish(r,
+                 ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK));
+        return;
+    }
+
+    if (ngx_http_webhooks_copy(r, e[0], &ctx->stored) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->hook = ngx_http_webhooks_json_load(r->pool, ctx->stored.data,
+                                            ctx->stored.len);
+    if (ctx->hook == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhooks: bad hook %V in \"%V\"",
+                      &ctx->rt.hook, &ctx->hooks);
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
 
     switch (ctx->rt.op) {
 
-    case NGX_HTTP_WEBHOOKS_OP_GET:
-        rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
-        break;
-
     case NGX_HTTP_WEBHOOKS_OP_GET_CONFIG:
-        rc = ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
-                 ngx_http_webhooks_json_own(r->pool,
-                     ngx_http_webhooks_config_render(ctx->hook)));
+        rc = ngx_http_webhooks_respond_config(r, ctx);
         break;
 
     case NGX_HTTP_WEBHOOKS_OP_UPDATE:
@@ -875,13 +975,6 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
                                                       &fault);
         if (hook == NULL) {
             rc = ngx_http_webhooks_fault(r, ctx, &fault);
-            break;
-        }
-
-        if (ngx_http_webhooks_json_dump(r->pool, hook, &ctx->next)
-            != NGX_OK)
-        {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
         }
 
@@ -937,27 +1030,53 @@ static ngx_int_t
 ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
 {
-    json_t     *out;
-    ngx_str_t   location;
+    ngx_str_t  body, location;
 
-    out = ngx_http_webhooks_hook_render(r, &ctx->rt, &ctx->base, &ctx->name,
-                                        &ctx->rt.hook, ctx->hook,
-                                        ctx->last_response);
-    if (out == NULL) {
+    body.data = ngx_pnalloc(r->pool,
+                    ngx_http_webhooks_hook_output_len(&ctx->base_json,
+                                                      &ctx->name,
+                                                      &ctx->rt.hook,
+                                                      &ctx->view,
+                                                      &ctx->last_response));
+    if (body.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (status == NGX_HTTP_CREATED) {
-        ngx_http_webhooks_json_str(out, "url", &location);
+    body.len = ngx_http_webhooks_hook_output(body.data, &ctx->rt,
+                                             &ctx->base_json, &ctx->name,
+                                             &ctx->rt.hook, &ctx->view,
+                                             &ctx->last_response)
+               - body.data;
 
-        if (ngx_http_webhooks_add_header(r, "Location", &location)
-            != NGX_OK)
+    if (status == NGX_HTTP_CREATED) {
+        if (ngx_http_webhooks_hook_url(r->pool, &ctx->rt, &ctx->base,
+                                       &ctx->name, &ctx->rt.hook, "",
+                                       &location)
+               != NGX_OK
+            || ngx_http_webhooks_add_header(r, "Location", &location)
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    return ngx_http_webhooks_send_json(r, status, out);
+    return ngx_http_webhooks_send(r, status, &body);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    json_t  *config;
+
+    config = ngx_http_webhooks_json_own(r->pool,
+                 ngx_http_webhooks_config_render(ctx->hook));
+    if (config == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_send_json(r, NGX_HTTP_OK, config);
 }
 
 

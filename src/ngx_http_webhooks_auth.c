@@ -65,15 +65,11 @@ ngx_http_webhooks_eval(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
  */
 
 ngx_int_t
-ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who, json_t *hook)
+ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who, ngx_str_t *app)
 {
-    ngx_str_t  app;
-
-    (void) ngx_http_webhooks_json_str(json_object_get(hook, "creator"),
-                                      "app", &app);
-
-    return app.len == who->app.len
-           && ngx_strncmp(app.data, who->app.data, app.len) == 0;
+    return app->len == who->app.len
+           && (app->len == 0
+               || ngx_strncmp(app->data, who->app.data, app->len) == 0);
 }
 
 

@@ -26,7 +26,7 @@ typedef struct {
 ngx_int_t ngx_http_webhooks_identify(ngx_http_request_t *r,
     ngx_http_webhooks_loc_conf_t *wlcf, ngx_http_webhooks_identity_t *who);
 ngx_int_t ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who,
-    json_t *hook);
+    ngx_str_t *app);
 json_t *ngx_http_webhooks_creator(ngx_http_webhooks_identity_t *who);
 
 

@@ -834,67 +834,93 @@ ngx_http_webhooks_config_render(json_t *hook)
 }
 
 
-json_t *
-ngx_http_webhooks_hook_render(ngx_http_request_t *r,
-    ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
-    ngx_str_t *id, json_t *hook, json_t *last_response)
-{
-    json_t     *out, *lr;
-    ngx_str_t   url, ping, deliveries, test;
-    uint64_t    n;
+/*
+ * The public view of a hook, rendered when it is written and stored
+ * beside it: the fields that are neither the id nor derived from the
+ * request, in GitHub's order for the scope, without the braces.
+ */
 
-    if (ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "", &url)
-           != NGX_OK
-        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "/pings",
-                                      &ping)
-           != NGX_OK
-        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id,
-                                      "/deliveries", &deliveries)
-           != NGX_OK
-        || ngx_http_webhooks_hook_url(r->pool, rt, base, name, id, "/test",
-                                      &test)
-           != NGX_OK
-        || ngx_http_webhooks_parse_id(id->data, id->len, &n) != NGX_OK)
+ngx_int_t
+ngx_http_webhooks_hook_view(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, ngx_str_t *view)
+{
+    json_t  *out;
+
+    if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
+        out = json_pack("{s:O,s:O,s:O,s:o,s:O,s:O}",
+                        "name", json_object_get(hook, "name"),
+                        "events", json_object_get(hook, "events"),
+                        "active", json_object_get(hook, "active"),
+                        "config", ngx_http_webhooks_config_render(hook),
+                        "updated_at", json_object_get(hook, "updated_at"),
+                        "created_at", json_object_get(hook, "created_at"));
+
+    } else {
+        out = json_pack("{s:O,s:O,s:O,s:o,s:O,s:O}",
+                        "name", json_object_get(hook, "name"),
+                        "active", json_object_get(hook, "active"),
+                        "events", json_object_get(hook, "events"),
+                        "config", ngx_http_webhooks_config_render(hook),
+                        "updated_at", json_object_get(hook, "updated_at"),
+                        "created_at", json_object_get(hook, "created_at"));
+    }
+
+    if (ngx_http_webhooks_json_own(r->pool, out) == NULL
+        || ngx_http_webhooks_json_dump(r->pool, out, view) != NGX_OK
+        || view->len < 2)
     {
-        return NULL;
+        return NGX_ERROR;
+    }
+
+    view->data++;
+    view->len -= 2;
+
+    return NGX_OK;
+}
+
+
+/* the hook as GitHub shows it: its stored view and the URLs around it */
+
+u_char *
+ngx_http_webhooks_hook_output(u_char *p, ngx_http_webhooks_route_t *rt,
+    ngx_str_t *base, ngx_str_t *name, ngx_str_t *id, ngx_str_t *view,
+    ngx_str_t *last_response)
+{
+    static ngx_str_t  unused =
+        ngx_string("{\"code\":null,\"status\":\"unused\",\"message\":null}");
+
+    if (last_response == NULL || last_response->len == 0) {
+        last_response = &unused;
     }
 
     if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
-        out = json_pack("{s:I,s:s%,s:s%,s:s%,s:O,s:O,s:O,s:o,s:O,s:O,"
-                        "s:s}",
-                        "id", (json_int_t) n,
-                        "url", url.data, url.len,
-                        "ping_url", ping.data, ping.len,
-                        "deliveries_url", deliveries.data, deliveries.len,
-                        "name", json_object_get(hook, "name"),
-                        "events", json_object_get(hook, "events"),
-                        "active", json_object_get(hook, "active"),
-                        "config", ngx_http_webhooks_config_render(hook),
-                        "updated_at", json_object_get(hook, "updated_at"),
-                        "created_at", json_object_get(hook, "created_at"),
-                        "type", "Organization");
-
-    } else {
-        lr = last_response ? json_incref(last_response)
-                           : json_pack("{s:n,s:s,s:n}", "code", "status",
-                                       "unused", "message");
-
-        out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:o,s:O,s:O,s:s%,s:s%,s:s%,"
-                        "s:s%,s:o}",
-                        "type", "Repository",
-                        "id", (json_int_t) n,
-                        "name", json_object_get(hook, "name"),
-                        "active", json_object_get(hook, "active"),
-                        "events", json_object_get(hook, "events"),
-                        "config", ngx_http_webhooks_config_render(hook),
-                        "updated_at", json_object_get(hook, "updated_at"),
-                        "created_at", json_object_get(hook, "created_at"),
-                        "url", url.data, url.len,
-                        "test_url", test.data, test.len,
-                        "ping_url", ping.data, ping.len,
-                        "deliveries_url", deliveries.data, deliveries.len,
-                        "last_response", lr);
+        return ngx_sprintf(p, "{\"id\":%V,"
+                           "\"url\":\"%V/orgs/%V/hooks/%V\","
+                           "\"ping_url\":\"%V/orgs/%V/hooks/%V/pings\","
+                           "\"deliveries_url\":"
+                           "\"%V/orgs/%V/hooks/%V/deliveries\","
+                           "%V,\"type\":\"Organization\"}",
+                           id, base, name, id, base, name, id,
+                           base, name, id, view);
     }
 
-    return ngx_http_webhooks_json_own(r->pool, out);
+    return ngx_sprintf(p, "{\"type\":\"Repository\",\"id\":%V,%V,"
+                       "\"url\":\"%V/repos/%V/hooks/%V\","
+                       "\"test_url\":\"%V/repos/%V/hooks/%V/test\","
+                       "\"ping_url\":\"%V/repos/%V/hooks/%V/pings\","
+                       "\"deliveries_url\":"
+                       "\"%V/repos/%V/hooks/%V/deliveries\","
+                       "\"last_response\":%V}",
+                       id, view, base, name, id, base, name, id,
+                       base, name, id, base, name, id, last_response);
+}
+
+
+size_t
+ngx_http_webhooks_hook_output_len(ngx_str_t *base, ngx_str_t *name,
+    ngx_str_t *id, ngx_str_t *view, ngx_str_t *last_response)
+{
+    /* four URLs, the fixed text, the view and the last response */
+    return 4 * (base->len + name->len + id->len) + id->len + view->len
+           + (last_response ? last_response->len : 0) + 384;
 }

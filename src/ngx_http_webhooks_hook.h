@@ -39,9 +39,13 @@ ngx_int_t ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, const char *code, const char *field,
     const char *message);
 
-json_t *ngx_http_webhooks_hook_render(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_hook_view(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, json_t *hook, ngx_str_t *view);
+u_char *ngx_http_webhooks_hook_output(u_char *p,
     ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
-    ngx_str_t *id, json_t *hook, json_t *last_response);
+    ngx_str_t *id, ngx_str_t *view, ngx_str_t *last_response);
+size_t ngx_http_webhooks_hook_output_len(ngx_str_t *base, ngx_str_t *name,
+    ngx_str_t *id, ngx_str_t *view, ngx_str_t *last_response);
 json_t *ngx_http_webhooks_config_render(json_t *hook);
 ngx_int_t ngx_http_webhooks_hook_url(ngx_pool_t *pool,
     ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,

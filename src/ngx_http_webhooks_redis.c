@@ -26,6 +26,7 @@
 #define NGX_HTTP_WEBHOOKS_REDIS_DOWN        0
 #define NGX_HTTP_WEBHOOKS_REDIS_CONNECTING  1
 #define NGX_HTTP_WEBHOOKS_REDIS_UP          2
+#define NGX_HTTP_WEBHOOKS_REDIS_CLOSING     3
 
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MAX  2000
@@ -56,6 +57,7 @@ typedef struct {
     ngx_event_t                          reconnect;
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
+    unsigned                             flushing:1;
 
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
@@ -166,7 +168,8 @@ ngx_http_webhooks_redis_available(void)
     rd = ngx_http_webhooks_redis;
 
     return rd != NULL && rd->ac != NULL
-           && rd->state != NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+           && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
+               || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
 }
 
 
@@ -386,7 +389,11 @@ ngx_http_webhooks_redis_write_handler(ngx_event_t *ev)
     ngx_http_webhooks_redis_t  *rd = c->data;
 
     if (rd->ac) {
+        rd->flushing = 1;
         redisAsyncHandleWrite(rd->ac);
+
+        /* the context may be gone: hiredis frees it on a write error */
+        rd->flushing = 0;
     }
 }
 
@@ -428,7 +435,25 @@ ngx_http_webhooks_redis_add_write(void *privdata)
 {
     ngx_http_webhooks_redis_t  *rd = privdata;
 
-    if (rd->conn && !rd->conn->write->active) {
+    if (rd->conn == NULL) {
+        return;
+    }
+
+    /*
+     * Once connected, commands are flushed when this pass of the event
+     * loop is over: whatever the requests of this pass issued goes out
+     * in one write.  Only a full socket waits for a write event.
+     */
+
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->flushing) {
+        if (!rd->conn->write->posted) {
+            ngx_post_event(rd->conn->write, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (!rd->conn->write->active) {
         if (ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
         {
@@ -459,6 +484,14 @@ ngx_http_webhooks_redis_cleanup(void *privdata)
     ngx_connection_t           *c;
 
     c = rd->conn;
+
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
+        || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CLOSING)
+    {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: lost connection to redis \"%V\"",
+                      &rd->wmcf->redis_addr);
+    }
 
     if (c) {
         ngx_http_webhooks_redis_del_read(rd);
@@ -658,7 +691,9 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (reply == NULL) {
         /* the context is going away: nothing more may be sent on it */
-        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
+            rd->state = NGX_HTTP_WEBHOOKS_REDIS_CLOSING;
+        }
 
     } else if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
 

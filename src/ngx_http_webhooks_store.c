@@ -18,8 +18,9 @@
  *   <prefix>{r:<owner>/<repo>}:hooks     hash of one repo's hooks
  *
  * Names are lowercased.  A hooks hash maps "<id>" to the stored hook,
- * "<id>:lr" to its last response and "name" to the org or repo name
- * as first spelled.  The hash tag keeps one org's or repo's keys in
+ * "<id>:v" to its public view (rendered once, when written), "<id>:c" to
+ * the OAuth app that created it ("" for a user), "<id>:lr" to its last
+ * response and "name" to the org or repo name as first spelled.  The hash tag keeps one org's or repo's keys in
  * one cluster slot, so every script below touches one slot only.
  */
 
@@ -27,7 +28,8 @@
 /*
  * KEYS[1] the hooks hash
  * ARGV    id, the stored hook expected ("" to create), the new hook,
- *         the name as spelled, the cap on hooks per event
+ *         its view, its creator app, the name as spelled, the cap on
+ *         hooks per event
  */
 
 static const char  ngx_http_webhooks_save_lua[] =
@@ -58,10 +60,11 @@ static const char  ngx_http_webhooks_save_lua[] =
     "  end\n"
     "end\n"
     "for _, e in ipairs(doc.events) do\n"
-    "  if (count[e] or 0) >= tonumber(ARGV[5]) then return {'cap', e} end\n"
+    "  if (count[e] or 0) >= tonumber(ARGV[7]) then return {'cap', e} end\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], id, new)\n"
-    "redis.call('HSETNX', KEYS[1], 'name', ARGV[4])\n"
+    "redis.call('HSET', KEYS[1], id, new, id .. ':v', ARGV[4],\n"
+    "           id .. ':c', ARGV[5])\n"
+    "redis.call('HSETNX', KEYS[1], 'name', ARGV[6])\n"
     "return {'ok', redis.call('HGET', KEYS[1], 'name')}\n";
 
 
@@ -72,7 +75,8 @@ static const char  ngx_http_webhooks_save_lua[] =
 
 static const char  ngx_http_webhooks_delete_lua[] =
     "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
-    "redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':lr')\n"
+    "local id = ARGV[1]\n"
+    "redis.call('HDEL', KEYS[1], id, id .. ':v', id .. ':c', id .. ':lr')\n"
     "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
     "if redis.call('HLEN', KEYS[1]) <= 1 then\n"
     "  redis.call('DEL', KEYS[1])\n"

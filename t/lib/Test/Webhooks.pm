@@ -1,0 +1,786 @@
+package Test::Webhooks;
+
+# Test harness for ngx_http_webhooks in the style of nginx-tests: a temp
+# dir per test file, free ports, a private redis-server, nginx started
+# with -p.  Core Perl only, plus JSON::Validator for the OpenAPI schemas.
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Scalar::Util qw(weaken);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(repo_root json);
+
+my $NGINX = '/usr/sbin/nginx';
+my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
+my $JSON = JSON::PP->new->canonical->utf8->allow_nonref;
+my @LIVE;
+
+# A closed socket must fail a test, not kill it.
+$SIG{PIPE} = q{IGNORE};
+
+sub repo_root { $ROOT }
+sub json { $JSON }
+
+sub new {
+    my ($class, %opts) = @_;
+
+    my $dir = tempdir('webhooks-XXXXXX', TMPDIR => 1,
+        CLEANUP => !$ENV{TEST_NGINX_LEAVE});
+    # Workers run as nobody when tests run as root.
+    chmod 0755, $dir;
+    make_path("$dir/san", { mode => 01777 });
+    chmod 01777, "$dir/san";
+    diag("testdir $dir") if $ENV{TEST_NGINX_LEAVE};
+
+    my $self = bless {
+        %opts,
+        _dir => $dir,
+        _owner => $$,
+        _ports => {},
+        _used => {},
+        _daemons => [],
+    }, $class;
+    push @LIVE, $self;
+    weaken($LIVE[-1]);
+    return $self;
+}
+
+sub testdir { $_[0]{_dir} }
+
+sub module_path {
+    my $sub = $ENV{WEBHOOKS_SAN} ? 'build/san' : 'build';
+    return "$ROOT/$sub/ngx_http_webhooks_module.so";
+}
+
+sub skip_unless_module {
+    my ($self) = @_;
+    my $m = $self->module_path;
+    plan(skip_all => "module not built: $m (make build)") unless -f $m;
+    return $self;
+}
+
+# Free ports, never handed out twice per object.  Picked below the
+# ephemeral range, so that no outgoing connection takes one before nginx
+# binds it, and no connect to it can meet itself (TCP self-connect).
+sub port {
+    my ($self, $n) = @_;
+    $n //= 0;
+    return $self->{_ports}{$n} if $self->{_ports}{$n};
+
+    my $range = $self->read_file('/proc/sys/net/ipv4/ip_local_port_range');
+    my ($lo) = $range =~ /(\d+)/;
+    $lo = 32768 if !$lo || $lo < 12000;
+
+    for (1 .. 1000) {
+        my $p = 10000 + int rand($lo - 10000);
+        next if $self->{_used}{$p};
+        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
+            Listen => 1, ReuseAddr => 1, Proto => 'tcp') or next;
+        close $s;
+        $self->{_used}{$p} = 1;
+        return $self->{_ports}{$n} = $p;
+    }
+    die "no free port";
+}
+
+sub redis_port { $_[0]->port(1) }
+
+###############################################################################
+# Files
+
+sub write_file {
+    my ($self, $name, $content) = @_;
+    my $path = "$self->{_dir}/$name";
+    make_path(dirname($path));
+    open my $fh, '>', $path or die "cannot write $path: $!";
+    binmode $fh;
+    print $fh $content;
+    close $fh;
+    return $path;
+}
+
+sub read_file {
+    my ($self, $name) = @_;
+    my $path = $name =~ m{^/} ? $name : "$self->{_dir}/$name";
+    open my $fh, '<', $path or return '';
+    binmode $fh;
+    local $/;
+    return scalar <$fh>;
+}
+
+sub write_file_expand {
+    my ($self, $name, $content) = @_;
+    $content =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
+    $content =~ s/%%PORT%%/$self->port(0)/ge;
+    $content =~ s/%%REDIS_PORT%%/$self->redis_port/ge;
+    $content =~ s/%%TESTDIR%%/$self->{_dir}/g;
+    $content =~ s/%%MODULE%%/$self->module_path/ge;
+    return $self->write_file($name, $content);
+}
+
+sub nginx_conf {
+    my ($self, $http, %o) = @_;
+    my $workers = $o{workers} // $self->{workers} // 1;
+    my $level = $o{log_level} // $self->{log_level}
+        // ($ENV{TEST_NGINX_VERBOSE} ? 'debug' : 'info');
+    my $main = $o{main} // '';
+    my $mod = $o{no_module} ? '' : "load_module %%MODULE%%;\n";
+
+    return $self->write_file_expand('nginx.conf', <<"EOF");
+$mod
+worker_processes $workers;
+error_log %%TESTDIR%%/error.log $level;
+pid %%TESTDIR%%/nginx.pid;
+$main
+
+events {}
+
+http {
+    access_log off;
+    client_body_temp_path %%TESTDIR%%/client_body_temp;
+    proxy_temp_path %%TESTDIR%%/proxy_temp;
+    fastcgi_temp_path %%TESTDIR%%/fastcgi_temp;
+    uwsgi_temp_path %%TESTDIR%%/uwsgi_temp;
+    scgi_temp_path %%TESTDIR%%/scgi_temp;
+
+$http
+}
+EOF
+}
+
+###############################################################################
+# Processes
+
+# Runs a command or a Perl sub in a child with stdout/stderr sent to
+# $log (a file in the testdir); returns the pid.
+sub _spawn {
+    my ($self, $log, $env, @cmd) = @_;
+    my $pid = fork() // die "fork: $!";
+    return $pid if $pid;
+
+    open STDIN, '<', '/dev/null';
+    if (defined $log) {
+        open STDOUT, q{>>}, "$self->{_dir}/$log";
+        open STDERR, q{>&}, \*STDOUT;
+    } else {
+        # STDOUT carries TAP.
+        open STDOUT, q{>&}, \*STDERR;
+    }
+    @ENV{keys %$env} = values %$env;
+    if (ref $cmd[0] eq 'CODE') {
+        my $code = shift @cmd;
+        eval { $code->(@cmd) };
+        print STDERR $@ if $@;
+        POSIX::_exit($@ ? 1 : 0);
+    }
+    exec @cmd or print STDERR "exec $cmd[0]: $!\n";
+    POSIX::_exit(127);
+}
+
+sub _alive {
+    my ($pid) = @_;
+    return 0 unless kill 0, $pid;
+    # A daemonized nginx is not our child: treat a zombie as gone.
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$fh> // '';
+    return $stat !~ /^\d+ \(.*\) Z/s;
+}
+
+# Signals $pid and waits up to $timeout s, then KILLs; returns the wait
+# status when $pid is our child.
+sub _stop_pid {
+    my ($sig, $pid, $timeout) = @_;
+    kill $sig, $pid;
+    my $end = time + $timeout;
+    while (time < $end) {
+        my $r = waitpid($pid, WNOHANG);
+        return $? if $r == $pid;
+        return undef if $r < 0 && !_alive($pid);
+        sleep 0.05;
+    }
+    kill 'KILL', $pid;
+    return waitpid($pid, 0) == $pid ? $? : undef;
+}
+
+sub run_daemon {
+    my ($self, @cmd) = @_;
+    my $pid = $self->_spawn(undef, {}, @cmd);
+    push @{$self->{_daemons}}, $pid;
+    return $pid;
+}
+
+sub waitforsocket {
+    my ($self, $addr, $timeout) = @_;
+    my $end = time + ($timeout // 10);
+    while (time < $end) {
+        my $s = IO::Socket::INET->new(PeerAddr => $addr, Timeout => 1);
+        return 1 if $s;
+        sleep 0.05;
+    }
+    return 0;
+}
+
+###############################################################################
+# Redis
+
+sub start_redis {
+    my ($self, @extra) = @_;
+    my $dir = "$self->{_dir}/redis";
+    make_path($dir);
+    $self->{_redis_args} = \@extra if @_ > 1 || !$self->{_redis_args};
+
+    $self->{_redis_pid} = $self->_spawn('redis.out', {}, 'redis-server',
+        '--port', $self->redis_port, '--bind', '127.0.0.1',
+        '--dir', $dir, '--logfile', "$dir/redis.log",
+        '--daemonize', 'no', '--save', '', '--appendonly', 'yes',
+        '--enable-debug-command', 'local', @{$self->{_redis_args}});
+
+    my $end = time + 10;
+    while (time < $end) {
+        if (waitpid($self->{_redis_pid}, WNOHANG) > 0) {
+            delete $self->{_redis_pid};
+            die "redis-server exited:\n" . $self->read_file('redis.out')
+                . $self->read_file("$dir/redis.log");
+        }
+        delete $self->{_redis_sock};
+        my ($res) = eval { $self->redis('PING') };
+        return $self if defined $res && $res eq 'PONG';
+        sleep 0.05;
+    }
+    die "redis-server did not answer PING";
+}
+
+sub stop_redis {
+    my ($self) = @_;
+    my $pid = delete $self->{_redis_pid} or return;
+    delete $self->{_redis_sock};
+    if (my $s = $self->_redis_connect) {
+        print $s "*2\r\n\$8\r\nSHUTDOWN\r\n\$6\r\nNOSAVE\r\n";
+        _stop_pid(0, $pid, 10);
+    } else {
+        _stop_pid('TERM', $pid, 10);
+    }
+    return $self;
+}
+
+sub restart_redis {
+    my ($self) = @_;
+    $self->stop_redis;
+    return $self->start_redis;
+}
+
+sub redis_pid { $_[0]{_redis_pid} }
+
+sub _redis_connect {
+    my ($self) = @_;
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $self->redis_port, Timeout => 2);
+}
+
+sub redis {
+    my ($self, @cmd) = @_;
+
+    my $s = $self->{_redis_sock};
+    # Readable while idle means the server closed it (restart).
+    if (!$s || IO::Select->new($s)->can_read(0)) {
+        $s = $self->{_redis_sock} = $self->_redis_connect
+            or die "cannot connect to redis: $!";
+    }
+
+    my $req = '*' . @cmd . "\r\n";
+    for my $a (@cmd) {
+        my $b = $a;
+        utf8::encode($b) if utf8::is_utf8($b);
+        $req .= '$' . length($b) . "\r\n$b\r\n";
+    }
+
+    my ($res, $err);
+    eval {
+        local $SIG{ALRM} = sub { die "redis timeout\n" };
+        alarm 10;
+        print $s $req or die "redis write: $!\n";
+        ($res, $err) = _resp_read($s);
+        alarm 0;
+        1;
+    } or do {
+        alarm 0;
+        delete $self->{_redis_sock};
+        die $@;
+    };
+
+    return ($res, $err) if wantarray;
+    die "redis @cmd: $err\n" if defined $err;
+    return $res;
+}
+
+# Returns (value, error); nested error replies become { error => msg }.
+sub _resp_read {
+    my ($s) = @_;
+    local $/ = "\r\n";
+    my $line = <$s>;
+    die "redis connection closed\n" unless defined $line;
+    chomp $line;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+
+    return ($rest, undef) if $type eq '+';
+    return (0 + $rest, undef) if $type eq ':';
+    return (undef, $rest) if $type eq '-';
+    if ($type eq '$') {
+        return (undef, undef) if $rest < 0;
+        my $buf = '';
+        while (length $buf < $rest + 2) {
+            read($s, $buf, $rest + 2 - length $buf, length $buf)
+                or die "redis connection closed\n";
+        }
+        return (substr($buf, 0, $rest), undef);
+    }
+    if ($type eq '*') {
+        return (undef, undef) if $rest < 0;
+        my @a;
+        for (1 .. $rest) {
+            my ($v, $e) = _resp_read($s);
+            push @a, defined $e ? { error => $e } : $v;
+        }
+        return (\@a, undef);
+    }
+    die "bad redis reply: $line\n";
+}
+
+###############################################################################
+# nginx
+
+sub _valgrind { $ENV{WEBHOOKS_VALGRIND} }
+
+sub _nginx_env {
+    my ($self) = @_;
+    return {} unless $ENV{WEBHOOKS_SAN};
+    my $d = "$self->{_dir}/san";
+    my @libs = map { my $l = `gcc -print-file-name=$_`; chomp $l; $l }
+        qw(libasan.so libubsan.so);
+    return {
+        LD_PRELOAD => join(' ', @libs),
+        # The master forks workers, so leaks at exit are meaningless.
+        ASAN_OPTIONS =>
+            "detect_leaks=0:abort_on_error=1:log_path=$d/asan",
+        UBSAN_OPTIONS => "print_stacktrace=1:log_path=$d/ubsan",
+    };
+}
+
+sub _nginx_cmd {
+    my ($self, @extra) = @_;
+    return ($NGINX, '-p', "$self->{_dir}/", '-c', 'nginx.conf', @extra);
+}
+
+# Runs "nginx -t"; returns (exit code, output).
+sub nginx_test {
+    my ($self) = @_;
+    unlink "$self->{_dir}/nginx-t.out";
+    my $pid = $self->_spawn('nginx-t.out', $self->_nginx_env,
+        $self->_nginx_cmd('-t'));
+    waitpid($pid, 0);
+    return ($? >> 8, $self->read_file('nginx-t.out'));
+}
+
+sub run {
+    my ($self) = @_;
+    my $d = $self->{_dir};
+    my $timeout = 10;
+    unlink "$d/nginx.pid";
+
+    if (_valgrind()) {
+        $timeout = 60;
+        my $supp = "$ROOT/t/valgrind.supp";
+        my @vg = ('valgrind', '--error-exitcode=42', '--leak-check=full',
+            '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite',
+            '--num-callers=40', "--log-file=$d/valgrind.%p.log",
+            (-f $supp ? "--suppressions=$supp" : ()));
+        $self->{_nginx_pid} = $self->_spawn('nginx.out', {}, @vg,
+            $self->_nginx_cmd('-g', 'daemon off;'));
+        $self->{_nginx_child} = 1;
+
+    } else {
+        my $pid = $self->_spawn('nginx.out', $self->_nginx_env,
+            $self->_nginx_cmd);
+        waitpid($pid, 0);
+        die "nginx failed to start:\n" . $self->read_file('nginx.out')
+            if $?;
+    }
+
+    my $end = time + $timeout;
+    while (time < $end) {
+        if ($self->{_nginx_child}
+            && waitpid($self->{_nginx_pid}, WNOHANG) > 0)
+        {
+            delete $self->{_nginx_pid};
+            die "nginx exited:\n" . $self->read_file('nginx.out');
+        }
+        # nginx writes the pid file once its sockets listen.
+        my ($pid) = $self->read_file('nginx.pid') =~ /(\d+)/;
+        if ($pid && (!$self->{_nginx_child} || $pid == $self->{_nginx_pid}))
+        {
+            $self->{_nginx_pid} = $pid;
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                PeerPort => $self->port(0), Timeout => 1);
+            return $self if $s;
+        }
+        sleep 0.05;
+    }
+    die "nginx did not listen on port " . $self->port(0) . "\n"
+        . $self->read_file('error.log');
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = delete $self->{_nginx_pid} or return $self;
+    _stop_pid('QUIT', $pid, _valgrind() ? 60 : 10);
+    delete $self->{_nginx_child};
+    return $self;
+}
+
+sub reload {
+    my ($self) = @_;
+    my $pid = $self->{_nginx_pid} or die "nginx not running";
+    my $count = () = $self->read_file('error.log') =~ /reconfiguring/g;
+    kill 'HUP', $pid;
+    # Wait for the new cycle (logged at notice); give up quietly.
+    my $end = time + 5;
+    while (time < $end) {
+        my $n = () = $self->read_file('error.log') =~ /reconfiguring/g;
+        last if $n > $count;
+        sleep 0.05;
+    }
+    sleep 0.2;
+    return $self;
+}
+
+# One log per process (master, workers); each must be clean.
+sub valgrind_problems {
+    my ($self) = @_;
+    my @bad;
+    for my $f (glob "$self->{_dir}/valgrind.*.log") {
+        my $log = $self->read_file($f);
+        next if $log =~ /ERROR SUMMARY: 0 errors/
+            && $log !~ /definitely lost: [1-9]/;
+        push @bad, "$f:\n$log";
+    }
+    return @bad;
+}
+
+sub valgrind_clean { !$_[0]->valgrind_problems }
+
+sub error_log_problems {
+    my ($self) = @_;
+    my $san = qr/AddressSanitizer|LeakSanitizer|runtime error/;
+    my @bad = grep { /\[(?:alert|crit|emerg)\]/ || /$san/ }
+        split /\n/, $self->read_file('error.log');
+
+    # Workers report to stderr, which nginx points at error.log; the
+    # master may report to its own files or, before that, to nginx.out.
+    for my $f (glob("$self->{_dir}/san/*"), "$self->{_dir}/nginx.out") {
+        push @bad, map { "$f: $_" } grep {/$san/}
+            split /\n/, $self->read_file($f);
+    }
+    return @bad;
+}
+
+sub error_log_clean { !$_[0]->error_log_problems }
+
+sub log_ok {
+    my ($self, $name) = @_;
+    my @bad = $self->error_log_problems;
+    ok(!@bad, $name // 'no alerts or sanitizer reports')
+        or diag(join "\n", @bad);
+
+    return unless _valgrind();
+    # Valgrind reports are complete only once nginx has exited.
+    $self->stop;
+    my @vg = $self->valgrind_problems;
+    ok(!@vg, 'valgrind clean') or diag(join "\n", @vg);
+}
+
+###############################################################################
+# HTTP
+
+sub http_raw {
+    my ($self, $req, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $o{port} // $self->port(0), Timeout => 2)
+        or return (undef, "connect: $!");
+    binmode $s;
+    print $s $req;
+
+    my ($buf, $err) = ('');
+    my $sel = IO::Select->new($s);
+    my $end = time + ($o{timeout} // 5);
+    while (1) {
+        my $left = $end - time;
+        if ($left <= 0 || !$sel->can_read($left)) {
+            $err = 'timeout';
+            last;
+        }
+        my $n = sysread($s, $buf, 65536, length $buf);
+        last unless $n;
+    }
+    return ($buf, $err);
+}
+
+sub http {
+    my ($self, $method, $path, %o) = @_;
+    my %h = (Host => 'localhost', Connection => 'close',
+        %{$o{headers} || {}});
+    my $body = $o{body};
+    if (defined $body) {
+        utf8::encode($body) if utf8::is_utf8($body);
+        $h{'Content-Length'} //= length $body;
+    }
+
+    my $req = "$method $path HTTP/1.1\r\n"
+        . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
+        . "\r\n" . ($body // '');
+
+    my ($raw, $err) = $self->http_raw($req, %o);
+    return _parse_response($raw // '', $err, $method);
+}
+
+sub _parse_response {
+    my ($raw, $err, $method) = @_;
+    my %r = (raw => $raw, error => $err, headers => {});
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    return \%r unless defined $body;
+
+    my ($status, @lines) = split /\r\n/, $head;
+    ($r{status}) = $status =~ m{^HTTP/\d\.\d (\d{3})};
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $k = lc $k;
+        $r{headers}{$k} = exists $r{headers}{$k}
+            ? "$r{headers}{$k}, $v" : $v;
+    }
+
+    my $h = $r{headers};
+    if ($method eq q{HEAD} || ($r{status} // q{}) =~ /^(?:1..|204|304)$/) {
+        $body = '';
+    } elsif (($h->{'transfer-encoding'} // '') =~ /chunked/i) {
+        $body = _dechunk($body);
+    } elsif (defined $h->{'content-length'}) {
+        $body = substr($body, 0, $h->{'content-length'});
+    }
+    $r{body} = $body;
+    $r{json} = length $body ? eval { $JSON->decode($body) } : undef;
+    return \%r;
+}
+
+sub _dechunk {
+    my ($in) = @_;
+    my $out = '';
+    while ($in =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($in, 0, $n, '');
+        $in =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+sub api {
+    my ($self, $method, $path, $token, $data, %o) = @_;
+    my %h = (Accept => 'application/vnd.github+json',
+        %{$o{headers} || {}});
+    $h{Authorization} = "token $token" if defined $token;
+
+    my $body;
+    if (defined $data) {
+        $body = ref $data ? $JSON->encode($data) : $data;
+        $h{'Content-Type'} //= 'application/json';
+    }
+    return $self->http($method, $path, %o, headers => \%h, body => $body);
+}
+
+###############################################################################
+# OpenAPI schemas
+
+my %SCHEMA;
+
+# Schemas by name from the hooks spec (OpenAPI 3.0, with "nullable"), else
+# from the payloads spec (OpenAPI 3.1, read as draft 2019-09: Debian ships
+# no json-schema.org meta-schemas, so nothing may fetch them).
+sub _schema_for {
+    my ($name) = @_;
+    my $dir = "$ROOT/../shared/spec";
+    require JSON::Validator;
+    require JSON::Validator::Schema::Draft201909;
+
+    $SCHEMA{hooks} //= JSON::Validator->new
+        ->schema("$dir/github-hooks.openapi.json")->schema;
+    $SCHEMA{payloads} //= do {
+        open my $fh, '<', "$dir/github-webhook-payloads.openapi.json"
+            or die "cannot read payloads spec: $!";
+        local $/;
+        JSON::Validator::Schema::Draft201909->new($JSON->decode(<$fh>));
+    };
+
+    for my $s (@SCHEMA{qw(hooks payloads)}) {
+        # No coercion: "1" must not pass as a number, 1 not as a string.
+        $s->coerce({});
+        my $sub = $s->get("/components/schemas/$name");
+        return ($s, $sub) if $sub;
+    }
+    die "no schema $name in $dir\n";
+}
+
+sub schema_errors {
+    my ($self, $data, $name) = @_;
+    my ($s, $sub) = _schema_for($name);
+    return map {"$_"} $s->validate($data, $sub);
+}
+
+sub schema_array_errors {
+    my ($self, $data, $name) = @_;
+    my ($s, $sub) = _schema_for($name);
+    return map {"$_"} $s->validate($data, { type => 'array', items => $sub });
+}
+
+sub schema_ok {
+    my ($self, $data, $name, $test) = @_;
+    my @e = $self->schema_errors($data, $name);
+    ok(!@e, $test // "matches $name") or diag(join "\n", @e);
+}
+
+sub schema_array_ok {
+    my ($self, $data, $name, $test) = @_;
+    my @e = $self->schema_array_errors($data, $name);
+    ok(!@e, $test // "array of $name") or diag(join "\n", @e);
+}
+
+###############################################################################
+
+sub _shutdown {
+    my ($self) = @_;
+    return if $self->{_owner} != $$ || $self->{_down}++;
+    local ($?, $@);
+    $self->stop;
+    _stop_pid('TERM', $_, 5) for @{$self->{_daemons}};
+    $self->stop_redis;
+    diag($self->read_file('error.log')) if $ENV{TEST_NGINX_CATLOG};
+}
+
+sub DESTROY { $_[0]->_shutdown }
+
+# Before File::Temp removes the testdir (END blocks run last first).
+END { $_ && $_->_shutdown for @LIVE }
+
+1;
+
+__END__
+
+=head1 NAME
+
+Test::Webhooks - harness for the ngx_http_webhooks tests
+
+=head1 SYNOPSIS
+
+    use FindBin; use lib "$FindBin::Bin/lib";
+    use Test::More;
+    use Test::Webhooks;
+
+    my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
+    $t->start_redis;
+    $t->nginx_conf(<<'EOF');
+        webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+        server { listen 127.0.0.1:%%PORT%%; location / { webhooks_api on; } }
+    EOF
+    $t->run;
+    my $r = $t->api(GET => '/repos/o/r/hooks', 'demo-owner');
+    is($r->{status}, 200);
+    $t->schema_array_ok($r->{json}, 'hook');
+    $t->log_ok;
+    done_testing;
+
+=head1 METHODS
+
+=over
+
+=item new(%opts)
+
+Temp dir (kept with TEST_NGINX_LEAVE). Options: C<workers>, C<log_level>.
+
+=item port($n), redis_port, testdir, module_path, repo_root
+
+Free ports, stable per object; redis uses port 1, nginx port 0.
+C<module_path> is build/ or, with WEBHOOKS_SAN=1, build/san/.
+
+=item skip_unless_module
+
+skip_all when the module is not built.
+
+=item write_file($name, $text), read_file($name), write_file_expand(...)
+
+C<write_file_expand> replaces %%PORT%%, %%PORT_n%%, %%REDIS_PORT%%,
+%%TESTDIR%% and %%MODULE%%.
+
+=item nginx_conf($http_body, %o)
+
+Writes nginx.conf: load_module, workers, error.log (info; debug with
+TEST_NGINX_VERBOSE), pid and temp paths in the testdir. C<%o>: C<workers>,
+C<log_level>, C<main> (main-context text), C<no_module>.
+
+=item run, stop, reload, nginx_test
+
+Start nginx (waits for port 0), stop with QUIT (KILL after 10 s), reload
+with HUP (waits for the new cycle). C<nginx_test> returns (exit code,
+output) of C<nginx -t>. WEBHOOKS_VALGRIND=1 runs nginx (daemon off) under
+valgrind, one log per process, with t/valgrind.supp. WEBHOOKS_SAN=1
+preloads libasan and libubsan; workers report into error.log.
+
+=item start_redis(@args), stop_redis, restart_redis, redis(@cmd), redis_pid
+
+Private redis-server with AOF (data survives restart_redis). C<redis>
+returns the decoded reply and dies on an error reply, or returns
+($reply, $error) in list context. Mind argument lists (is_deeply, push):
+write C<scalar $t->redis(...)> there.
+
+=item run_daemon($cmd_or_coderef, @args), waitforsocket("host:port")
+
+Background helpers (receivers), killed at the end. Allocate ports with
+C<port> before the fork: a child's allocations stay in the child.
+
+=item http($method, $path, headers => {}, body => $s, timeout => 5, port => $p)
+
+Returns { status, headers (lowercase, repeats joined by ", "), body, json,
+raw, error }. C<http_raw($text)> returns ($raw_response, $error).
+
+=item api($method, $path, $token, $data, %http_opts)
+
+JSON request with C<Authorization: token $token> when $token is defined;
+$data is encoded (or sent as is when a plain string).
+
+=item schema_ok($data, $name, $test), schema_array_ok(...)
+
+=item schema_errors($data, $name), schema_array_errors(...)
+
+Validate against C<#/components/schemas/$name> of
+../shared/spec/github-hooks.openapi.json, else of the payloads spec,
+without type coercion. Validate before comparing fields with C<==>: that
+gives Perl strings a number flag.
+
+=item error_log_clean, error_log_problems, log_ok, valgrind_clean
+
+No [alert], [crit] or [emerg] in error.log and no sanitizer reports;
+C<log_ok> also stops nginx and checks valgrind.*.log under valgrind
+(C<valgrind_problems> lists the bad logs).
+
+=back
+
+=cut
