@@ -115,10 +115,13 @@ ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_queue_init(&rd->busy);
     ngx_queue_init(&rd->free);
 
+    /*
+     * Not cancelable: a worker that is shutting down waits for the
+     * replies its requests are owed, for webhooks_redis_timeout at most.
+     */
     rd->timer.handler = ngx_http_webhooks_redis_timer_handler;
     rd->timer.data = rd;
     rd->timer.log = cycle->log;
-    rd->timer.cancelable = 1;
 
     rd->reconnect.handler = ngx_http_webhooks_redis_reconnect_handler;
     rd->reconnect.data = rd;
