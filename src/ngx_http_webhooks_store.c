@@ -20,8 +20,9 @@
  * Names are lowercased.  A hooks hash maps "<id>" to the stored hook,
  * "<id>:v" to its public view (rendered once, when written), "<id>:c" to
  * the OAuth app that created it ("" for a user), "<id>:lr" to its last
- * response and "name" to the org or repo name as first spelled.  The hash tag keeps one org's or repo's keys in
- * one cluster slot, so every script below touches one slot only.
+ * response and "name" to the org or repo name as first spelled.  The
+ * hash tag keeps one org's or repo's keys in one cluster slot, so every
+ * script below touches one slot only.
  */
 
 
