@@ -11,6 +11,7 @@
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_api.h"
 #include "ngx_http_webhooks_auth.h"
+#include "ngx_http_webhooks_deliveries.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_redis.h"
@@ -24,25 +25,6 @@
 #define NGX_HTTP_WEBHOOKS_TRIES         5
 
 
-typedef struct {
-    ngx_http_webhooks_route_t       rt;
-    ngx_http_webhooks_identity_t    who;
-    ngx_str_t                       base;
-    ngx_str_t                       base_json; /* escaped for JSON */
-    ngx_str_t                       hooks;     /* key of the hooks hash */
-    ngx_str_t                       name;      /* as first spelled */
-
-    json_t                         *body;
-    ngx_str_t                       stored;    /* the hook as read */
-    ngx_str_t                       next;      /* the hook to write */
-    json_t                         *hook;
-    ngx_str_t                       view;
-    ngx_str_t                       last_response;
-
-    ngx_http_webhooks_redis_cmd_t  *cmd;
-    ngx_uint_t                      tries;
-    ngx_uint_t                      cleanup;   /* unsigned:1 */
-} ngx_http_webhooks_ctx_t;
 
 
 /* one field of a hooks hash: "<id>" or "<id>:<what>" */
@@ -60,11 +42,7 @@ static ngx_int_t ngx_http_webhooks_run(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_fetch(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_wait(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_cleanup(void *data);
-static ngx_http_webhooks_ctx_t *ngx_http_webhooks_reply_ctx(
-    ngx_http_request_t *r, redisReply *reply, int type, ngx_int_t *rc);
 
 static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
@@ -74,19 +52,10 @@ static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
 
 static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
-static ngx_int_t ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status);
 static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_copy(ngx_http_request_t *r,
-    redisReply *reply, ngx_str_t *s);
 static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_not_found(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
 static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_path(ngx_http_request_t *r,
     ngx_str_t *path, ngx_str_t *prefix);
@@ -95,8 +64,6 @@ static ngx_int_t ngx_http_webhooks_base_url(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t page, ngx_uint_t per_page,
     ngx_uint_t last);
-static ngx_uint_t ngx_http_webhooks_arg(ngx_http_request_t *r, char *name,
-    size_t len, ngx_uint_t dflt);
 static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
     const void *two);
 
@@ -372,7 +339,7 @@ ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_wait(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_http_webhooks_redis_cmd_t *cmd)
 {
@@ -420,7 +387,7 @@ ngx_http_webhooks_cleanup(void *data)
  * with *rc, because redis failed or answered with the wrong type.
  */
 
-static ngx_http_webhooks_ctx_t *
+ngx_http_webhooks_ctx_t *
 ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
     int type, ngx_int_t *rc)
 {
@@ -650,7 +617,7 @@ ngx_http_webhooks_item_cmp(const void *one, const void *two)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_copy(ngx_http_request_t *r, redisReply *reply,
     ngx_str_t *s)
 {
@@ -882,10 +849,11 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 
     json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                  keys[2], app;
-    redisReply               **e;
-    ngx_http_webhooks_ctx_t   *ctx;
-    ngx_http_webhooks_fault_t  fault;
+    ngx_str_t                       keys[4], app;
+    redisReply                    **e;
+    ngx_http_webhooks_ctx_t        *ctx;
+    ngx_http_webhooks_fault_t       fault;
+    ngx_http_webhooks_main_conf_t  *wmcf;
 
     ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
     if (ctx == NULL) {
@@ -957,6 +925,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     }
 
     ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
     switch (ctx->rt.op) {
 
@@ -983,13 +952,30 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 
     case NGX_HTTP_WEBHOOKS_OP_DELETE:
         keys[0] = ctx->hooks;
-        keys[1] = ctx->rt.hook;
+        keys[2] = ctx->rt.hook;
+
+        if (ngx_http_webhooks_deliveries_key(r, ctx, &keys[1]) != NGX_OK
+            || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
+                                           "", &keys[3])
+               != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
 
         rc = ngx_http_webhooks_wait(r, ctx,
                  ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
                                             ngx_http_webhooks_delete_done,
-                                            r, 1, 2, keys));
+                                            r, 2, 4, keys));
+        break;
+
+    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
+    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
+    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
+    case NGX_HTTP_WEBHOOKS_OP_PING:
+    case NGX_HTTP_WEBHOOKS_OP_TEST:
+        rc = ngx_http_webhooks_deliveries(r, ctx);
         break;
 
     default:
@@ -1026,27 +1012,39 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
 }
 
 
-static ngx_int_t
-ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
+ngx_int_t
+ngx_http_webhooks_hook_json(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *out)
 {
-    ngx_str_t  body, location;
-
-    body.data = ngx_pnalloc(r->pool,
+    out->data = ngx_pnalloc(r->pool,
                     ngx_http_webhooks_hook_output_len(&ctx->base_json,
                                                       &ctx->name,
                                                       &ctx->rt.hook,
                                                       &ctx->view,
                                                       &ctx->last_response));
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (out->data == NULL) {
+        return NGX_ERROR;
     }
 
-    body.len = ngx_http_webhooks_hook_output(body.data, &ctx->rt,
+    out->len = ngx_http_webhooks_hook_output(out->data, &ctx->rt,
                                              &ctx->base_json, &ctx->name,
                                              &ctx->rt.hook, &ctx->view,
                                              &ctx->last_response)
-               - body.data;
+               - out->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
+{
+    ngx_str_t  body, location;
+
+    if (ngx_http_webhooks_hook_json(r, ctx, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (status == NGX_HTTP_CREATED) {
         if (ngx_http_webhooks_hook_url(r->pool, &ctx->rt, &ctx->base,
@@ -1093,7 +1091,7 @@ ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_not_found(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
@@ -1109,75 +1107,6 @@ ngx_http_webhooks_not_found(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_webhooks_unavailable(ngx_http_request_t *r)
-{
-    static ngx_str_t  retry = ngx_string("1");
-
-    if (ngx_http_webhooks_add_header(r, "Retry-After", &retry) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "Service Unavailable", NULL, NULL);
-}
-
-
-static ngx_int_t
-ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    u_char       *p;
-    size_t        len;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(body);
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_OK;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            /* a body larger than client_body_buffer_size */
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += n;
-
-        } else {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-        }
-    }
-
-    return NGX_OK;
-}
 
 
 /*
@@ -1316,7 +1245,7 @@ ngx_http_webhooks_base_url(ngx_http_request_t *r,
 }
 
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
     ngx_uint_t dflt)
 {

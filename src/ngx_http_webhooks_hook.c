@@ -47,7 +47,6 @@ static ngx_int_t ngx_http_webhooks_check_name(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webhooks_check_active(ngx_http_request_t *r,
     json_t *body, json_t *hook, ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_valid_url(ngx_str_t *url);
-static ngx_int_t ngx_http_webhooks_valid_event(ngx_str_t *event);
 static json_t *ngx_http_webhooks_timestamp(void);
 static json_t *ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
     ngx_http_webhooks_fault_t *fault);
@@ -392,7 +391,7 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_valid_event(ngx_str_t *event)
 {
     size_t  i;
@@ -748,18 +747,11 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
 static json_t *
 ngx_http_webhooks_timestamp(void)
 {
-    u_char     buf[sizeof("2011-09-06T17:26:27Z")];
-    ngx_tm_t   tm;
+    u_char  buf[sizeof("2011-09-06T17:26:27Z")];
 
-    ngx_gmtime(ngx_time(), &tm);
-
-    ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02dZ",
-                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
-
-    return json_stringn((char *) buf, sizeof(buf) - 1);
+    return json_stringn((char *) buf,
+                        ngx_http_webhooks_time(buf, ngx_time()) - buf);
 }
-
 
 ngx_int_t
 ngx_http_webhooks_hook_url(ngx_pool_t *pool, ngx_http_webhooks_route_t *rt,

@@ -101,3 +101,40 @@ ngx_http_webhooks_json_str(json_t *object, const char *key, ngx_str_t *value)
 
     return NGX_OK;
 }
+
+
+/* GitHub's timestamps: 2011-09-06T17:26:27Z */
+
+u_char *
+ngx_http_webhooks_time(u_char *p, time_t t)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime(t, &tm);
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+/* a JSON integer as text, "" when absent */
+
+ngx_int_t
+ngx_http_webhooks_number(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
+{
+    if (!json_is_integer(v)) {
+        ngx_str_set(out, "");
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(pool, NGX_INT64_LEN);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_sprintf(out->data, "%L", (int64_t) json_integer_value(v))
+               - out->data;
+
+    return NGX_OK;
+}

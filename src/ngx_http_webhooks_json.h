@@ -21,6 +21,9 @@ ngx_int_t ngx_http_webhooks_json_dump(ngx_pool_t *pool, json_t *json,
 json_t *ngx_http_webhooks_json_stringn(ngx_str_t *s);
 ngx_int_t ngx_http_webhooks_json_str(json_t *object, const char *key,
     ngx_str_t *value);
+u_char *ngx_http_webhooks_time(u_char *p, time_t t);
+ngx_int_t ngx_http_webhooks_number(ngx_pool_t *pool, json_t *v,
+    ngx_str_t *out);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_JSON_H_INCLUDED_ */

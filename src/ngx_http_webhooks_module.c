@@ -10,10 +10,14 @@
 
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_intake.h"
+#include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_store.h"
 
 
+static ngx_int_t ngx_http_webhooks_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_webhooks_init(ngx_conf_t *cf);
 static void *ngx_http_webhooks_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -22,14 +26,22 @@ static char *ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webhooks_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_http_webhooks_max_hooks_bounds = {
     ngx_conf_check_num_bounds, 1, 10000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_webhooks_concurrency_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
 };
 
 
@@ -40,6 +52,55 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_http_webhooks_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhooks_loc_conf_t, api),
+      NULL },
+
+    { ngx_string("webhooks_events"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_webhooks_events,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, events),
+      NULL },
+
+    { ngx_string("webhooks_delivery_location"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_delivery_location,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, delivery_uri),
+      NULL },
+
+    { ngx_string("webhooks_delivery_insecure_location"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_delivery_location,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, insecure_uri),
+      NULL },
+
+    { ngx_string("webhooks_delivery_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, concurrency),
+      &ngx_http_webhooks_concurrency_bounds },
+
+    { ngx_string("webhooks_delivery_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, retention),
+      NULL },
+
+    { ngx_string("webhooks_delivery_claim_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, claim_timeout),
+      NULL },
+
+    { ngx_string("webhooks_delivery_response_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, response_max),
       NULL },
 
     { ngx_string("webhooks_redis_pass"),
@@ -110,7 +171,7 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_webhooks_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_webhooks_add_variables,       /* preconfiguration */
     ngx_http_webhooks_init,                /* postconfiguration */
 
     ngx_http_webhooks_create_main_conf,    /* create main configuration */
@@ -141,9 +202,20 @@ ngx_module_t  ngx_http_webhooks_module = {
 
 
 static ngx_int_t
+ngx_http_webhooks_add_variables(ngx_conf_t *cf)
+{
+    return ngx_http_webhooks_sender_conf(cf);
+}
+
+
+static ngx_int_t
 ngx_http_webhooks_init(ngx_conf_t *cf)
 {
-    return ngx_http_webhooks_store_init();
+    if (ngx_http_webhooks_store_init() != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhooks_sender_filters(cf);
 }
 
 
@@ -167,6 +239,10 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->retention = NGX_CONF_UNSET;
+    wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->response_max = NGX_CONF_UNSET_SIZE;
 
     return wmcf;
 }
@@ -181,9 +257,33 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
+    ngx_conf_init_uint_value(wmcf->concurrency, 32);
+    ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
+    ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
+    ngx_conf_init_size_value(wmcf->response_max, 8192);
 
     if (wmcf->prefix.data == NULL) {
         ngx_str_set(&wmcf->prefix, "webhooks:");
+    }
+
+    wmcf->retention_text.data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
+    if (wmcf->retention_text.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->retention_text.len = ngx_sprintf(wmcf->retention_text.data, "%T",
+                                           wmcf->retention)
+                               - wmcf->retention_text.data;
+
+    if (ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
+                              &(ngx_str_t) ngx_string("queue"), &wmcf->queue)
+           != NGX_OK
+        || ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
+                                 &(ngx_str_t) ngx_string("seq:delivery"),
+                                 &wmcf->delivery_seq)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (wmcf->redis_addr.data == NULL) {
@@ -229,6 +329,7 @@ ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
     }
 
     wlcf->api = NGX_CONF_UNSET;
+    wlcf->events = NGX_CONF_UNSET;
     wlcf->base_url = NGX_CONF_UNSET_PTR;
     wlcf->login = NGX_CONF_UNSET_PTR;
     wlcf->admin = NGX_CONF_UNSET_PTR;
@@ -246,6 +347,7 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_webhooks_loc_conf_t *conf = child;
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_value(conf->events, prev->events, 0);
     ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
     ngx_conf_merge_ptr_value(conf->login, prev->login, NULL);
     ngx_conf_merge_ptr_value(conf->admin, prev->admin, NULL);
@@ -279,6 +381,75 @@ ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                                   ngx_http_webhooks_module);
         wmcf->used = 1;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_loc_conf_t *wlcf = conf;
+
+    char                           *rv;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (wlcf->events) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_webhooks_intake_handler;
+
+        wmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_webhooks_module);
+        wmcf->used = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Deliveries are subrequests of a request of this server's: only one
+ * server may send them.
+ */
+
+static char *
+ngx_http_webhooks_delivery_location(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t  *value, *uri;
+
+    value = cf->args->elts;
+    uri = (ngx_str_t *) ((char *) wmcf + cmd->offset);
+
+    if (uri->data) {
+        return "is duplicate";
+    }
+
+    if (wmcf->sender_ctx
+        && wmcf->sender_ctx->srv_conf
+           != ((ngx_http_conf_ctx_t *) cf->ctx)->srv_conf)
+    {
+        return "must be in the same server as the other "
+               "\"webhooks_delivery_*location\" directive";
+    }
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be a URI starting with \"/\", "
+                           "not \"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *uri = value[1];
+    wmcf->sender_ctx = cf->ctx;
 
     return NGX_CONF_OK;
 }
@@ -320,18 +491,33 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
     wmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_webhooks_module);
 
-    if (wmcf == NULL || !wmcf->used) {
+    if (wmcf == NULL || (!wmcf->used && wmcf->sender_ctx == NULL)) {
         return NGX_OK;
     }
 
-    return ngx_http_webhooks_redis_init(cycle, wmcf,
-                                        ngx_http_webhooks_scripts,
-                                        NGX_HTTP_WEBHOOKS_NSCRIPTS);
+    if (ngx_http_webhooks_redis_init(cycle, wmcf, ngx_http_webhooks_scripts,
+                                     NGX_HTTP_WEBHOOKS_NSCRIPTS)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (wmcf->sender_ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_sender_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhooks_queue_init(cycle, wmcf);
 }
 
 
 static void
 ngx_http_webhooks_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_webhooks_queue_done(cycle);
     ngx_http_webhooks_redis_done(cycle);
+    ngx_http_webhooks_sender_done(cycle);
 }

@@ -15,6 +15,7 @@
 
 
 #define NGX_HTTP_WEBHOOKS_VERSION  "0.1.0"
+#define NGX_HTTP_WEBHOOKS_BUILD    "0001000"
 
 /* not in nginx 1.22, nor its reason phrase */
 #define NGX_HTTP_WEBHOOKS_UNPROCESSABLE  422
@@ -30,11 +31,25 @@ typedef struct {
     ngx_msec_t                   redis_timeout;
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
+
+    /* the sender: the server its subrequests run in, and where they go */
+    ngx_http_conf_ctx_t         *sender_ctx;
+    ngx_str_t                    delivery_uri;
+    ngx_str_t                    insecure_uri;
+    ngx_uint_t                   concurrency;
+    time_t                       retention;
+    ngx_str_t                    retention_text;
+    ngx_msec_t                   claim_timeout;
+    size_t                       response_max;
+
+    ngx_str_t                    queue;          /* <prefix>queue */
+    ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */
 } ngx_http_webhooks_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                   api;
+    ngx_flag_t                   events;
     ngx_http_complex_value_t    *base_url;
     ngx_http_complex_value_t    *login;
     ngx_http_complex_value_t    *admin;

@@ -36,7 +36,9 @@ struct ngx_http_webhooks_redis_cmd_s {
     ngx_queue_t                          queue;
     ngx_http_webhooks_redis_handler_pt   handler;
     void                                *data;
+    ngx_http_webhooks_redis_t           *rd;
     ngx_msec_t                           deadline;
+    ngx_msec_t                           timeout;
 
     /* kept to resend EVALSHA as EVAL after NOSCRIPT */
     ngx_http_webhooks_redis_script_t    *script;
@@ -46,7 +48,7 @@ struct ngx_http_webhooks_redis_cmd_s {
 };
 
 
-typedef struct {
+struct ngx_http_webhooks_redis_s {
     redisAsyncContext                   *ac;
     ngx_connection_t                    *conn;
     ngx_log_t                           *log;
@@ -58,13 +60,14 @@ typedef struct {
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
     unsigned                             flushing:1;
+    unsigned                             closed:1;
 
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
 
     ngx_http_webhooks_redis_script_t    *scripts;
     ngx_uint_t                           nscripts;
-} ngx_http_webhooks_redis_t;
+};
 
 
 static void ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd);
@@ -90,11 +93,12 @@ static void ngx_http_webhooks_redis_load_scripts(
     ngx_http_webhooks_redis_t *rd);
 
 
+/* the connection of the API and of short commands, one per worker */
 static ngx_http_webhooks_redis_t  *ngx_http_webhooks_redis;
 
 
-ngx_int_t
-ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
+ngx_http_webhooks_redis_t *
+ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts)
 {
@@ -102,7 +106,7 @@ ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
 
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_webhooks_redis_t));
     if (rd == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     rd->log = cycle->log;
@@ -128,27 +132,34 @@ ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     rd->reconnect.log = cycle->log;
     rd->reconnect.cancelable = 1;
 
-    ngx_http_webhooks_redis = rd;
-
     ngx_http_webhooks_redis_connect(rd);
 
-    return NGX_OK;
+    return rd;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts)
+{
+    ngx_http_webhooks_redis = ngx_http_webhooks_redis_create(cycle, wmcf,
+                                                             scripts,
+                                                             nscripts);
+
+    return ngx_http_webhooks_redis ? NGX_OK : NGX_ERROR;
 }
 
 
 void
-ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
+ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_http_webhooks_redis_t  *rd;
-
-    rd = ngx_http_webhooks_redis;
-    if (rd == NULL) {
-        return;
-    }
-
     if (rd->reconnect.timer_set) {
         ngx_del_timer(&rd->reconnect);
     }
+
+    /* no more reconnects: the worker is going away */
+    rd->closed = 1;
 
     if (rd->ac) {
         /* fails whatever is in flight and releases the connection */
@@ -158,18 +169,22 @@ ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
+}
 
-    ngx_http_webhooks_redis = NULL;
+
+void
+ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
+{
+    if (ngx_http_webhooks_redis) {
+        ngx_http_webhooks_redis_close(ngx_http_webhooks_redis);
+        ngx_http_webhooks_redis = NULL;
+    }
 }
 
 
 ngx_int_t
-ngx_http_webhooks_redis_available(void)
+ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_http_webhooks_redis_t  *rd;
-
-    rd = ngx_http_webhooks_redis;
-
     return rd != NULL && rd->ac != NULL
            && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
                || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
@@ -320,7 +335,7 @@ ngx_http_webhooks_redis_load_scripts(ngx_http_webhooks_redis_t *rd)
 static void
 ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd)
 {
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
+    if (rd->closed || ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
 
@@ -554,12 +569,22 @@ ngx_http_webhooks_redis_cmd_t *
 ngx_http_webhooks_redis_command(ngx_http_webhooks_redis_handler_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen)
 {
-    ngx_http_webhooks_redis_t      *rd;
+    return ngx_http_webhooks_redis_command_on(ngx_http_webhooks_redis, 0,
+                                              handler, data, argc, argv,
+                                              argvlen);
+}
+
+
+/* timeout 0 is webhooks_redis_timeout; blocking reads add their time */
+
+ngx_http_webhooks_redis_cmd_t *
+ngx_http_webhooks_redis_command_on(ngx_http_webhooks_redis_t *rd,
+    ngx_msec_t timeout, ngx_http_webhooks_redis_handler_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
     ngx_http_webhooks_redis_cmd_t  *cmd;
 
-    rd = ngx_http_webhooks_redis;
-
-    if (!ngx_http_webhooks_redis_available()) {
+    if (!ngx_http_webhooks_redis_available(rd)) {
         return NULL;
     }
 
@@ -570,6 +595,8 @@ ngx_http_webhooks_redis_command(ngx_http_webhooks_redis_handler_pt handler,
 
     cmd->handler = handler;
     cmd->data = data;
+    cmd->rd = rd;
+    cmd->timeout = timeout;
     cmd->argc = argc;
     cmd->argv = (const char **) argv;
     cmd->argvlen = (size_t *) argvlen;
@@ -601,7 +628,7 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
 
     rd = ngx_http_webhooks_redis;
 
-    if (!ngx_http_webhooks_redis_available() || script >= rd->nscripts) {
+    if (!ngx_http_webhooks_redis_available(rd) || script >= rd->nscripts) {
         return NULL;
     }
 
@@ -632,6 +659,7 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
 
     cmd->handler = handler;
     cmd->data = data;
+    cmd->rd = rd;
     cmd->script = &rd->scripts[script];
     cmd->argc = (int) (nargs + 3);
     cmd->argv = argv;
@@ -658,12 +686,13 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
         return NGX_ERROR;
     }
 
-    cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout;
+    cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout
+                    + cmd->timeout;
 
     ngx_queue_insert_tail(&rd->busy, &cmd->queue);
 
     if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->timer.timer_set) {
-        ngx_add_timer(&rd->timer, rd->wmcf->redis_timeout);
+        ngx_add_timer(&rd->timer, rd->wmcf->redis_timeout + cmd->timeout);
     }
 
     return NGX_OK;
@@ -687,8 +716,8 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     ngx_http_webhooks_redis_t      *rd;
     ngx_http_webhooks_redis_cmd_t  *cmd, *head;
 
-    rd = ngx_http_webhooks_redis;
     cmd = privdata;
+    rd = cmd->rd;
 
     ngx_queue_remove(&cmd->queue);
 

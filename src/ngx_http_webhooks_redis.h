@@ -15,6 +15,7 @@
 #include "ngx_http_webhooks_module.h"
 
 
+typedef struct ngx_http_webhooks_redis_s  ngx_http_webhooks_redis_t;
 typedef struct ngx_http_webhooks_redis_cmd_s  ngx_http_webhooks_redis_cmd_t;
 
 /*
@@ -37,7 +38,15 @@ ngx_int_t ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
 void ngx_http_webhooks_redis_done(ngx_cycle_t *cycle);
 
-ngx_int_t ngx_http_webhooks_redis_available(void);
+ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_create(
+    ngx_cycle_t *cycle, ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
+void ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd);
+ngx_int_t ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd);
+ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
+    ngx_http_webhooks_redis_t *rd, ngx_msec_t timeout,
+    ngx_http_webhooks_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
 
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command(
     ngx_http_webhooks_redis_handler_pt handler, void *data, int argc,

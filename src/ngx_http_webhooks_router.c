@@ -14,7 +14,7 @@
 #define NGX_HTTP_WEBHOOKS_SEGMENTS  8
 
 
-/* "#" in a pattern stands for a hook id */
+/* "#" in a pattern stands for a hook id, a second one for a delivery id */
 
 typedef struct {
     ngx_uint_t                   scope;
@@ -48,6 +48,17 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
     { ORG, NGX_HTTP_PATCH, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
       ODOC "update-a-webhook-configuration-for-an-organization" },
+    { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries",
+      NGX_HTTP_WEBHOOKS_OP_DELIVERIES,
+      ODOC "list-deliveries-for-an-organization-webhook" },
+    { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries/#",
+      NGX_HTTP_WEBHOOKS_OP_DELIVERY,
+      ODOC "get-a-webhook-delivery-for-an-organization-webhook" },
+    { ORG, NGX_HTTP_POST, "hooks/#/deliveries/#/attempts",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER,
+      ODOC "redeliver-a-delivery-for-an-organization-webhook" },
+    { ORG, NGX_HTTP_POST, "hooks/#/pings", NGX_HTTP_WEBHOOKS_OP_PING,
+      ODOC "ping-an-organization-webhook" },
 
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
       RDOC "list-repository-webhooks" },
@@ -65,6 +76,19 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
     { REPO, NGX_HTTP_PATCH, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
       RDOC "update-a-webhook-configuration-for-a-repository" },
+    { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries",
+      NGX_HTTP_WEBHOOKS_OP_DELIVERIES,
+      RDOC "list-deliveries-for-a-repository-webhook" },
+    { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries/#",
+      NGX_HTTP_WEBHOOKS_OP_DELIVERY,
+      RDOC "get-a-delivery-for-a-repository-webhook" },
+    { REPO, NGX_HTTP_POST, "hooks/#/deliveries/#/attempts",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER,
+      RDOC "redeliver-a-delivery-for-a-repository-webhook" },
+    { REPO, NGX_HTTP_POST, "hooks/#/pings", NGX_HTTP_WEBHOOKS_OP_PING,
+      RDOC "ping-a-repository-webhook" },
+    { REPO, NGX_HTTP_POST, "hooks/#/tests", NGX_HTTP_WEBHOOKS_OP_TEST,
+      RDOC "test-the-push-repository-webhook" },
 
     { 0, 0, NULL, 0, NULL }
 };
@@ -169,16 +193,13 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     }
 
     rt->op = def->op;
-    rt->scope = scope;
     rt->doc_url = def->doc_url;
 
-    rt->key.len = rt->name.len;
-    rt->key.data = ngx_pnalloc(r->pool, rt->key.len);
-    if (rt->key.data == NULL) {
+    if (ngx_http_webhooks_route_scope(r->pool, scope, &rt->name, rt)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    ngx_strlow(rt->key.data, rt->name.data, rt->key.len);
 
     if (rt->hook_id) {
         rt->hook.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
@@ -190,6 +211,17 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
                        - rt->hook.data;
     }
 
+    if (rt->delivery_id) {
+        rt->delivery.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (rt->delivery.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        rt->delivery.len = ngx_sprintf(rt->delivery.data, "%uL",
+                                       rt->delivery_id)
+                           - rt->delivery.data;
+    }
+
     return NGX_OK;
 }
 
@@ -199,11 +231,13 @@ ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
     ngx_uint_t nseg, ngx_http_webhooks_route_t *rt)
 {
     size_t       len;
-    uint64_t     id;
-    ngx_uint_t   i;
+    uint64_t     id[2];
+    ngx_uint_t   i, n;
     const char  *p, *e;
 
-    id = 0;
+    id[0] = 0;
+    id[1] = 0;
+    n = 0;
     p = def->pattern;
 
     for (i = 0; i < nseg; i++) {
@@ -216,8 +250,10 @@ ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
         len = e ? (size_t) (e - p) : ngx_strlen(p);
 
         if (len == 1 && *p == '#') {
-            if (ngx_http_webhooks_parse_id(seg[i].data, seg[i].len, &id)
-                != NGX_OK)
+            if (n == 2
+                || ngx_http_webhooks_parse_id(seg[i].data, seg[i].len,
+                                              &id[n++])
+                   != NGX_OK)
             {
                 return NGX_DECLINED;
             }
@@ -239,7 +275,61 @@ ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
         return NGX_DECLINED;
     }
 
-    rt->hook_id = id;
+    rt->hook_id = id[0];
+    rt->delivery_id = id[1];
+
+    return NGX_OK;
+}
+
+
+/*
+ * An org, or a repository as "owner/repo": NGX_DECLINED for a name
+ * GitHub would not have.
+ */
+
+ngx_int_t
+ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
+    ngx_str_t *name, ngx_http_webhooks_route_t *rt)
+{
+    u_char     *slash;
+    ngx_str_t   part;
+
+    if (scope == NGX_HTTP_WEBHOOKS_ORG) {
+        if (ngx_http_webhooks_valid_name(name) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+    } else {
+        slash = ngx_strlchr(name->data, name->data + name->len, '/');
+        if (slash == NULL) {
+            return NGX_DECLINED;
+        }
+
+        part.data = name->data;
+        part.len = slash - name->data;
+
+        if (ngx_http_webhooks_valid_name(&part) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+        part.data = slash + 1;
+        part.len = name->data + name->len - part.data;
+
+        if (ngx_http_webhooks_valid_name(&part) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+    }
+
+    rt->scope = scope;
+    rt->name = *name;
+
+    rt->key.len = name->len;
+    rt->key.data = ngx_pnalloc(pool, name->len);
+    if (rt->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(rt->key.data, name->data, name->len);
 
     return NGX_OK;
 }

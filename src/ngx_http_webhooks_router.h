@@ -26,7 +26,12 @@ typedef enum {
     NGX_HTTP_WEBHOOKS_OP_UPDATE,
     NGX_HTTP_WEBHOOKS_OP_DELETE,
     NGX_HTTP_WEBHOOKS_OP_GET_CONFIG,
-    NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG
+    NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
+    NGX_HTTP_WEBHOOKS_OP_DELIVERIES,
+    NGX_HTTP_WEBHOOKS_OP_DELIVERY,
+    NGX_HTTP_WEBHOOKS_OP_REDELIVER,
+    NGX_HTTP_WEBHOOKS_OP_PING,
+    NGX_HTTP_WEBHOOKS_OP_TEST
 } ngx_http_webhooks_op_e;
 
 
@@ -37,12 +42,16 @@ typedef struct {
     ngx_str_t                    key;      /* the name in lowercase */
     uint64_t                     hook_id;
     ngx_str_t                    hook;     /* the id in decimal */
+    uint64_t                     delivery_id;
+    ngx_str_t                    delivery;
     const char                  *doc_url;
 } ngx_http_webhooks_route_t;
 
 
 ngx_int_t ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     ngx_http_webhooks_route_t *rt);
+ngx_int_t ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
+    ngx_str_t *name, ngx_http_webhooks_route_t *rt);
 ngx_int_t ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id);
 
 

@@ -16,6 +16,20 @@
  *   <prefix>seq:hook                     hook id counter, global
  *   <prefix>{o:<org>}:hooks              hash of one org's hooks
  *   <prefix>{r:<owner>/<repo>}:hooks     hash of one repo's hooks
+ *   <prefix>seq:delivery                 delivery id counter, global
+ *   <prefix>event:<guid>                 an event's payload, once per event
+ *   <prefix>queue                        stream of deliveries to make
+ *   <scope>delivery:<id>                 hash: one delivery and its outcome
+ *   <scope>deliveries:<hook id>          sorted set of a hook's deliveries
+ *   <scope>lastpush                      the latest push payload (repos)
+ *   <scope>object                        the latest repository or
+ *                                        organization object taken in
+ *   <prefix>user:<login>                 the latest sender object of a login
+ *   <prefix>ids                          ids made up for pings: "r:<repo>",
+ *                                        "o:<org>", "u:<login>"
+ *
+ * where <scope> is "<prefix>{o:<org>}:" or "<prefix>{r:<owner>/<repo>}:".
+ * Deliveries and payloads expire after webhooks_delivery_retention.
  *
  * Names are lowercased.  A hooks hash maps "<id>" to the stored hook,
  * "<id>:v" to its public view (rendered once, when written), "<id>:c" to
@@ -70,26 +84,231 @@ static const char  ngx_http_webhooks_save_lua[] =
 
 
 /*
- * KEYS[1] the hooks hash, KEYS[2..] keys that belong to the hook
- * ARGV[1] id
+ * KEYS[1] the hooks hash, KEYS[2] the hook's deliveries
+ * ARGV[1] id, ARGV[2] the scope prefix
  */
 
 static const char  ngx_http_webhooks_delete_lua[] =
     "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
     "local id = ARGV[1]\n"
     "redis.call('HDEL', KEYS[1], id, id .. ':v', id .. ':c', id .. ':lr')\n"
-    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
+    "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "  redis.call('DEL', ARGV[2] .. 'delivery:' .. d)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
     "if redis.call('HLEN', KEYS[1]) <= 1 then\n"
     "  redis.call('DEL', KEYS[1])\n"
     "end\n"
     "return 1\n";
 
 
+/*
+ * Queues one delivery: its record, its place in the hook's list and its
+ * entry in the stream.  Shared by the scripts that follow.
+ *
+ * KEYS[1] payload, KEYS[2] queue, KEYS[3] delivery counter
+ * ARGV[1] guid, [2] event, [3] ttl, [4] now, [5] action,
+ *      [6] repository_id, [7] installation_id, [8] redelivery
+ */
+
+#define NGX_HTTP_WEBHOOKS_QUEUE_LUA                                         \
+    "local function queue(sp, hooks, hook, ttype, tid)\n"                     \
+    "  local id = redis.call('INCR', KEYS[3])\n"                              \
+    "  local rk = sp .. 'delivery:' .. id\n"                                  \
+    "  redis.call('HSET', rk, 'id', id, 'hook', hook, 'hooks', hooks,\n"      \
+    "    'guid', ARGV[1], 'event', ARGV[2], 'action', ARGV[5],\n"             \
+    "    'repository_id', ARGV[6], 'installation_id', ARGV[7],\n"             \
+    "    'redelivery', ARGV[8], 'target_type', ttype, 'target_id', tid,\n"    \
+    "    'payload', KEYS[1], 'delivered_at', ARGV[4], 'status', 'queued',\n"  \
+    "    'status_code', 0, 'duration', 0)\n"                                  \
+    "  redis.call('EXPIRE', rk, ARGV[3])\n"                                   \
+    "  redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)\n"             \
+    "  redis.call('XADD', KEYS[2], '*', 'k', rk)\n"                           \
+    "  return id\n"                                                           \
+    "end\n"
+
+
+/*
+ * An event taken in: every active hook of the repo and of the org that
+ * subscribes to it gets one delivery, all or none.
+ *
+ * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or ""
+ * ARGV[9] payload, [10] repo scope prefix, [11] repository id,
+ *      [12] org scope prefix, [13] organization id, [14] repository
+ *      object, [15] organization object, [16] sender key, [17] sender
+ */
+
+static const char  ngx_http_webhooks_intake_lua[] =
+    NGX_HTTP_WEBHOOKS_QUEUE_LUA
+    "local n = 0\n"
+    "local function fan(hooks, sp, ttype, tid)\n"
+    "  local all = redis.call('HGETALL', hooks)\n"
+    "  for i = 1, #all, 2 do\n"
+    "    if string.find(all[i], '^%d+$') then\n"
+    "      local h = cjson.decode(all[i + 1])\n"
+    "      local sub = false\n"
+    "      if h.active then\n"
+    "        for _, e in ipairs(h.events) do\n"
+    "          if e == ARGV[2] or e == '*' then sub = true end\n"
+    "        end\n"
+    "      end\n"
+    "      if sub then\n"
+    "        queue(sp, hooks, all[i], ttype, tid)\n"
+    "        n = n + 1\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if KEYS[4] ~= '' then fan(KEYS[4], ARGV[10], 'repository', ARGV[11]) end\n"
+    "if KEYS[5] ~= '' then\n"
+    "  fan(KEYS[5], ARGV[12], 'organization', ARGV[13])\n"
+    "end\n"
+    "if n > 0 then redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3]) end\n"
+    "if ARGV[10] ~= '' then\n"
+    "  if ARGV[2] == 'push' then\n"
+    "    redis.call('SET', ARGV[10] .. 'lastpush', ARGV[9])\n"
+    "  end\n"
+    "  if ARGV[14] ~= '' then\n"
+    "    redis.call('SET', ARGV[10] .. 'object', ARGV[14])\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[12] ~= '' and ARGV[15] ~= '' then\n"
+    "  redis.call('SET', ARGV[12] .. 'object', ARGV[15])\n"
+    "end\n"
+    "if ARGV[17] ~= '' then redis.call('SET', ARGV[16], ARGV[17]) end\n"
+    "return n\n";
+
+
+/*
+ * One delivery to one hook: a ping, a test or a redelivery.
+ *
+ * KEYS[4] the hooks hash
+ * ARGV[9] the payload, or "" to keep the stored one, [10] scope prefix,
+ *      [11] hook id, [12] target type, [13] target id
+ * Returns the delivery id, -1 if the hook is gone, -2 if the payload is.
+ */
+
+static const char  ngx_http_webhooks_enqueue_lua[] =
+    NGX_HTTP_WEBHOOKS_QUEUE_LUA
+    "if redis.call('HEXISTS', KEYS[4], ARGV[11]) == 0 then return -1 end\n"
+    "if ARGV[9] == '' then\n"
+    "  if redis.call('EXPIRE', KEYS[1], ARGV[3]) == 0 then return -2 end\n"
+    "else\n"
+    "  redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])\n"
+    "end\n"
+    "return queue(ARGV[10], KEYS[4], ARGV[11], ARGV[12], ARGV[13])\n";
+
+
+/*
+ * A delivery with its hook and payload, for the sender and the API.
+ *
+ * KEYS[1] the delivery
+ */
+
+static const char  ngx_http_webhooks_take_lua[] =
+    "local r = redis.call('HGETALL', KEYS[1])\n"
+    "if #r == 0 then return false end\n"
+    "local m = {}\n"
+    "for i = 1, #r, 2 do m[r[i]] = r[i + 1] end\n"
+    "return {r, redis.call('HGET', m.hooks, m.hook),\n"
+    "        redis.call('GET', m.payload)}\n";
+
+
+/*
+ * The outcome of an attempt, and the queue entry done with.
+ *
+ * KEYS[1] the delivery, KEYS[2] the queue
+ * ARGV[1] entry id, [2] group, [3] ttl, [4] last response,
+ *      [5..] fields of the delivery; none to only acknowledge the entry
+ */
+
+static const char  ngx_http_webhooks_done_lua[] =
+    "if #ARGV > 4 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  local f = {}\n"
+    "  for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
+    "  redis.call('HSET', KEYS[1], unpack(f))\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "  local m = redis.call('HMGET', KEYS[1], 'hooks', 'hook')\n"
+    "  if redis.call('HEXISTS', m[1], m[2]) == 1 then\n"
+    "    redis.call('HSET', m[1], m[2] .. ':lr', ARGV[4])\n"
+    "  end\n"
+    "end\n"
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "redis.call('XDEL', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
+
+/*
+ * A page of a hook's deliveries, newest first, from a cursor on.
+ *
+ * KEYS[1] the hook's deliveries
+ * ARGV[1] scope prefix, [2] highest id ("+inf" for the first page),
+ *      [3] how many, [4] "", "success" or "failure"
+ */
+
+static const char  ngx_http_webhooks_list_lua[] =
+    "local out, max, want = {}, ARGV[2], tonumber(ARGV[3])\n"
+    "while #out < want do\n"
+    "  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf',\n"
+    "                         'LIMIT', 0, 100)\n"
+    "  if #ids == 0 then break end\n"
+    "  for _, id in ipairs(ids) do\n"
+    "    local r = redis.call('HMGET', ARGV[1] .. 'delivery:' .. id, 'id',\n"
+    "      'guid', 'delivered_at', 'redelivery', 'duration', 'status',\n"
+    "      'status_code', 'event', 'action', 'installation_id',\n"
+    "      'repository_id')\n"
+    "    if not r[1] then\n"
+    "      redis.call('ZREM', KEYS[1], id)\n"
+    "    else\n"
+    "      local c = tonumber(r[7]) or 0\n"
+    "      if ARGV[4] == '' or (ARGV[4] == 'success' and c >= 200\n"
+    "          and c <= 399) or (ARGV[4] == 'failure' and c >= 400\n"
+    "          and c <= 599) then\n"
+    "        out[#out + 1] = r\n"
+    "        if #out == want then break end\n"
+    "      end\n"
+    "    end\n"
+    "    max = '(' .. id\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+
+/*
+ * What a ping tells about its repository or organization and sender:
+ * the objects last taken in, and ids made up when there are none.
+ *
+ * KEYS[1] scope object, KEYS[2] sender, KEYS[3] ids, KEYS[4] counter
+ * ARGV[1] scope id field, ARGV[2] sender id field, ARGV[3] the repo
+ *      owner's id field or ""
+ */
+
+static const char  ngx_http_webhooks_context_lua[] =
+    "local function id(f)\n"
+    "  local v = redis.call('HGET', KEYS[3], f)\n"
+    "  if not v then\n"
+    "    v = redis.call('INCR', KEYS[4])\n"
+    "    redis.call('HSET', KEYS[3], f, v)\n"
+    "  end\n"
+    "  return v\n"
+    "end\n"
+    "local owner = false\n"
+    "if ARGV[3] ~= '' then owner = id(ARGV[3]) end\n"
+    "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]),\n"
+    "        id(ARGV[1]), id(ARGV[2]), owner}\n";
+
+
+#define ngx_http_webhooks_lua(s)  { { sizeof(s) - 1, (u_char *) s }, "" }
+
 ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
-    { { sizeof(ngx_http_webhooks_save_lua) - 1,
-        (u_char *) ngx_http_webhooks_save_lua }, "" },
-    { { sizeof(ngx_http_webhooks_delete_lua) - 1,
-        (u_char *) ngx_http_webhooks_delete_lua }, "" },
+    ngx_http_webhooks_lua(ngx_http_webhooks_save_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_delete_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_intake_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_enqueue_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_take_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_done_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_list_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_context_lua),
 };
 
 
@@ -149,4 +368,55 @@ ngx_http_webhooks_seq_key(ngx_pool_t *pool, ngx_str_t *prefix,
     key->len = ngx_sprintf(p, "%Vseq:hook", prefix) - p;
 
     return NGX_OK;
+}
+
+
+/* "<prefix><what>" */
+
+ngx_int_t
+ngx_http_webhooks_key(ngx_pool_t *pool, ngx_str_t *prefix, ngx_str_t *what,
+    ngx_str_t *key)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, prefix->len + what->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    key->len = ngx_cpymem(ngx_cpymem(p, prefix->data, prefix->len),
+                          what->data, what->len)
+               - p;
+
+    return NGX_OK;
+}
+
+
+/* a field of a HGETALL reply, "" when absent */
+
+ngx_int_t
+ngx_http_webhooks_field(redisReply *pairs, const char *name, ngx_str_t *value)
+{
+    size_t       i, len;
+    redisReply  *f, *v;
+
+    len = ngx_strlen(name);
+
+    for (i = 0; i + 1 < pairs->elements; i += 2) {
+        f = pairs->element[i];
+        v = pairs->element[i + 1];
+
+        if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING
+            && (size_t) f->len == len && ngx_strncmp(f->str, name, len) == 0)
+        {
+            value->data = (u_char *) v->str;
+            value->len = v->len;
+            return NGX_OK;
+        }
+    }
+
+    ngx_str_set(value, "");
+
+    return NGX_DECLINED;
 }

@@ -15,9 +15,17 @@
 #include "ngx_http_webhooks_router.h"
 
 
-#define NGX_HTTP_WEBHOOKS_SCRIPT_SAVE    0
-#define NGX_HTTP_WEBHOOKS_SCRIPT_DELETE  1
-#define NGX_HTTP_WEBHOOKS_NSCRIPTS       2
+#define NGX_HTTP_WEBHOOKS_SCRIPT_SAVE     0
+#define NGX_HTTP_WEBHOOKS_SCRIPT_DELETE   1
+#define NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE   2
+#define NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE  3
+#define NGX_HTTP_WEBHOOKS_SCRIPT_TAKE     4
+#define NGX_HTTP_WEBHOOKS_SCRIPT_DONE     5
+#define NGX_HTTP_WEBHOOKS_SCRIPT_LIST     6
+#define NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT  7
+#define NGX_HTTP_WEBHOOKS_NSCRIPTS        8
+
+#define NGX_HTTP_WEBHOOKS_GROUP           "senders"
 
 
 extern ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[];
@@ -28,6 +36,10 @@ ngx_int_t ngx_http_webhooks_scope_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_http_webhooks_route_t *rt, const char *what, ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_seq_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_str_t *key);
+ngx_int_t ngx_http_webhooks_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    ngx_str_t *what, ngx_str_t *key);
+ngx_int_t ngx_http_webhooks_field(redisReply *pairs, const char *name,
+    ngx_str_t *value);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_STORE_H_INCLUDED_ */

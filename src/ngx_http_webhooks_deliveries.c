@@ -1,0 +1,938 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_deliveries.h"
+#include "ngx_http_webhooks_hook.h"
+#include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_ping.h"
+#include "ngx_http_webhooks_reply.h"
+#include "ngx_http_webhooks_sign.h"
+#include "ngx_http_webhooks_store.h"
+
+
+/*
+ * The delivery log of a hook, redelivery, pings and tests.  The hook
+ * was found and may be seen by the caller before any of this runs.
+ */
+
+
+#define NGX_HTTP_WEBHOOKS_PER_PAGE      30
+#define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
+
+
+/* the enqueue script's KEYS, then its ARGV */
+enum {
+    E_PAYLOAD_KEY = 0, E_QUEUE, E_SEQ, E_HOOKS, E_GUID, E_EVENT, E_TTL,
+    E_NOW, E_ACTION, E_REPOSITORY_ID, E_INSTALLATION_ID, E_REDELIVERY,
+    E_PAYLOAD, E_PREFIX, E_HOOK, E_TARGET_TYPE, E_TARGET_ID, E_NARGS
+};
+
+
+static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static void ngx_http_webhooks_list_deliveries_done(void *data,
+    redisReply *reply);
+static json_t *ngx_http_webhooks_item(redisReply *r);
+static void ngx_http_webhooks_take_delivery_done(void *data,
+    redisReply *reply);
+static json_t *ngx_http_webhooks_delivery_json(ngx_http_request_t *r,
+    redisReply *record, redisReply *payload);
+static ngx_int_t ngx_http_webhooks_ping(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static void ngx_http_webhooks_context_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_lastpush_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_enqueue(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args);
+static void ngx_http_webhooks_enqueue_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
+    ngx_str_t *payload);
+static ngx_int_t ngx_http_webhooks_scoped(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, const char *fmt, ngx_str_t *arg,
+    ngx_str_t *key);
+static ngx_int_t ngx_http_webhooks_subscribed(json_t *hook, const char *e);
+
+
+ngx_int_t
+ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t                       key;
+    const char                     *argv[2];
+    size_t                          argvlen[2];
+
+    switch (ctx->rt.op) {
+
+    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
+        return ngx_http_webhooks_list(r, ctx);
+
+    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
+    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
+
+        if (ngx_http_webhooks_scoped(r, ctx, "delivery:%V",
+                                     &ctx->rt.delivery, &key)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_webhooks_wait(r, ctx,
+                   ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
+                                    ngx_http_webhooks_take_delivery_done, r,
+                                    1, 1, &key));
+
+    case NGX_HTTP_WEBHOOKS_OP_PING:
+        return ngx_http_webhooks_ping(r, ctx);
+
+    case NGX_HTTP_WEBHOOKS_OP_TEST:
+
+        /* GitHub sends nothing to a hook that does not take pushes */
+        if (!ngx_http_webhooks_subscribed(ctx->hook, "push")) {
+            return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+        }
+
+        if (ngx_http_webhooks_scoped(r, ctx, "lastpush", NULL, &key)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        argv[0] = "GET";
+        argvlen[0] = 3;
+        argv[1] = (const char *) key.data;
+        argvlen[1] = key.len;
+
+        return ngx_http_webhooks_wait(r, ctx,
+                   ngx_http_webhooks_redis_command(
+                       ngx_http_webhooks_lastpush_done, r, 2, argv,
+                       argvlen));
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* "<scope prefix>deliveries:<hook id>" */
+
+ngx_int_t
+ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *key)
+{
+    return ngx_http_webhooks_scoped(r, ctx, "deliveries:%V", &ctx->rt.hook,
+                                    key);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    const char *fmt, ngx_str_t *arg, ngx_str_t *key)
+{
+    u_char                         *p;
+    ngx_str_t                       prefix;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
+                                    &prefix)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, prefix.len + ngx_strlen(fmt)
+                             + (arg ? arg->len : 0));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    p = ngx_cpymem(p, prefix.data, prefix.len);
+    key->len = (arg ? ngx_sprintf(p, fmt, arg) : ngx_sprintf(p, fmt))
+               - key->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_subscribed(json_t *hook, const char *e)
+{
+    size_t   i;
+    json_t  *v;
+
+    json_array_foreach(json_object_get(hook, "events"), i, v) {
+        if (ngx_strcmp(json_string_value(v), e) == 0
+            || ngx_strcmp(json_string_value(v), "*") == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* newest first, GitHub's opaque cursor: "v1_<id>" starts at <id> */
+
+static ngx_int_t
+ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    u_char                         *p;
+    ngx_str_t                       args[5], cursor, status;
+    ngx_uint_t                      per_page;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    per_page = ngx_http_webhooks_arg(r, "per_page", 8,
+                                     NGX_HTTP_WEBHOOKS_PER_PAGE);
+    if (per_page > NGX_HTTP_WEBHOOKS_PER_PAGE_MAX) {
+        per_page = NGX_HTTP_WEBHOOKS_PER_PAGE_MAX;
+    }
+
+    ngx_str_set(&args[2], "+inf");
+
+    if (ngx_http_arg(r, (u_char *) "cursor", 6, &cursor) == NGX_OK) {
+        uint64_t  id;
+
+        if (cursor.len < 4 || ngx_strncmp(cursor.data, "v1_", 3) != 0
+            || ngx_http_webhooks_parse_id(cursor.data + 3, cursor.len - 3,
+                                          &id)
+               != NGX_OK)
+        {
+            return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "Invalid cursor",
+                                           ctx->rt.doc_url, NULL);
+        }
+
+        args[2].data = cursor.data + 3;
+        args[2].len = cursor.len - 3;
+    }
+
+    ngx_str_set(&args[4], "");
+
+    if (ngx_http_arg(r, (u_char *) "status", 6, &status) == NGX_OK) {
+        if (!(status.len == 7 && ngx_strncmp(status.data, "success", 7) == 0)
+            && !(status.len == 7
+                 && ngx_strncmp(status.data, "failure", 7) == 0))
+        {
+            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                       "Validation Failed", ctx->rt.doc_url,
+                       ngx_http_webhooks_json_own(r->pool,
+                           json_pack("[{s:s,s:s,s:s}]", "resource",
+                                     "HookDelivery", "field", "status",
+                                     "code", "invalid")));
+        }
+
+        args[4] = status;
+    }
+
+    if (ngx_http_webhooks_deliveries_key(r, ctx, &args[0]) != NGX_OK
+        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
+                                       &args[1])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* one more than asked for tells whether there is a next page */
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args[3].data = p;
+    args[3].len = ngx_sprintf(p, "%ui", per_page + 1) - p;
+
+    ctx->per_page = per_page;
+
+    return ngx_http_webhooks_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
+                                    ngx_http_webhooks_list_deliveries_done, r,
+                                    1, 5, args));
+}
+
+
+static void
+ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    size_t                    i, n;
+    json_t                   *list, *item;
+    ngx_int_t                 rc;
+    ngx_str_t                 link, status, url;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    list = ngx_http_webhooks_json_own(r->pool, json_array());
+    if (list == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    n = ngx_min(reply->elements, ctx->per_page);
+
+    for (i = 0; i < n; i++) {
+        item = ngx_http_webhooks_item(reply->element[i]);
+
+        if (item == NULL || json_array_append_new(list, item) != 0) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    if (reply->elements > ctx->per_page
+        && reply->element[n]->type == REDIS_REPLY_ARRAY
+        && reply->element[n]->element[0]->type == REDIS_REPLY_STRING)
+    {
+        if (ngx_http_webhooks_hook_url(r->pool, &ctx->rt, &ctx->base,
+                                       &ctx->name, &ctx->rt.hook,
+                                       "/deliveries", &url)
+            != NGX_OK)
+        {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (ngx_http_arg(r, (u_char *) "status", 6, &status) != NGX_OK) {
+            ngx_str_null(&status);
+        }
+
+        link.data = ngx_pnalloc(r->pool, url.len + status.len + 128);
+        if (link.data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        link.len = ngx_sprintf(link.data,
+                               "<%V?per_page=%ui&cursor=v1_%*s%s%V>; "
+                               "rel=\"next\"",
+                               &url, ctx->per_page,
+                               (size_t) reply->element[n]->element[0]->len,
+                               reply->element[n]->element[0]->str,
+                               status.len ? "&status=" : "", &status)
+                   - link.data;
+
+        if (ngx_http_webhooks_add_header(r, "Link", &link) != NGX_OK) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
+                                                            list));
+}
+
+
+/*
+ * id, guid, delivered_at, redelivery, duration, status, status_code,
+ * event, action, installation_id, repository_id: as the list script
+ * gives them, or taken from a delivery's hash
+ */
+
+static json_t *
+ngx_http_webhooks_item(redisReply *r)
+{
+    size_t     i;
+    ngx_str_t  f[11];
+    json_t    *action, *installation, *repository;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 11) {
+        return NULL;
+    }
+
+    for (i = 0; i < 11; i++) {
+        if (r->element[i]->type == REDIS_REPLY_STRING) {
+            f[i].data = (u_char *) r->element[i]->str;
+            f[i].len = r->element[i]->len;
+
+        } else {
+            ngx_str_set(&f[i], "");
+        }
+    }
+
+    action = f[8].len ? ngx_http_webhooks_json_stringn(&f[8]) : json_null();
+    installation = f[9].len
+                   ? json_integer(ngx_atoof(f[9].data, f[9].len))
+                   : json_null();
+    repository = f[10].len
+                 ? json_integer(ngx_atoof(f[10].data, f[10].len))
+                 : json_null();
+
+    return json_pack("{s:I,s:s%,s:s%,s:b,s:f,s:s%,s:I,s:s%,s:o,s:o,s:o,s:n}",
+                     "id", (json_int_t) ngx_atoof(f[0].data, f[0].len),
+                     "guid", f[1].data, f[1].len,
+                     "delivered_at", f[2].data, f[2].len,
+                     "redelivery", f[3].len == 1 && f[3].data[0] == '1',
+                     "duration", f[4].len
+                                 ? strtod((char *) r->element[4]->str, NULL)
+                                 : 0.0,
+                     "status", f[5].data, f[5].len,
+                     "status_code",
+                     (json_int_t) ngx_atoi(f[6].data, f[6].len),
+                     "event", f[7].data, f[7].len,
+                     "action", action,
+                     "installation_id", installation,
+                     "repository_id", repository,
+                     "throttled_at");
+}
+
+
+static void
+ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    json_t                   *out;
+    ngx_int_t                 rc;
+    ngx_str_t                 hook, v, args[E_NARGS];
+    ngx_uint_t                i;
+    redisReply               *record;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    if (reply && reply->type == REDIS_REPLY_NIL) {
+        /* no such delivery, or it expired */
+        ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+        ctx->cmd = NULL;
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    record = reply->element[0];
+
+    if (record->type != REDIS_REPLY_ARRAY
+        || ngx_http_webhooks_field(record, "hook", &hook) != NGX_OK
+        || hook.len != ctx->rt.hook.len
+        || ngx_strncmp(hook.data, ctx->rt.hook.data, hook.len) != 0)
+    {
+        /* a delivery of another hook is not found here */
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_DELIVERY) {
+        out = ngx_http_webhooks_json_own(r->pool,
+                  ngx_http_webhooks_delivery_json(r, record,
+                                                  reply->element[2]));
+        ngx_http_webhooks_finish(r, out
+                                    ? ngx_http_webhooks_send_json(r,
+                                                        NGX_HTTP_OK, out)
+                                    : NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* redelivery: the same event, the same GUID, the same payload */
+
+    (void) ngx_http_webhooks_field(record, "event", &v);
+
+    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &v, NULL) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_webhooks_field(record, "payload", &args[E_PAYLOAD_KEY]);
+    (void) ngx_http_webhooks_field(record, "guid", &args[E_GUID]);
+    (void) ngx_http_webhooks_field(record, "action", &args[E_ACTION]);
+    (void) ngx_http_webhooks_field(record, "repository_id",
+                                   &args[E_REPOSITORY_ID]);
+    (void) ngx_http_webhooks_field(record, "installation_id",
+                                   &args[E_INSTALLATION_ID]);
+    (void) ngx_http_webhooks_field(record, "target_type",
+                                   &args[E_TARGET_TYPE]);
+    (void) ngx_http_webhooks_field(record, "target_id", &args[E_TARGET_ID]);
+    ngx_str_set(&args[E_REDELIVERY], "1");
+
+    /* the reply goes away with this handler: keep what is sent */
+    for (i = 0; i < E_NARGS; i++) {
+        if (args[i].len == 0) {
+            args[i].data = (u_char *) "";
+            continue;
+        }
+
+        args[i].data = ngx_pstrdup(r->pool, &args[i]);
+        if (args[i].data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static json_t *
+ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
+    redisReply *payload)
+{
+    size_t       i;
+    json_t      *out, *v;
+    ngx_str_t    f;
+    redisReply   fields, *e[11], ev[11];
+
+    static const char  *names[] = {
+        "id", "guid", "delivered_at", "redelivery", "duration", "status",
+        "status_code", "event", "action", "installation_id",
+        "repository_id"
+    };
+
+    /* the item's fields in the list script's order */
+
+    for (i = 0; i < 11; i++) {
+        ngx_memzero(&ev[i], sizeof(redisReply));
+
+        if (ngx_http_webhooks_field(record, names[i], &f) == NGX_OK) {
+            ev[i].type = REDIS_REPLY_STRING;
+            ev[i].str = (char *) f.data;
+            ev[i].len = f.len;
+
+        } else {
+            ev[i].type = REDIS_REPLY_NIL;
+        }
+
+        e[i] = &ev[i];
+    }
+
+    ngx_memzero(&fields, sizeof(redisReply));
+    fields.type = REDIS_REPLY_ARRAY;
+    fields.elements = 11;
+    fields.element = e;
+
+    out = ngx_http_webhooks_item(&fields);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    (void) ngx_http_webhooks_field(record, "url", &f);
+
+    if (json_object_set_new(out, "url", ngx_http_webhooks_json_stringn(&f))
+        != 0)
+    {
+        goto failed;
+    }
+
+    v = json_pack("{s:o,s:o}", "headers", json_null(), "payload",
+                  json_null());
+    if (v == NULL || json_object_set_new(out, "request", v) != 0) {
+        goto failed;
+    }
+
+    if (ngx_http_webhooks_field(record, "request_headers", &f) == NGX_OK) {
+        json_object_set_new(v, "headers",
+                            json_loadb((char *) f.data, f.len, 0, NULL));
+    }
+
+    if (payload->type == REDIS_REPLY_STRING) {
+        json_object_set_new(v, "payload",
+                            json_loadb(payload->str, payload->len, 0, NULL));
+    }
+
+    v = json_pack("{s:o,s:o}", "headers", json_null(), "payload",
+                  json_null());
+    if (v == NULL || json_object_set_new(out, "response", v) != 0) {
+        goto failed;
+    }
+
+    if (ngx_http_webhooks_field(record, "response_headers", &f) == NGX_OK) {
+        json_object_set_new(v, "headers",
+                            json_loadb((char *) f.data, f.len, 0, NULL));
+
+        (void) ngx_http_webhooks_field(record, "response_body", &f);
+        json_object_set_new(v, "payload",
+                            ngx_http_webhooks_json_stringn(&f));
+    }
+
+    return out;
+
+failed:
+
+    json_decref(out);
+    return NULL;
+}
+
+
+/* a ping: the hook as the API shows it, its repository or org, sender */
+
+static ngx_int_t
+ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    u_char                         *p;
+    ngx_str_t                       args[7], what;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    p = ngx_pnalloc(r->pool, 3 * (sizeof("user:") + ctx->rt.key.len)
+                             + sizeof("user:") + ctx->who.login.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    what.data = p;
+    what.len = ngx_sprintf(p, "user:%V", &ctx->who.login) - p;
+    p += what.len;
+
+    if (ngx_http_webhooks_scoped(r, ctx, "object", NULL, &args[0])
+           != NGX_OK
+        || ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what, &args[1])
+           != NGX_OK
+        || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
+                                 &(ngx_str_t) ngx_string("ids"), &args[2])
+           != NGX_OK
+        || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
+                                 &(ngx_str_t) ngx_string("seq:id"), &args[3])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args[4].data = p;
+    args[4].len = ngx_sprintf(p, "%c:%V",
+                              ctx->rt.scope == NGX_HTTP_WEBHOOKS_ORG
+                              ? 'o' : 'r', &ctx->rt.key) - p;
+    p += args[4].len;
+
+    args[5].data = p;
+    args[5].len = ngx_sprintf(p, "u:%V", &ctx->who.login) - p;
+    p += args[5].len;
+
+    ngx_str_set(&args[6], "");
+
+    if (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO) {
+        /* the owner: the repository's name up to the slash */
+        args[6].data = p;
+        p = ngx_cpymem(p, "u:", 2);
+
+        for (what.data = ctx->rt.key.data;
+             what.data < ctx->rt.key.data + ctx->rt.key.len
+             && *what.data != '/';
+             what.data++)
+        {
+            *p++ = *what.data;
+        }
+
+        args[6].len = p - args[6].data;
+    }
+
+    return ngx_http_webhooks_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT,
+                                    ngx_http_webhooks_context_done, r,
+                                    4, 7, args));
+}
+
+
+static void
+ngx_http_webhooks_context_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t                  rc;
+    ngx_str_t                  payload, event, args[E_NARGS], *s[5];
+    ngx_uint_t                 i;
+    redisReply               **e;
+    ngx_http_webhooks_ctx_t   *ctx;
+    ngx_http_webhooks_ping_t   ping;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (reply->elements != 5) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(&ping, sizeof(ngx_http_webhooks_ping_t));
+
+    e = reply->element;
+    s[0] = &ping.scope_object;
+    s[1] = &ping.sender_object;
+    s[2] = &ping.scope_id;
+    s[3] = &ping.sender_id;
+    s[4] = &ping.owner_id;
+
+    for (i = 0; i < 5; i++) {
+        if (e[i]->type == REDIS_REPLY_INTEGER) {
+            s[i]->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (s[i]->data == NULL) {
+                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            s[i]->len = ngx_sprintf(s[i]->data, "%L",
+                                    (int64_t) e[i]->integer)
+                        - s[i]->data;
+
+        } else if (e[i]->type == REDIS_REPLY_STRING) {
+            s[i]->data = (u_char *) e[i]->str;
+            s[i]->len = e[i]->len;
+
+        } else {
+            ngx_str_set(s[i], "");
+        }
+    }
+
+    ping.repo = (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO);
+    ping.base = ctx->base;
+    ping.name = ctx->name;
+    ping.login = ctx->who.login;
+
+    if (ngx_http_webhooks_hook_json(r, ctx, &ping.hook) != NGX_OK
+        || ngx_http_webhooks_ping_payload(r, &ping, &payload) != NGX_OK)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_str_set(&event, "ping");
+
+    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    args[E_TARGET_ID] = ping.target_id;
+
+    if (ping.repo) {
+        args[E_REPOSITORY_ID] = ping.target_id;
+    }
+
+    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+/* a test: the latest push taken in for the repository, sent again */
+
+static void
+ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    json_t                   *push;
+    ngx_int_t                 rc;
+    ngx_str_t                 payload, event, args[E_NARGS];
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_STRING, &rc);
+
+    if (ctx == NULL) {
+        if (reply && reply->type == REDIS_REPLY_NIL) {
+            /* nothing pushed yet: GitHub sends nothing either */
+            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+        }
+
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (ngx_http_webhooks_copy(r, reply, &payload) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_str_set(&event, "push");
+
+    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    push = ngx_http_webhooks_json_load(r->pool, payload.data, payload.len);
+
+    if (push == NULL
+        || ngx_http_webhooks_number(r->pool,
+               json_object_get(json_object_get(push, "repository"), "id"),
+               &args[E_REPOSITORY_ID])
+           != NGX_OK
+        || ngx_http_webhooks_number(r->pool,
+               json_object_get(json_object_get(push, "installation"), "id"),
+               &args[E_INSTALLATION_ID])
+           != NGX_OK)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    args[E_TARGET_ID] = args[E_REPOSITORY_ID];
+
+    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+/*
+ * The arguments of the enqueue script for a new event of one hook: a new
+ * GUID, the payload given.  A redelivery overwrites what it keeps.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
+    ngx_str_t *payload)
+{
+    u_char                         *p;
+    ngx_uint_t                      i;
+    ngx_str_t                       what;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    for (i = 0; i < E_NARGS; i++) {
+        ngx_str_set(&args[i], "");
+    }
+
+    /* the GUID, "event:<GUID>" and the time */
+    p = ngx_pnalloc(r->pool, 2 * NGX_HTTP_WEBHOOKS_GUID_LEN + sizeof("event:")
+                             + sizeof("2011-09-06T17:26:27Z"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    args[E_GUID].data = p;
+    args[E_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
+
+    if (ngx_http_webhooks_guid(p) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p += NGX_HTTP_WEBHOOKS_GUID_LEN;
+
+    what.data = p;
+    what.len = ngx_sprintf(p, "event:%V", &args[E_GUID]) - p;
+    p += what.len;
+
+    args[E_NOW].data = p;
+    args[E_NOW].len = ngx_http_webhooks_time(p, ngx_time()) - p;
+
+    if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
+                              &args[E_PAYLOAD_KEY])
+           != NGX_OK
+        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
+                                       &args[E_PREFIX])
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    args[E_QUEUE] = wmcf->queue;
+    args[E_SEQ] = wmcf->delivery_seq;
+    args[E_HOOKS] = ctx->hooks;
+    args[E_EVENT] = *event;
+    args[E_TTL] = wmcf->retention_text;
+    ngx_str_set(&args[E_REDELIVERY], "0");
+    args[E_HOOK] = ctx->rt.hook;
+
+    if (payload) {
+        args[E_PAYLOAD] = *payload;
+    }
+
+    if (ctx->rt.scope == NGX_HTTP_WEBHOOKS_ORG) {
+        ngx_str_set(&args[E_TARGET_TYPE], "organization");
+
+    } else {
+        ngx_str_set(&args[E_TARGET_TYPE], "repository");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_enqueue(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+    ngx_str_t *args)
+{
+    return ngx_http_webhooks_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE,
+                                    ngx_http_webhooks_enqueue_done, r,
+                                    E_GUID, E_NARGS, args));
+}
+
+
+static void
+ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t                 rc;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    static ngx_str_t  accepted = ngx_string("{}");
+
+    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    if (reply->integer == -1) {
+        /* deleted meanwhile */
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        return;
+    }
+
+    if (reply->integer == -2) {
+        /* the payload outlived the retention of deliveries */
+        ngx_http_webhooks_finish(r,
+                ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                    "Validation Failed", ctx->rt.doc_url,
+                    ngx_http_webhooks_json_own(r->pool,
+                        json_pack("[{s:s,s:s,s:s}]", "resource",
+                                  "HookDelivery", "code", "custom",
+                                  "message",
+                                  "The delivery is too old to redeliver"))));
+        return;
+    }
+
+    if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_REDELIVER) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,
+                                               NGX_HTTP_ACCEPTED, &accepted));
+        return;
+    }
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT,
+                                                       NULL));
+}

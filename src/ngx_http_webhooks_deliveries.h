@@ -1,0 +1,24 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_DELIVERIES_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_DELIVERIES_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_api.h"
+
+
+ngx_int_t ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *key);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_DELIVERIES_H_INCLUDED_ */

@@ -1,0 +1,489 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_hook.h"
+#include "ngx_http_webhooks_intake.h"
+#include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_reply.h"
+#include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_sign.h"
+#include "ngx_http_webhooks_store.h"
+
+
+/*
+ * POST an event: X-GitHub-Event names it, the body is the payload as
+ * receivers get it.  The payload names its targets: the repository's
+ * hooks and the organization's.  202 only once every delivery is in
+ * Redis.
+ */
+
+
+#define NGX_HTTP_WEBHOOKS_PAYLOAD_MAX  (25 * 1024 * 1024)
+
+/* the intake script's KEYS, then its ARGV */
+enum {
+    I_PAYLOAD_KEY = 0, I_QUEUE, I_SEQ, I_REPO_HOOKS, I_ORG_HOOKS,
+    I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
+    I_INSTALLATION_ID, I_REDELIVERY, I_PAYLOAD, I_REPO_PREFIX, I_REPO_ID,
+    I_ORG_PREFIX, I_ORG_ID, I_REPO_OBJECT, I_ORG_OBJECT, I_SENDER_KEY,
+    I_SENDER_OBJECT, I_NARGS
+};
+
+
+typedef struct {
+    u_char                          guid[NGX_HTTP_WEBHOOKS_GUID_LEN];
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+} ngx_http_webhooks_intake_ctx_t;
+
+
+static void ngx_http_webhooks_intake_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_intake_run(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx);
+static void ngx_http_webhooks_intake_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_intake_cleanup(void *data);
+static ngx_int_t ngx_http_webhooks_intake_fail(ngx_http_request_t *r,
+    ngx_uint_t status, const char *message, const char *resource,
+    const char *field, const char *code);
+static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
+    ngx_uint_t scope, ngx_str_t *name, ngx_str_t *hooks, ngx_str_t *prefix);
+
+
+static ngx_str_t  ngx_http_webhooks_event_header =
+    ngx_string("X-GitHub-Event");
+
+
+ngx_int_t
+ngx_http_webhooks_intake_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    if (r->method != NGX_HTTP_POST) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                       NULL, NULL);
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_WEBHOOKS_PAYLOAD_MAX) {
+        /* GitHub does not send payloads over 25 MB */
+        r->keepalive = 0;
+        return ngx_http_webhooks_intake_fail(r,
+                                    NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "Payload Too Large", NULL, NULL, NULL);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhooks_intake_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_webhooks_intake_body);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webhooks_intake_body(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+    rc = ngx_http_webhooks_intake_run(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_intake_run(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx)
+{
+    u_char                         *p;
+    json_t                         *payload, *repo, *org, *sender, *owner;
+    ngx_str_t                       body, event, full, login, name, what;
+    ngx_str_t                       args[I_NARGS];
+    ngx_uint_t                      i;
+    ngx_table_elt_t                *h;
+    ngx_http_cleanup_t             *cln;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_event_header);
+
+    if (h == NULL || h->value.len == 0) {
+        return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "X-GitHub-Event", "missing_field");
+    }
+
+    event = h->value;
+
+    if (ngx_http_webhooks_valid_event(&event) != NGX_OK
+        || (event.len == 1 && event.data[0] == '*'))
+    {
+        return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "X-GitHub-Event", "invalid");
+    }
+
+    if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (body.len > NGX_HTTP_WEBHOOKS_PAYLOAD_MAX) {
+        return ngx_http_webhooks_intake_fail(r,
+                                    NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "Payload Too Large", NULL, NULL, NULL);
+    }
+
+    payload = ngx_http_webhooks_json_load(r->pool, body.data, body.len);
+
+    if (payload == NULL || !json_is_object(payload)) {
+        return ngx_http_webhooks_intake_fail(r, NGX_HTTP_BAD_REQUEST,
+                                             "Problems parsing JSON",
+                                             NULL, NULL, NULL);
+    }
+
+    for (i = 0; i < I_NARGS; i++) {
+        ngx_str_set(&args[i], "");
+    }
+
+    /* the repository: "full_name", or the owner's login and the name */
+
+    repo = json_object_get(payload, "repository");
+
+    if (json_is_object(repo)) {
+        if (ngx_http_webhooks_json_str(repo, "full_name", &full) != NGX_OK) {
+            owner = json_object_get(repo, "owner");
+
+            if (ngx_http_webhooks_json_str(owner, "login", &login) != NGX_OK
+                || ngx_http_webhooks_json_str(repo, "name", &name) != NGX_OK)
+            {
+                goto no_repo;
+            }
+
+            full.len = login.len + 1 + name.len;
+            full.data = ngx_pnalloc(r->pool, full.len);
+            if (full.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_sprintf(full.data, "%V/%V", &login, &name);
+        }
+
+        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_REPO, &full,
+                                    &args[I_REPO_HOOKS],
+                                    &args[I_REPO_PREFIX])
+            != NGX_OK)
+        {
+            return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "repository", "invalid");
+        }
+
+        if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
+                                     &args[I_REPO_ID])
+               != NGX_OK
+            || ngx_http_webhooks_object(r->pool, repo, &args[I_REPO_OBJECT]) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        args[I_REPOSITORY_ID] = args[I_REPO_ID];
+    }
+
+no_repo:
+
+    org = json_object_get(payload, "organization");
+
+    if (ngx_http_webhooks_json_str(org, "login", &login) == NGX_OK) {
+
+        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_ORG, &login,
+                                    &args[I_ORG_HOOKS],
+                                    &args[I_ORG_PREFIX])
+            != NGX_OK)
+        {
+            return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "organization", "invalid");
+        }
+
+        if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
+                                     &args[I_ORG_ID])
+               != NGX_OK
+            || ngx_http_webhooks_object(r->pool, org, &args[I_ORG_OBJECT]) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (args[I_REPO_HOOKS].len == 0 && args[I_ORG_HOOKS].len == 0) {
+        return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "repository", "missing_field");
+    }
+
+    sender = json_object_get(payload, "sender");
+
+    if (ngx_http_webhooks_json_str(sender, "login", &login) == NGX_OK
+        && ngx_http_webhooks_json_str(sender, "type", &name) == NGX_OK)
+    {
+        what.len = sizeof("user:") - 1 + login.len;
+        what.data = ngx_pnalloc(r->pool, what.len);
+        if (what.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(what.data, "user:%V", &login);
+
+        if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
+                                  &args[I_SENDER_KEY])
+               != NGX_OK
+            || ngx_http_webhooks_object(r->pool, sender,
+                                     &args[I_SENDER_OBJECT]) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* KEYS: payload, queue, counter, repo hooks, org hooks */
+
+    what.len = sizeof("event:") - 1 + NGX_HTTP_WEBHOOKS_GUID_LEN;
+    what.data = ngx_pnalloc(r->pool, what.len);
+    if (what.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(what.data, "event:%*s", (size_t) NGX_HTTP_WEBHOOKS_GUID_LEN,
+                ctx->guid);
+
+    if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
+                              &args[I_PAYLOAD_KEY])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args[I_QUEUE] = wmcf->queue;
+    args[I_SEQ] = wmcf->delivery_seq;
+
+    /* ARGV: guid, event, ttl, now, action, repository_id, installation_id */
+
+    args[I_GUID].data = ctx->guid;
+    args[I_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
+    args[I_EVENT] = event;
+    args[I_PAYLOAD] = body;
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + sizeof("2011-09-06T17:26:27Z"));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args[I_TTL].data = p;
+    args[I_TTL].len = ngx_sprintf(p, "%T", wmcf->retention) - p;
+    p += args[I_TTL].len;
+
+    args[I_NOW].data = p;
+    args[I_NOW].len = ngx_http_webhooks_time(p, ngx_time()) - p;
+
+    if (ngx_http_webhooks_json_str(payload, "action", &args[I_ACTION])
+        != NGX_OK)
+    {
+        ngx_str_set(&args[I_ACTION], "");
+    }
+
+    if (ngx_http_webhooks_number(r->pool,
+               json_object_get(json_object_get(payload, "installation"),
+                               "id"),
+               &args[I_INSTALLATION_ID])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&args[I_REDELIVERY], "0");
+
+    cmd = ngx_http_webhooks_redis_script(r->pool,
+                                         NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
+                                         ngx_http_webhooks_intake_done, r,
+                                         I_GUID, I_NARGS, args);
+
+    if (cmd == NULL) {
+        return ngx_http_webhooks_unavailable(r);
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        ngx_http_webhooks_redis_cancel(cmd);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_webhooks_intake_cleanup;
+    cln->data = ctx;
+    ctx->cmd = cmd;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webhooks_intake_cleanup(void *data)
+{
+    ngx_http_webhooks_intake_ctx_t  *ctx = data;
+
+    if (ctx->cmd) {
+        ngx_http_webhooks_redis_cancel(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+}
+
+
+static void
+ngx_http_webhooks_intake_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    u_char                          *p;
+    ngx_str_t                        body;
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "webhooks: intake failed: \"%*s\"",
+                          (size_t) reply->len, reply->str);
+        }
+
+        /* never 202 for what may not have been kept */
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r));
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("{\"guid\":\"\",\"deliveries\":}")
+                             + NGX_HTTP_WEBHOOKS_GUID_LEN + NGX_INT64_LEN);
+    if (p == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    body.data = p;
+    body.len = ngx_sprintf(p, "{\"guid\":\"%*s\",\"deliveries\":%L}",
+                           (size_t) NGX_HTTP_WEBHOOKS_GUID_LEN, ctx->guid,
+                           (int64_t) reply->integer)
+               - p;
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
+                                                       &body));
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *message, const char *resource, const char *field,
+    const char *code)
+{
+    ngx_int_t   rc;
+    json_t     *errors;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    errors = NULL;
+
+    if (resource) {
+        errors = ngx_http_webhooks_json_own(r->pool,
+                     json_pack("[{s:s,s:s,s:s}]", "resource", resource,
+                               "field", field, "code", code));
+        if (errors == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_webhooks_error(r, status, message, NULL, errors);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
+{
+    if (!json_is_object(v)) {
+        ngx_str_set(out, "");
+        return NGX_OK;
+    }
+
+    return ngx_http_webhooks_json_dump(pool, v, out);
+}
+
+
+/* the hooks hash and the key prefix of a repo or an org named in a payload */
+
+static ngx_int_t
+ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
+    ngx_str_t *name, ngx_str_t *hooks, ngx_str_t *prefix)
+{
+    ngx_http_webhooks_route_t       rt;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
+
+    if (ngx_http_webhooks_route_scope(r->pool, scope, name, &rt) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &rt, "hooks",
+                                    hooks)
+           != NGX_OK
+        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &rt, "",
+                                       prefix)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}

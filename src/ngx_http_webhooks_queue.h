@@ -1,0 +1,23 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_webhooks_module.h"
+
+
+ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
+    ngx_http_webhooks_main_conf_t *wmcf);
+void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
+void ngx_http_webhooks_queue_release(void);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_ */

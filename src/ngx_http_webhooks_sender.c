@@ -1,0 +1,1142 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_queue.h"
+#include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_sender.h"
+#include "ngx_http_webhooks_sign.h"
+#include "ngx_http_webhooks_store.h"
+
+
+/*
+ * One delivery attempt.  nginx makes it: a subrequest to the location
+ * the operator configured (proxy_pass $webhooks_delivery_url, TLS,
+ * resolver, timeouts), so nothing here connects anywhere by itself.
+ *
+ * A queue consumer has no client request, so the subrequest gets a
+ * parent of its own: a request on a connection whose descriptor is a
+ * duplicate of /dev/null and whose events count as already added, so
+ * that the upstream module adds none, and nginx's own close path works
+ * on it if the request is ever terminated.  Filters keep the response
+ * (capped) from going anywhere, and a writer on the connection's log
+ * learns why an attempt failed.
+ */
+
+
+#define NGX_HTTP_WEBHOOKS_HEADERS_MAX  50
+#define NGX_HTTP_WEBHOOKS_HEADER_MAX   1024
+
+
+typedef struct {
+    ngx_pool_t                      *pool;
+    ngx_http_webhooks_main_conf_t   *wmcf;
+    ngx_http_webhooks_redis_cmd_t   *cmd;
+
+    ngx_str_t                        entry;     /* in the queue */
+    ngx_str_t                        key;       /* the delivery */
+
+    ngx_str_t                        url;
+    ngx_str_t                        body;
+    ngx_array_t                      headers;   /* of ngx_keyval_t */
+    ngx_uint_t                       insecure;
+    time_t                           sent_at;
+    ngx_msec_t                       start;
+
+    ngx_connection_t                *conn;
+    ngx_http_request_t              *request;
+    ngx_event_t                      finish;
+
+    ngx_int_t                        rc;
+    ngx_uint_t                       status;
+    const char                      *error;
+    json_t                          *response_headers;
+    u_char                          *response;
+    size_t                           response_len;
+
+    unsigned                         from_receiver:1;
+    unsigned                         released:1;
+    unsigned                         ended:1;
+} ngx_http_webhooks_delivery_t;
+
+
+static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
+    redisReply *record, redisReply *hook, redisReply *payload);
+static ngx_int_t ngx_http_webhooks_add(ngx_http_webhooks_delivery_t *d,
+    char *name, u_char *value, size_t len);
+static ngx_int_t ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d);
+static ngx_int_t ngx_http_webhooks_post_subrequest(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_webhooks_parent_handler(ngx_http_request_t *r);
+static void ngx_http_webhooks_finish_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_record_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_end(ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_cleanup(void *data);
+static void ngx_http_webhooks_log_writer(ngx_log_t *log, ngx_uint_t level,
+    u_char *buf, size_t len);
+static u_char *ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf,
+    size_t len);
+static void ngx_http_webhooks_fake_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_webhooks_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_webhooks_url_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static ngx_socket_t  ngx_http_webhooks_devnull = (ngx_socket_t) -1;
+
+static ngx_str_t  ngx_http_webhooks_post = ngx_string("POST");
+
+static struct sockaddr_in  ngx_http_webhooks_sin;
+
+
+/* a build id of 7 hex digits, as in GitHub-Hookshot/044aadd */
+#define NGX_HTTP_WEBHOOKS_UA  "GitHub-Hookshot/" NGX_HTTP_WEBHOOKS_BUILD
+
+
+ngx_int_t
+ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var;
+
+    static ngx_str_t  name = ngx_string("webhooks_delivery_url");
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webhooks_url_variable;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_sender_filters(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_webhooks_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_webhooks_body_filter;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_sender_init(ngx_cycle_t *cycle)
+{
+    ngx_http_webhooks_devnull = open("/dev/null", O_RDWR);
+
+    if (ngx_http_webhooks_devnull == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "webhooks: open(\"/dev/null\") failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_webhooks_sin.sin_family = AF_INET;
+    ngx_http_webhooks_sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_webhooks_sender_done(ngx_cycle_t *cycle)
+{
+    if (ngx_http_webhooks_devnull != (ngx_socket_t) -1) {
+        (void) close(ngx_http_webhooks_devnull);
+        ngx_http_webhooks_devnull = (ngx_socket_t) -1;
+    }
+}
+
+
+/*
+ * Takes a queue entry on: NGX_OK means the queue is told when it is
+ * over, through ngx_http_webhooks_queue_release().
+ */
+
+ngx_int_t
+ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_str_t *entry, ngx_str_t *key)
+{
+    ngx_pool_t                    *pool;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_webhooks_delivery_t  *d;
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    d = ngx_pcalloc(pool, sizeof(ngx_http_webhooks_delivery_t));
+    cln = ngx_pool_cleanup_add(pool, 0);
+
+    if (d == NULL || cln == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    d->pool = pool;
+    d->wmcf = wmcf;
+    d->entry.len = entry->len;
+    d->entry.data = ngx_pstrdup(pool, entry);
+    d->key.len = key->len;
+    d->key.data = ngx_pstrdup(pool, key);
+
+    if (d->entry.data == NULL || d->key.data == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    /* whatever way the pool goes, the queue gets its slot back */
+    cln->handler = ngx_http_webhooks_delivery_cleanup;
+    cln->data = d;
+
+    d->finish.handler = ngx_http_webhooks_finish_handler;
+    d->finish.data = d;
+    d->finish.log = ngx_cycle->log;
+
+    d->cmd = ngx_http_webhooks_redis_script(pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
+                                            ngx_http_webhooks_take_done, d,
+                                            1, 1, &d->key);
+    if (d->cmd == NULL) {
+        /* released by the cleanup; the entry waits to be claimed again */
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webhooks_take_done(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    d->cmd = NULL;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (reply) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "webhooks: taking delivery \"%V\" failed: \"%*s\"",
+                          &d->key, (size_t) reply->len, reply->str);
+        }
+
+        /* still pending in the queue: claimed again later */
+        ngx_destroy_pool(d->pool);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_ARRAY
+        || reply->element[1]->type != REDIS_REPLY_STRING
+        || reply->element[2]->type != REDIS_REPLY_STRING)
+    {
+        /* the delivery, its hook or its payload expired or was deleted */
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "webhooks: delivery \"%V\" is gone, dropped", &d->key);
+        ngx_http_webhooks_ack(d);
+        return;
+    }
+
+    if (ngx_http_webhooks_prepare(d, reply->element[0], reply->element[1],
+                                  reply->element[2])
+        != NGX_OK)
+    {
+        ngx_destroy_pool(d->pool);
+        return;
+    }
+
+    if (ngx_http_webhooks_start(d) != NGX_OK) {
+        ngx_destroy_pool(d->pool);
+        return;
+    }
+}
+
+
+/* the request as GitHub sends it, signed over the exact bytes */
+
+static ngx_int_t
+ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
+    redisReply *record, redisReply *hook, redisReply *payload)
+{
+    u_char     sha1[NGX_HTTP_WEBHOOKS_SHA1_LEN];
+    u_char     sha256[NGX_HTTP_WEBHOOKS_SHA256_LEN];
+    json_t    *doc, *config;
+    ngx_str_t  json, ct, secret, insecure, v;
+
+    doc = ngx_http_webhooks_json_load(d->pool, (u_char *) hook->str,
+                                      hook->len);
+    if (doc == NULL) {
+        return NGX_ERROR;
+    }
+
+    config = json_object_get(doc, "config");
+
+    if (ngx_http_webhooks_json_str(config, "url", &d->url) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_json_str(config, "content_type", &ct);
+    (void) ngx_http_webhooks_json_str(config, "secret", &secret);
+    (void) ngx_http_webhooks_json_str(config, "insecure_ssl", &insecure);
+
+    d->insecure = (insecure.len == 1 && insecure.data[0] == '1');
+
+    d->url.data = ngx_pstrdup(d->pool, &d->url);
+    if (d->url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    json.data = (u_char *) payload->str;
+    json.len = payload->len;
+
+    if (ct.len == 4 && ngx_strncmp(ct.data, "form", 4) == 0) {
+        if (ngx_http_webhooks_form_encode(d->pool, &json, &d->body)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&ct, "application/x-www-form-urlencoded");
+
+    } else {
+        d->body.len = json.len;
+        d->body.data = ngx_pstrdup(d->pool, &json);
+        if (d->body.data == NULL && json.len) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&ct, "application/json");
+    }
+
+    if (ngx_array_init(&d->headers, d->pool, 12, sizeof(ngx_keyval_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_webhooks_add(d, "Accept", (u_char *) "*/*", 3) != NGX_OK
+        || ngx_http_webhooks_add(d, "Content-Type", ct.data, ct.len)
+           != NGX_OK
+        || ngx_http_webhooks_add(d, "User-Agent",
+                                 (u_char *) NGX_HTTP_WEBHOOKS_UA,
+                                 sizeof(NGX_HTTP_WEBHOOKS_UA) - 1)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_field(record, "guid", &v);
+    if (ngx_http_webhooks_add(d, "X-GitHub-Delivery", v.data, v.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_field(record, "event", &v);
+    if (ngx_http_webhooks_add(d, "X-GitHub-Event", v.data, v.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_field(record, "hook", &v);
+    if (ngx_http_webhooks_add(d, "X-GitHub-Hook-ID", v.data, v.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_field(record, "target_id", &v);
+    if (v.len
+        && ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-ID",
+                                 v.data, v.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_webhooks_field(record, "target_type", &v);
+    if (ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-Type",
+                              v.data, v.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (secret.len) {
+        if (ngx_http_webhooks_sign(&secret, &d->body, sha1, sha256)
+               != NGX_OK
+            || ngx_http_webhooks_add(d, "X-Hub-Signature", sha1,
+                                     sizeof(sha1))
+               != NGX_OK
+            || ngx_http_webhooks_add(d, "X-Hub-Signature-256", sha256,
+                                     sizeof(sha256))
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_add(ngx_http_webhooks_delivery_t *d, char *name,
+    u_char *value, size_t len)
+{
+    ngx_keyval_t  *kv;
+
+    kv = ngx_array_push(&d->headers);
+    if (kv == NULL) {
+        return NGX_ERROR;
+    }
+
+    kv->key.data = (u_char *) name;
+    kv->key.len = ngx_strlen(name);
+    kv->value.len = len;
+    kv->value.data = ngx_pnalloc(d->pool, len);
+
+    if (kv->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(kv->value.data, value, len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_uint_t                      i;
+    ngx_buf_t                      *b;
+    ngx_log_t                      *log, *real;
+    ngx_str_t                      *uri;
+    ngx_socket_t                    fd;
+    ngx_keyval_t                   *kv;
+    ngx_chain_t                    *cl;
+    ngx_table_elt_t                *h;
+    ngx_connection_t               *c;
+    ngx_http_request_t             *r, *sr;
+    ngx_http_log_ctx_t             *lctx;
+    ngx_http_connection_t          *hc;
+    ngx_http_request_body_t        *rb;
+    ngx_http_post_subrequest_t     *ps;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = d->wmcf;
+
+    uri = (d->insecure && wmcf->insecure_uri.len) ? &wmcf->insecure_uri
+                                                  : &wmcf->delivery_uri;
+
+    log = ngx_pcalloc(d->pool, sizeof(ngx_log_t));
+    lctx = ngx_pcalloc(d->pool, sizeof(ngx_http_log_ctx_t));
+    hc = ngx_pcalloc(d->pool, sizeof(ngx_http_connection_t));
+
+    if (log == NULL || lctx == NULL || hc == NULL) {
+        return NGX_ERROR;
+    }
+
+    *log = *ngx_cycle->log;
+    log->data = lctx;
+    log->handler = ngx_http_webhooks_log_handler;
+    log->action = NULL;
+
+    fd = dup(ngx_http_webhooks_devnull);
+    if (fd == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno, "webhooks: dup() failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, log);
+    if (c == NULL) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    d->conn = c;
+    lctx->connection = c;
+    hc->conf_ctx = wmcf->sender_ctx;
+
+    c->data = hc;
+    c->pool = d->pool;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+    c->start_time = ngx_current_msec;
+    c->log_error = NGX_ERROR_INFO;
+    c->sockaddr = (struct sockaddr *) &ngx_http_webhooks_sin;
+    c->socklen = sizeof(struct sockaddr_in);
+    c->local_sockaddr = c->sockaddr;
+    c->local_socklen = c->socklen;
+    ngx_str_set(&c->addr_text, "127.0.0.1");
+
+    /* never in epoll: the upstream module must not try to add them */
+    c->read->active = 1;
+    c->write->active = 1;
+    c->write->ready = 1;
+    c->read->handler = ngx_http_webhooks_fake_handler;
+    c->write->handler = ngx_http_webhooks_fake_handler;
+    c->read->log = log;
+    c->write->log = log;
+    c->tcp_nodelay = NGX_TCP_NODELAY_DISABLED;
+    c->tcp_nopush = NGX_TCP_NOPUSH_DISABLED;
+
+    r = ngx_http_create_request(c);
+    if (r == NULL) {
+        ngx_close_connection(c);
+        d->conn = NULL;
+        return NGX_ERROR;
+    }
+
+    c->data = r;
+    d->request = r;
+
+    /*
+     * ngx_http_create_request() gave the connection the location's error
+     * log; the writer in front of it learns why an attempt failed
+     */
+
+    real = ngx_palloc(d->pool, sizeof(ngx_log_t));
+    if (real == NULL) {
+        goto failed;
+    }
+
+    *real = *c->log;
+    c->log->next = real;
+    c->log->writer = ngx_http_webhooks_log_writer;
+    c->log->wdata = d;
+
+    if (c->log->log_level < NGX_LOG_ERR) {
+        c->log->log_level = NGX_LOG_ERR;
+    }
+
+    r->method = NGX_HTTP_POST;
+    r->method_name = ngx_http_webhooks_post;
+    r->http_version = NGX_HTTP_VERSION_11;
+    r->uri = *uri;
+    r->unparsed_uri = *uri;
+    r->valid_unparsed_uri = 1;
+    r->logged = 1;
+    r->write_event_handler = ngx_http_webhooks_parent_handler;
+
+    ngx_http_set_ctx(r, d, ngx_http_webhooks_module);
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 12,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    kv = d->headers.elts;
+
+    for (i = 0; i < d->headers.nelts; i++) {
+        h = ngx_list_push(&r->headers_in.headers);
+        if (h == NULL) {
+            goto failed;
+        }
+
+        h->key = kv[i].key;
+        h->value = kv[i].value;
+        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
+        if (h->lowcase_key == NULL) {
+            goto failed;
+        }
+
+        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+    }
+
+    /* the body, as if the client had sent it */
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (rb == NULL || b == NULL || cl == NULL) {
+        goto failed;
+    }
+
+    b->pos = d->body.data;
+    b->last = d->body.data + d->body.len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+    rb->rest = 0;
+    r->request_body = rb;
+    r->headers_in.content_length_n = d->body.len;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        goto failed;
+    }
+
+    ps->handler = ngx_http_webhooks_post_subrequest;
+    ps->data = d;
+
+    d->sent_at = ngx_time();
+    d->start = ngx_current_msec;
+    d->rc = NGX_OK;
+
+    if (ngx_http_subrequest(r, uri, NULL, &sr, ps, 0) != NGX_OK) {
+        goto failed;
+    }
+
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = r->method_name;
+
+    ngx_http_set_ctx(sr, d, ngx_http_webhooks_module);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "webhooks delivery \"%V\" to \"%V\" via \"%V\"",
+                   &d->key, &d->url, uri);
+
+    ngx_http_run_posted_requests(c);
+
+    return NGX_OK;
+
+failed:
+
+    r->logged = 1;
+    ngx_http_free_request(r, 0);
+    c->pool = NULL;
+    ngx_close_connection(c);
+    d->conn = NULL;
+    d->request = NULL;
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_post_subrequest(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    /* the first error counts: an error page may finalize it again */
+    if (d->rc == NGX_OK && rc != NGX_OK && rc != NGX_AGAIN
+        && rc != NGX_DONE)
+    {
+        d->rc = rc;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_webhooks_parent_handler(ngx_http_request_t *r)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    if (r->count > 1) {
+        /* the subrequest is not over */
+        return;
+    }
+
+    d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+    /* tear down outside of ngx_http_run_posted_requests() */
+    if (!d->finish.posted) {
+        ngx_post_event(&d->finish, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhooks_finish_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_delivery_t *d = ev->data;
+
+    ngx_connection_t  *c;
+
+    c = d->conn;
+
+    d->request->logged = 1;
+    ngx_http_free_request(d->request, 0);
+
+    /* the pool is ours until the outcome is recorded */
+    c->pool = NULL;
+    ngx_close_connection(c);
+
+    d->conn = NULL;
+    d->request = NULL;
+
+    ngx_http_webhooks_record(d);
+}
+
+
+/* the outcome as GitHub words it, and the hook's last response */
+
+static void
+ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
+{
+    u_char        *p;
+    json_t        *req;
+    ngx_str_t      args[24], status, last, code, duration;
+    ngx_uint_t     i, n;
+    ngx_msec_t     ms;
+    ngx_keyval_t  *kv;
+
+    if (!d->from_receiver) {
+        d->status = (d->rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) d->rc
+                    : (d->status >= NGX_HTTP_SPECIAL_RESPONSE) ? d->status
+                    : NGX_HTTP_BAD_GATEWAY;
+    }
+
+    p = ngx_pnalloc(d->pool, 256);
+    if (p == NULL) {
+        goto failed;
+    }
+
+    status.data = p;
+
+    if (d->from_receiver && d->status >= 200 && d->status < 300) {
+        p = ngx_cpymem(p, "OK", 2);
+
+    } else if (!d->from_receiver && d->error) {
+        p = ngx_sprintf(p, "%s", d->error);
+
+    } else {
+        p = ngx_sprintf(p, "Invalid HTTP Response: %ui", d->status);
+    }
+
+    status.len = p - status.data;
+
+    code.data = p;
+    code.len = ngx_sprintf(p, "%ui", d->status) - p;
+    p += code.len;
+
+    ms = ngx_current_msec - d->start;
+    duration.data = p;
+    duration.len = ngx_sprintf(p, "%M.%02M", ms / 1000, (ms % 1000) / 10) - p;
+    p += duration.len;
+
+    req = ngx_http_webhooks_json_own(d->pool, json_object());
+    if (req == NULL) {
+        goto failed;
+    }
+
+    kv = d->headers.elts;
+
+    for (i = 0; i < d->headers.nelts; i++) {
+        if (json_object_set_new(req, (char *) kv[i].key.data,
+                                ngx_http_webhooks_json_stringn(&kv[i].value))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    if (d->response_headers == NULL) {
+        d->response_headers = ngx_http_webhooks_json_own(d->pool,
+                                                         json_object());
+        if (d->response_headers == NULL) {
+            goto failed;
+        }
+    }
+
+    last.data = ngx_pnalloc(d->pool, status.len * 6 + 64);
+    if (last.data == NULL) {
+        goto failed;
+    }
+
+    /* the status text is ours and plain: no JSON escaping needed */
+    last.len = ngx_sprintf(last.data,
+                           "{\"code\":%V,\"status\":\"%s\",\"message\":\"%V\"}",
+                           &code,
+                           (d->from_receiver && d->status >= 200
+                            && d->status < 300) ? "active" : "failed",
+                           &status)
+               - last.data;
+
+    n = 0;
+    args[n++] = d->key;
+    args[n++] = d->wmcf->queue;
+    args[n++] = d->entry;
+    ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
+    args[n++] = d->wmcf->retention_text;
+    args[n++] = last;
+
+    ngx_str_set(&args[n], "status"); n++;
+    args[n++] = status;
+    ngx_str_set(&args[n], "status_code"); n++;
+    args[n++] = code;
+    ngx_str_set(&args[n], "duration"); n++;
+    args[n++] = duration;
+    ngx_str_set(&args[n], "url"); n++;
+    args[n++] = d->url;
+    ngx_str_set(&args[n], "delivered_at"); n++;
+
+    args[n].data = ngx_pnalloc(d->pool, sizeof("2011-09-06T17:26:27Z"));
+    if (args[n].data == NULL) {
+        goto failed;
+    }
+
+    args[n].len = ngx_http_webhooks_time(args[n].data, d->sent_at)
+                  - args[n].data;
+    n++;
+
+    ngx_str_set(&args[n], "request_headers"); n++;
+    if (ngx_http_webhooks_json_dump(d->pool, req, &args[n++]) != NGX_OK) {
+        goto failed;
+    }
+
+    ngx_str_set(&args[n], "response_headers"); n++;
+    if (ngx_http_webhooks_json_dump(d->pool, d->response_headers, &args[n++])
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    ngx_str_set(&args[n], "response_body"); n++;
+    args[n].data = d->response ? d->response : (u_char *) "";
+    args[n++].len = d->response_len;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "webhooks delivery \"%V\": %V \"%V\"",
+                   &d->key, &code, &status);
+
+    d->cmd = ngx_http_webhooks_redis_script(d->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
+                                            ngx_http_webhooks_record_done, d,
+                                            2, n, args);
+    if (d->cmd) {
+        return;
+    }
+
+failed:
+
+    /* not recorded: the entry is claimed and sent again later */
+    ngx_http_webhooks_end(d);
+}
+
+
+static void
+ngx_http_webhooks_record_done(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    d->cmd = NULL;
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: recording delivery \"%V\" failed: \"%*s\"",
+                      &d->key, (size_t) reply->len, reply->str);
+    }
+
+    ngx_http_webhooks_end(d);
+}
+
+
+/* done with an entry whose delivery cannot be made any more */
+
+static void
+ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_str_t  args[6];
+
+    args[0] = d->key;
+    args[1] = d->wmcf->queue;
+    args[2] = d->entry;
+    ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
+    args[4] = d->wmcf->retention_text;
+    ngx_str_set(&args[5], "");
+
+    d->cmd = ngx_http_webhooks_redis_script(d->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
+                                            ngx_http_webhooks_record_done, d,
+                                            2, 6, args);
+    if (d->cmd == NULL) {
+        ngx_http_webhooks_end(d);
+    }
+}
+
+
+static void
+ngx_http_webhooks_end(ngx_http_webhooks_delivery_t *d)
+{
+    d->ended = 1;
+    ngx_destroy_pool(d->pool);
+}
+
+
+static void
+ngx_http_webhooks_delivery_cleanup(void *data)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    if (!d->ended) {
+        /*
+         * nginx closed the fake request itself (an internal error in the
+         * subrequest) or something failed early: the entry stays pending
+         */
+        if (d->finish.posted) {
+            ngx_delete_posted_event(&d->finish);
+        }
+
+        if (d->cmd) {
+            ngx_http_webhooks_redis_cancel(d->cmd);
+        }
+    }
+
+    if (!d->released) {
+        d->released = 1;
+        ngx_http_webhooks_queue_release();
+    }
+}
+
+
+static void
+ngx_http_webhooks_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
+    size_t len)
+{
+    ngx_http_webhooks_delivery_t *d = log->wdata;
+
+    if (d->error || level > NGX_LOG_ERR) {
+        return;
+    }
+
+    if (ngx_strlcasestrn(buf, buf + len, (u_char *) "timed out", 9 - 1)) {
+        d->error = "timed out";
+
+    } else if (ngx_strlcasestrn(buf, buf + len,
+                                (u_char *) "certificate verify", 18 - 1))
+    {
+        d->error = "Peer certificate cannot be authenticated with given "
+                   "CA certificates";
+
+    } else if (ngx_strlcasestrn(buf, buf + len, (u_char *) "SSL_do_handshake",
+                                16 - 1))
+    {
+        d->error = "SSL handshake failed";
+
+    } else if (ngx_strlcasestrn(buf, buf + len, (u_char *) "resolve", 7 - 1)
+               || ngx_strlcasestrn(buf, buf + len, (u_char *) "resolver",
+                                   8 - 1))
+    {
+        d->error = "failed to resolve host";
+
+    } else if (ngx_strlcasestrn(buf, buf + len, (u_char *) "connect()", 9 - 1)
+               || ngx_strlcasestrn(buf, buf + len,
+                                   (u_char *) "no live upstreams", 17 - 1))
+    {
+        d->error = "failed to connect to host";
+
+    } else if (ngx_strlcasestrn(buf, buf + len, (u_char *) "upstream", 8 - 1))
+    {
+        d->error = "invalid HTTP response";
+    }
+}
+
+
+static u_char *
+ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                        *p;
+    ngx_http_log_ctx_t            *ctx;
+    ngx_http_request_t            *r;
+    ngx_http_webhooks_delivery_t  *d;
+
+    ctx = log->data;
+    r = ctx->request;
+    p = buf;
+
+    if (r == NULL) {
+        return p;
+    }
+
+    d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+    if (d) {
+        p = ngx_snprintf(p, len, " while delivering webhook \"%V\" to \"%V\"",
+                         &d->key, &d->url);
+        len -= p - buf;
+    }
+
+    if (r->log_handler && ctx->current_request) {
+        return r->log_handler(r, ctx->current_request, p, len);
+    }
+
+    return p;
+}
+
+
+static void
+ngx_http_webhooks_fake_handler(ngx_event_t *ev)
+{
+    /* the descriptor is never in epoll */
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_header_filter(ngx_http_request_t *r)
+{
+    ngx_uint_t                     i, n;
+    ngx_list_part_t               *part;
+    ngx_table_elt_t               *h;
+    ngx_http_webhooks_delivery_t  *d;
+
+    if (r == r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    if (d == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    d->status = r->headers_out.status;
+
+    /* an error page of nginx's own is not the receiver's answer */
+
+    if (r->err_status || r->upstream == NULL
+        || r->upstream->headers_in.status_n == 0)
+    {
+        return NGX_OK;
+    }
+
+    d->from_receiver = 1;
+
+    d->response_headers = ngx_http_webhooks_json_own(d->pool, json_object());
+    if (d->response_headers == NULL) {
+        return NGX_ERROR;
+    }
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+    n = 0;
+
+    for (i = 0; n < NGX_HTTP_WEBHOOKS_HEADERS_MAX; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (json_object_setn_new(d->response_headers,
+                                 (char *) h[i].key.data, h[i].key.len,
+                                 json_stringn((char *) h[i].value.data,
+                                      ngx_min(h[i].value.len,
+                                              NGX_HTTP_WEBHOOKS_HEADER_MAX)))
+            != 0)
+        {
+            continue;
+        }
+
+        n++;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    size_t                         n, max;
+    ngx_buf_t                     *b;
+    ngx_chain_t                   *cl;
+    ngx_http_webhooks_delivery_t  *d;
+
+    if (r == r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    if (d == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    max = d->wmcf->response_max;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (d->from_receiver && ngx_buf_in_memory(b)
+            && d->response_len < max)
+        {
+            if (d->response == NULL) {
+                d->response = ngx_pnalloc(d->pool, max);
+                if (d->response == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            n = ngx_min((size_t) (b->last - b->pos), max - d->response_len);
+            ngx_memcpy(d->response + d->response_len, b->pos, n);
+            d->response_len += n;
+        }
+
+        /* consumed: what is past the cap is dropped */
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_url_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
+                       : NULL;
+
+    if (d == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = d->url.data;
+    v->len = d->url.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

@@ -1,0 +1,26 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_SENDER_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_SENDER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+
+
+ngx_int_t ngx_http_webhooks_sender_conf(ngx_conf_t *cf);
+ngx_int_t ngx_http_webhooks_sender_filters(ngx_conf_t *cf);
+ngx_int_t ngx_http_webhooks_sender_init(ngx_cycle_t *cycle);
+void ngx_http_webhooks_sender_done(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_str_t *entry, ngx_str_t *key);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_SENDER_H_INCLUDED_ */
