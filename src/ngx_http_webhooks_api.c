@@ -82,7 +82,8 @@ static ngx_int_t ngx_http_webhooks_copy(ngx_http_request_t *r,
     redisReply *reply, ngx_str_t *s);
 static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_not_found(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
@@ -379,10 +380,13 @@ ngx_http_webhooks_wait(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_http_cleanup_t  *cln;
 
     if (cmd == NULL) {
-        return ngx_http_webhooks_unavailable(r);
+        return ngx_http_webhooks_unavailable(r, ctx);
     }
 
     ctx->cmd = cmd;
+
+    /* a client that goes away meanwhile ends the request at once */
+    r->read_event_handler = ngx_http_test_reading;
 
     if (!ctx->cleanup) {
         cln = ngx_http_cleanup_add(r, 0);
@@ -430,7 +434,7 @@ ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
     ctx->cmd = NULL;
 
     if (reply == NULL) {
-        *rc = ngx_http_webhooks_unavailable(r);
+        *rc = ngx_http_webhooks_unavailable(r, ctx);
         return NULL;
     }
 
@@ -438,7 +442,7 @@ ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhooks: redis error: \"%*s\"",
                       (size_t) reply->len, reply->str);
-        *rc = ngx_http_webhooks_unavailable(r);
+        *rc = ngx_http_webhooks_unavailable(r, ctx);
         return NULL;
     }
 
@@ -1110,7 +1114,8 @@ ngx_http_webhooks_not_found(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_unavailable(ngx_http_request_t *r)
+ngx_http_webhooks_unavailable(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
 {
     static ngx_str_t  retry = ngx_string("1");
 
@@ -1119,7 +1124,8 @@ ngx_http_webhooks_unavailable(ngx_http_request_t *r)
     }
 
     return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "Service Unavailable", NULL, NULL);
+                                   "Service Unavailable", ctx->rt.doc_url,
+                                   NULL);
 }
 
 
