@@ -346,10 +346,13 @@ ngx_http_webhooks_wait(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_http_cleanup_t  *cln;
 
     if (cmd == NULL) {
-        return ngx_http_webhooks_unavailable(r);
+        return ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
     }
 
     ctx->cmd = cmd;
+
+    /* a client that goes away meanwhile ends the request at once */
+    r->read_event_handler = ngx_http_test_reading;
 
     if (!ctx->cleanup) {
         cln = ngx_http_cleanup_add(r, 0);
@@ -397,7 +400,7 @@ ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
     ctx->cmd = NULL;
 
     if (reply == NULL) {
-        *rc = ngx_http_webhooks_unavailable(r);
+        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
         return NULL;
     }
 
@@ -405,7 +408,7 @@ ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhooks: redis error: \"%*s\"",
                       (size_t) reply->len, reply->str);
-        *rc = ngx_http_webhooks_unavailable(r);
+        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
         return NULL;
     }
 

@@ -347,7 +347,7 @@ no_repo:
                                          I_GUID, I_NARGS, args);
 
     if (cmd == NULL) {
-        return ngx_http_webhooks_unavailable(r);
+        return ngx_http_webhooks_unavailable(r, NULL);
     }
 
     cln = ngx_http_cleanup_add(r, 0);
@@ -359,6 +359,8 @@ no_repo:
     cln->handler = ngx_http_webhooks_intake_cleanup;
     cln->data = ctx;
     ctx->cmd = cmd;
+
+    r->read_event_handler = ngx_http_test_reading;
 
     return NGX_DONE;
 }
@@ -396,7 +398,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
         }
 
         /* never 202 for what may not have been kept */
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r));
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r, NULL));
         return;
     }
 

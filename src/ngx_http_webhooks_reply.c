@@ -156,7 +156,7 @@ ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc)
 
 
 ngx_int_t
-ngx_http_webhooks_unavailable(ngx_http_request_t *r)
+ngx_http_webhooks_unavailable(ngx_http_request_t *r, const char *doc_url)
 {
     static ngx_str_t  retry = ngx_string("1");
 
@@ -165,7 +165,7 @@ ngx_http_webhooks_unavailable(ngx_http_request_t *r)
     }
 
     return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "Service Unavailable", NULL, NULL);
+                                   "Service Unavailable", doc_url, NULL);
 }
 
 

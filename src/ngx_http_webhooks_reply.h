@@ -26,7 +26,8 @@ ngx_int_t ngx_http_webhooks_send_json(ngx_http_request_t *r,
 ngx_int_t ngx_http_webhooks_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *message, const char *doc_url, json_t *errors);
 void ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc);
-ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r,
+    const char *doc_url);
 ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 ngx_table_elt_t *ngx_http_webhooks_header(ngx_http_request_t *r,
