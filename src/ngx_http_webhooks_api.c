@@ -246,8 +246,6 @@ static ngx_int_t
 ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     json_t                         *hook;
-    const char                     *argv[2];
-    size_t                          argvlen[2];
     ngx_str_t                       seq;
     ngx_http_webhooks_fault_t       fault;
     ngx_http_webhooks_main_conf_t  *wmcf;
@@ -255,14 +253,10 @@ ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     switch (ctx->rt.op) {
 
     case NGX_HTTP_WEBHOOKS_OP_LIST:
-        argv[0] = "HGETALL";
-        argvlen[0] = 7;
-        argv[1] = (const char *) ctx->hooks.data;
-        argvlen[1] = ctx->hooks.len;
-
         return ngx_http_webhooks_wait(r, ctx,
-                   ngx_http_webhooks_redis_command(
-                       ngx_http_webhooks_list_done, r, 2, argv, argvlen));
+                   ngx_http_webhooks_redis_key_command(
+                       ngx_http_webhooks_list_done, r, "HGETALL",
+                       &ctx->hooks));
 
     case NGX_HTTP_WEBHOOKS_OP_CREATE:
         ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
@@ -285,14 +279,9 @@ ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        argv[0] = "INCR";
-        argvlen[0] = 4;
-        argv[1] = (const char *) seq.data;
-        argvlen[1] = seq.len;
-
         return ngx_http_webhooks_wait(r, ctx,
-                   ngx_http_webhooks_redis_command(
-                       ngx_http_webhooks_id_done, r, 2, argv, argvlen));
+                   ngx_http_webhooks_redis_key_command(
+                       ngx_http_webhooks_id_done, r, "INCR", &seq));
 
     default:
         return ngx_http_webhooks_fetch(r, ctx);

@@ -66,9 +66,7 @@ ngx_int_t
 ngx_http_webhooks_deliveries(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
-    ngx_str_t                       key;
-    const char                     *argv[2];
-    size_t                          argvlen[2];
+    ngx_str_t  key;
 
     switch (ctx->rt.op) {
 
@@ -107,15 +105,9 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        argv[0] = "GET";
-        argvlen[0] = 3;
-        argv[1] = (const char *) key.data;
-        argvlen[1] = key.len;
-
         return ngx_http_webhooks_wait(r, ctx,
-                   ngx_http_webhooks_redis_command(
-                       ngx_http_webhooks_lastpush_done, r, 2, argv,
-                       argvlen));
+                   ngx_http_webhooks_redis_key_command(
+                       ngx_http_webhooks_lastpush_done, r, "GET", &key));
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -216,7 +216,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
                                      &args[I_REPO_ID])
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, repo, &args[I_REPO_OBJECT]) != NGX_OK)
+            || ngx_http_webhooks_object(r->pool, repo, &args[I_REPO_OBJECT])
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -244,7 +245,8 @@ no_repo:
         if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
                                      &args[I_ORG_ID])
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, org, &args[I_ORG_OBJECT]) != NGX_OK)
+            || ngx_http_webhooks_object(r->pool, org, &args[I_ORG_OBJECT])
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

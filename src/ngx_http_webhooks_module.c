@@ -28,6 +28,8 @@ static char *ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhooks_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf, ngx_http_handler_pt handler);
 static char *ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
@@ -362,35 +364,25 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_webhooks_loc_conf_t *wlcf = conf;
-
-    char                           *rv;
-    ngx_http_core_loc_conf_t       *clcf;
-    ngx_http_webhooks_main_conf_t  *wmcf;
-
-    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    if (wlcf->api) {
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->handler = ngx_http_webhooks_api_handler;
-
-        wmcf = ngx_http_conf_get_module_main_conf(cf,
-                                                  ngx_http_webhooks_module);
-        wmcf->used = 1;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_webhooks_handler(cf, cmd, conf,
+                                     ngx_http_webhooks_api_handler);
 }
 
 
 static char *
 ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_webhooks_loc_conf_t *wlcf = conf;
+    return ngx_http_webhooks_handler(cf, cmd, conf,
+                                     ngx_http_webhooks_intake_handler);
+}
 
+
+/* a flag that makes the location's content handler ours */
+
+static char *
+ngx_http_webhooks_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
+    ngx_http_handler_pt handler)
+{
     char                           *rv;
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_webhooks_main_conf_t  *wmcf;
@@ -400,9 +392,9 @@ ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (wlcf->events) {
+    if (*(ngx_flag_t *) ((char *) conf + cmd->offset)) {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->handler = ngx_http_webhooks_intake_handler;
+        clcf->handler = handler;
 
         wmcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_webhooks_module);

@@ -575,6 +575,24 @@ ngx_http_webhooks_redis_command(ngx_http_webhooks_redis_handler_pt handler,
 }
 
 
+/* "GET key", "INCR key" */
+
+ngx_http_webhooks_redis_cmd_t *
+ngx_http_webhooks_redis_key_command(ngx_http_webhooks_redis_handler_pt handler,
+    void *data, const char *name, ngx_str_t *key)
+{
+    size_t       argvlen[2];
+    const char  *argv[2];
+
+    argv[0] = name;
+    argvlen[0] = ngx_strlen(name);
+    argv[1] = (const char *) key->data;
+    argvlen[1] = key->len;
+
+    return ngx_http_webhooks_redis_command(handler, data, 2, argv, argvlen);
+}
+
+
 /* timeout 0 is webhooks_redis_timeout; blocking reads add their time */
 
 ngx_http_webhooks_redis_cmd_t *

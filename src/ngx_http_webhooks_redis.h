@@ -51,6 +51,9 @@ ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command(
     ngx_http_webhooks_redis_handler_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
+ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_key_command(
+    ngx_http_webhooks_redis_handler_pt handler, void *data, const char *name,
+    ngx_str_t *key);
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_script(
     ngx_pool_t *pool, ngx_uint_t script,
     ngx_http_webhooks_redis_handler_pt handler, void *data, ngx_uint_t nkeys,
