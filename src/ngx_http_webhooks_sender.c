@@ -738,7 +738,7 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 
     ms = ngx_current_msec - d->start;
     duration.data = p;
-    duration.len = ngx_sprintf(p, "%M.%02M", ms / 1000, (ms % 1000) / 10) - p;
+    duration.len = ngx_sprintf(p, "%M.%03M", ms / 1000, ms % 1000) - p;
     p += duration.len;
 
     req = ngx_http_webhooks_json_own(d->pool, json_object());

@@ -11,6 +11,7 @@ use Exporter qw(import);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
+use Fcntl ();
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
@@ -662,6 +663,223 @@ sub schema_array_ok {
     my ($self, $data, $name, $test) = @_;
     my @e = $self->schema_array_errors($data, $name);
     ok(!@e, $test // "array of $name") or diag(join "\n", @e);
+}
+
+###############################################################################
+# Webhook receivers
+
+# What a receiver does, by the first segment of the request path:
+#   /ok/...          200 "thanks" (also any other path)
+#   /fail/...        500 "oops"
+#   /status/NNN/...  NNN "status NNN"
+#   /slow/...        sleeps (?delay=S, default 2 s), then 200 "thanks"
+#   /hang/...        never answers (the connection stays open)
+#   /hang-once/...   never answers the first request to this exact path,
+#                    answers 200 "thanks" to the ones after it
+#   /big/...         200 with a body of ?size=N bytes (default 20000) of "x"
+# Every response carries "X-Receiver: webhooks-test" and
+# "Connection: close".
+
+my %REASON = (200 => 'OK', 201 => 'Created', 202 => 'Accepted',
+    204 => 'No Content', 301 => 'Moved Permanently', 302 => 'Found',
+    400 => 'Bad Request', 404 => 'Not Found', 410 => 'Gone',
+    500 => 'Internal Server Error', 502 => 'Bad Gateway',
+    503 => 'Service Unavailable');
+
+sub start_receiver {
+    my ($self, %o) = @_;
+    my $n = $o{port} // 9;
+    my $port = $self->port($n);
+    my $log = "$self->{_dir}/" . ($o{file} // 'received.jsonl');
+
+    # Listening before the fork: connections wait in the backlog.
+    my $ls = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+        Listen => 128, ReuseAddr => 1, Proto => 'tcp')
+        or die "receiver cannot listen on 127.0.0.1:$port: $!";
+
+    my $pid = $self->run_daemon(\&_receiver_main, $ls, $log,
+        $self->{_dir}, $port);
+    close $ls;
+    $self->{_receivers}{$n} = $pid;
+    $self->{_received_file} //= $log;
+    return "http://127.0.0.1:$port";
+}
+
+sub receiver_pid { $_[0]{_receivers}{ $_[1] // 9 } }
+
+sub _receiver_main {
+    my ($ls, $log, $dir, $port) = @_;
+    my %kids;
+
+    $SIG{TERM} = sub {
+        kill 'KILL', keys %kids;
+        POSIX::_exit(0);
+    };
+    $SIG{CHLD} = sub {
+        while ((my $p = waitpid(-1, WNOHANG)) > 0) { delete $kids{$p} }
+    };
+
+    while (1) {
+        my $c = $ls->accept or next;    # EINTR on SIGCHLD
+        my $pid = fork();
+        if (!defined $pid) {
+            close $c;
+            next;
+        }
+        if ($pid == 0) {
+            $SIG{TERM} = 'DEFAULT';
+            $SIG{CHLD} = 'DEFAULT';
+            close $ls;
+            eval { _receiver_conn($c, $log, $dir, $port) };
+            POSIX::_exit(0);
+        }
+        $kids{$pid} = 1;
+        close $c;
+    }
+}
+
+sub _receiver_read {
+    my ($c, $buf, $want, $end) = @_;
+    my $sel = IO::Select->new($c);
+    while (!$want->()) {
+        my $left = $end - time;
+        return 0 if $left <= 0 || !$sel->can_read($left);
+        my $n = sysread($c, $$buf, 65536, length $$buf);
+        return 0 unless $n;
+    }
+    return 1;
+}
+
+sub _receiver_conn {
+    my ($c, $log, $dir, $port) = @_;
+    binmode $c;
+    # A hung answer must not outlive the test run.
+    alarm 300;
+    my $end = time + 30;
+
+    my $buf = '';
+    _receiver_read($c, \$buf, sub { $buf =~ /\r\n\r\n/ }, $end) or return;
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    my ($line, @lines) = split /\r\n/, $head;
+    my ($method, $uri, $proto) = split / /, $line, 3;
+
+    my (@list, %h);
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):[ \t]*(.*?)[ \t]*$/ or next;
+        push @list, [ $k, $v ];
+        my $lk = lc $k;
+        $h{$lk} = exists $h{$lk} ? "$h{$lk}, $v" : $v;
+    }
+
+    my $body;
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        _receiver_read($c, \$rest, sub { $rest =~ /(?:^|\r\n)0\r\n\r\n/ },
+            $end) or return;
+        $body = _dechunk($rest);
+    } else {
+        my $len = $h{'content-length'} // 0;
+        _receiver_read($c, \$rest, sub { length $rest >= $len }, $end)
+            or return;
+        $body = substr($rest, 0, $len);
+    }
+
+    my ($path, $query) = split /\?/, $uri, 2;
+    my %q = map { my ($k, $v) = split /=/, $_, 2; ($k => $v // '') }
+        split /&/, $query // '';
+
+    my $rec = {
+        method => $method, uri => $uri, path => $path,
+        query => $query // '', proto => $proto, headers => \%h,
+        header_list => \@list, body => $body, time => time,
+        port => $port, pid => $$,
+    };
+
+    # Bytes as Latin-1 characters: JSON round-trips them exactly.
+    my $json = JSON::PP->new->canonical->utf8->encode($rec) . "\n";
+    if (open my $fh, '>>', $log) {
+        binmode $fh;
+        flock $fh, 2;
+        print $fh $json;
+        close $fh;
+    }
+
+    my ($seg) = $path =~ m{^/([^/]*)};
+    $seg //= '';
+    my ($code, $out) = (200, 'thanks');
+
+    if ($seg eq 'hang') {
+        sleep 1 while 1;
+    } elsif ($seg eq 'hang-once') {
+        (my $m = $path) =~ s/[^A-Za-z0-9]/_/g;
+        if (sysopen(my $fh, "$dir/hang-once$m",
+            Fcntl::O_WRONLY() | Fcntl::O_CREAT() | Fcntl::O_EXCL()))
+        {
+            sleep 1 while 1;
+        }
+    } elsif ($seg eq 'slow') {
+        sleep($q{delay} // 2);
+    } elsif ($seg eq 'fail') {
+        ($code, $out) = (500, 'oops');
+    } elsif ($seg eq 'status') {
+        ($code) = $path =~ m{^/status/(\d{3})} or $code = 200;
+        $out = "status $code";
+    } elsif ($seg eq 'big') {
+        $out = 'x' x ($q{size} // 20000);
+    }
+
+    my $resp = "HTTP/1.1 $code " . ($REASON{$code} // 'Unknown') . "\r\n"
+        . "Content-Type: text/plain\r\n"
+        . "Content-Length: " . length($out) . "\r\n"
+        . "X-Receiver: webhooks-test\r\n"
+        . "Connection: close\r\n\r\n" . $out;
+    print $c $resp;
+    shutdown $c, 1;
+    # Let the client read everything before the close.
+    _receiver_read($c, \my $drain, sub { 0 }, time + 2);
+    close $c;
+}
+
+sub received {
+    my ($self, $filter) = @_;
+    my $file = $self->{_received_file} // "$self->{_dir}/received.jsonl";
+    my @all;
+    my $dec = JSON::PP->new->utf8;
+    for my $line (split /\n/, $self->read_file($file)) {
+        my $r = eval { $dec->decode($line) } or next;
+        push @all, $r;
+    }
+    return @all unless defined $filter;
+    if (ref $filter eq 'CODE') {
+        return grep { $filter->($_) } @all;
+    }
+    if (ref $filter eq 'Regexp') {
+        return grep { $_->{path} =~ $filter } @all;
+    }
+    return grep { $_->{path} eq $filter } @all;
+}
+
+sub wait_received {
+    my ($self, $n, $filter, %o) = @_;
+    my $end = time + ($o{timeout} // 10);
+    my @r;
+    while (1) {
+        @r = $self->received($filter);
+        last if @r >= $n || time >= $end;
+        sleep 0.05;
+    }
+    return @r;
+}
+
+sub clear_received {
+    my ($self) = @_;
+    my $file = $self->{_received_file} // "$self->{_dir}/received.jsonl";
+    # Truncate in place: receivers append with flock.
+    if (open my $fh, '+<', $file) {
+        flock $fh, 2;
+        truncate $fh, 0;
+        close $fh;
+    }
+    return $self;
 }
 
 ###############################################################################
