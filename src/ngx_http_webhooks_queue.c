@@ -173,6 +173,12 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
         return;
     }
 
+    if (!ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_main())) {
+        /* what is read now could not be taken on: it would wait for a claim */
+        ngx_http_webhooks_queue_later(q);
+        return;
+    }
+
     if (!q->group) {
         argv[0] = "XGROUP";
         argv[1] = "CREATE";

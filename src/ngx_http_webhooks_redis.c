@@ -182,6 +182,15 @@ ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
 }
 
 
+/* the connection commands and scripts go on by default */
+
+ngx_http_webhooks_redis_t *
+ngx_http_webhooks_redis_main(void)
+{
+    return ngx_http_webhooks_redis;
+}
+
+
 ngx_int_t
 ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {

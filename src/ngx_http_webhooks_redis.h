@@ -42,6 +42,7 @@ ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_create(
     ngx_cycle_t *cycle, ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
 void ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd);
+ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_main(void);
 ngx_int_t ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd);
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
     ngx_http_webhooks_redis_t *rd, ngx_msec_t timeout,
