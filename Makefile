@@ -18,7 +18,7 @@ run: build
 
 # Octokit, pinned by t/package-lock.json, drives the API as a GitHub client.
 npm:
-	@test -d t/node_modules/@octokit/rest || \
+	@test -d t/node_modules/@octokit/rest -a -d t/node_modules/@octokit/webhooks || \
 	npm ci --no-audit --no-fund --prefix t
 
 test: build npm

@@ -21,7 +21,9 @@
  * them.  A worker blocks in XREADGROUP on a connection of its own, never
  * on the one the API pipelines on, and reads no more than it has room
  * for.  Entries a dead worker took stay pending; any worker claims them
- * with XAUTOCLAIM once they have been idle for the claim timeout.
+ * with XAUTOCLAIM once they have been idle for the claim timeout.  A
+ * live worker keeps claiming the entries it is still delivering, so that
+ * a slow receiver does not make them look abandoned.
  */
 
 
@@ -37,6 +39,7 @@ typedef struct {
 
     ngx_http_webhooks_redis_cmd_t  *reading;
     ngx_http_webhooks_redis_cmd_t  *claiming;
+    ngx_queue_t                     held;
     ngx_event_t                     retry;
     ngx_event_t                     claim;
 
@@ -55,6 +58,7 @@ static void ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
 static void ngx_http_webhooks_queue_retry_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_later(ngx_http_webhooks_queue_t *q);
+static void ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q);
 
 
 static ngx_http_webhooks_queue_t  *ngx_http_webhooks_queue;
@@ -72,6 +76,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     }
 
     q->wmcf = wmcf;
+    ngx_queue_init(&q->held);
 
     q->consumer.data = ngx_pnalloc(cycle->pool,
                                    cycle->hostname.len + 1 + NGX_INT_T_LEN);
@@ -142,10 +147,22 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 }
 
 
+void
+ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
+{
+    if (ngx_http_webhooks_queue) {
+        ngx_queue_insert_tail(&ngx_http_webhooks_queue->held, &e->queue);
+
+    } else {
+        ngx_queue_init(&e->queue);
+    }
+}
+
+
 /* a delivery is over, or was given up: room for one more */
 
 void
-ngx_http_webhooks_queue_release(void)
+ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
 {
     ngx_http_webhooks_queue_t  *q;
 
@@ -154,6 +171,7 @@ ngx_http_webhooks_queue_release(void)
         return;
     }
 
+    ngx_queue_remove(&e->queue);
     q->inflight--;
 
     ngx_http_webhooks_queue_read(q);
@@ -374,6 +392,8 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
 
     ngx_add_timer(&q->claim, ngx_max(q->wmcf->claim_timeout / 2, 1000));
 
+    ngx_http_webhooks_queue_heartbeat(q);
+
     if (q->claiming || !q->group
         || q->inflight >= q->wmcf->concurrency)
     {
@@ -450,4 +470,74 @@ static void
 ngx_http_webhooks_queue_retry_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_queue_read(ev->data);
+}
+
+
+/*
+ * XCLAIM ... JUSTID of our own entries resets how long they have been
+ * idle: no one takes over what a live worker is still delivering.
+ */
+
+static void
+ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q)
+{
+    size_t                           *argvlen;
+    ngx_uint_t                        n;
+    ngx_queue_t                      *l;
+    const char                      **argv;
+    ngx_http_webhooks_queue_entry_t  *e;
+
+    if (ngx_queue_empty(&q->held)) {
+        return;
+    }
+
+    n = 6;
+
+    for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
+         l = ngx_queue_next(l))
+    {
+        n++;
+    }
+
+    argv = ngx_alloc(n * sizeof(char *), ngx_cycle->log);
+    argvlen = ngx_alloc(n * sizeof(size_t), ngx_cycle->log);
+
+    if (argv == NULL || argvlen == NULL) {
+        ngx_free(argv);
+        ngx_free(argvlen);
+        return;
+    }
+
+    argv[0] = "XCLAIM";
+    argvlen[0] = 6;
+    argv[1] = (const char *) q->wmcf->queue.data;
+    argvlen[1] = q->wmcf->queue.len;
+    argv[2] = NGX_HTTP_WEBHOOKS_GROUP;
+    argvlen[2] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
+    argv[3] = (const char *) q->consumer.data;
+    argvlen[3] = q->consumer.len;
+    argv[4] = "0";
+    argvlen[4] = 1;
+
+    n = 5;
+
+    for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
+         l = ngx_queue_next(l))
+    {
+        e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+        argv[n] = (const char *) e->id.data;
+        argvlen[n] = e->id.len;
+        n++;
+    }
+
+    argv[n] = "JUSTID";
+    argvlen[n] = 6;
+    n++;
+
+    /* the reply tells nothing we need; the command is copied when sent */
+    (void) ngx_http_webhooks_redis_command(NULL, NULL, (int) n, argv,
+                                           argvlen);
+
+    ngx_free(argv);
+    ngx_free(argvlen);
 }

@@ -14,10 +14,18 @@
 #include "ngx_http_webhooks_module.h"
 
 
+/* a queue entry a delivery of this worker holds */
+typedef struct {
+    ngx_queue_t                  queue;
+    ngx_str_t                    id;
+} ngx_http_webhooks_queue_entry_t;
+
+
 ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf);
 void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
-void ngx_http_webhooks_queue_release(void);
+void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
+void ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_ */

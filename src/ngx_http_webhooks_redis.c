@@ -512,8 +512,9 @@ ngx_http_webhooks_redis_cleanup(void *privdata)
 
     c = rd->conn;
 
-    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
-        || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CLOSING)
+    if (!rd->closed
+        && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
+            || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CLOSING))
     {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "webhooks: lost connection to redis \"%V\"",

@@ -41,10 +41,11 @@ typedef struct {
     ngx_http_webhooks_main_conf_t   *wmcf;
     ngx_http_webhooks_redis_cmd_t   *cmd;
 
-    ngx_str_t                        entry;     /* in the queue */
+    ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
     ngx_str_t                        key;       /* the delivery */
 
     ngx_str_t                        url;
+    ngx_str_t                        target;    /* what proxy_pass gets */
     ngx_str_t                        body;
     ngx_array_t                      headers;   /* of ngx_keyval_t */
     ngx_uint_t                       insecure;
@@ -69,6 +70,8 @@ typedef struct {
 
 
 static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_target(ngx_pool_t *pool, ngx_str_t *url,
+    ngx_str_t *target);
 static ngx_int_t ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     redisReply *record, redisReply *hook, redisReply *payload);
 static ngx_int_t ngx_http_webhooks_add(ngx_http_webhooks_delivery_t *d,
@@ -187,28 +190,30 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     }
 
     d = ngx_pcalloc(pool, sizeof(ngx_http_webhooks_delivery_t));
-    cln = ngx_pool_cleanup_add(pool, 0);
-
-    if (d == NULL || cln == NULL) {
+    if (d == NULL) {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
     }
 
     d->pool = pool;
     d->wmcf = wmcf;
-    d->entry.len = entry->len;
-    d->entry.data = ngx_pstrdup(pool, entry);
+    d->entry.id.len = entry->len;
+    d->entry.id.data = ngx_pstrdup(pool, entry);
     d->key.len = key->len;
     d->key.data = ngx_pstrdup(pool, key);
 
-    if (d->entry.data == NULL || d->key.data == NULL) {
+    cln = ngx_pool_cleanup_add(pool, 0);
+
+    if (d->entry.id.data == NULL || d->key.data == NULL || cln == NULL) {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
     }
 
-    /* whatever way the pool goes, the queue gets its slot back */
+    /* from here on, whatever way the pool goes, the slot comes back */
     cln->handler = ngx_http_webhooks_delivery_cleanup;
     cln->data = d;
+
+    ngx_http_webhooks_queue_hold(&d->entry);
 
     d->finish.handler = ngx_http_webhooks_finish_handler;
     d->finish.data = d;
@@ -308,6 +313,10 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         return NGX_ERROR;
     }
 
+    if (ngx_http_webhooks_target(d->pool, &d->url, &d->target) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     json.data = (u_char *) payload->str;
     json.len = payload->len;
 
@@ -398,6 +407,53 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * proxy_pass with a variable sends the subrequest's own URI when the URL
+ * has no path: give it one, and leave out a fragment, which is not sent
+ */
+
+static ngx_int_t
+ngx_http_webhooks_target(ngx_pool_t *pool, ngx_str_t *url, ngx_str_t *target)
+{
+    u_char  *p, *last, *host, *end;
+
+    p = url->data;
+    last = p + url->len;
+
+    host = ngx_strlcasestrn(p, last, (u_char *) "://", 3 - 1);
+    host = host ? host + 3 : p;
+
+    for (end = host; end < last && *end != '/' && *end != '?' && *end != '#';
+         end++)
+    {
+        /* void */
+    }
+
+    last = ngx_strlchr(end, last, '#');
+    if (last == NULL) {
+        last = url->data + url->len;
+    }
+
+    if (end < last && *end == '/') {
+        target->data = url->data;
+        target->len = last - url->data;
+        return NGX_OK;
+    }
+
+    target->len = (last - url->data) + 1;
+    target->data = ngx_pnalloc(pool, target->len);
+    if (target->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(target->data, url->data, end - url->data);
+    *p++ = '/';
+    ngx_memcpy(p, end, last - end);
 
     return NGX_OK;
 }
@@ -782,7 +838,7 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     n = 0;
     args[n++] = d->key;
     args[n++] = d->wmcf->queue;
-    args[n++] = d->entry;
+    args[n++] = d->entry.id;
     ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
     args[n++] = d->wmcf->retention_text;
     args[n++] = last;
@@ -867,7 +923,7 @@ ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
 
     args[0] = d->key;
     args[1] = d->wmcf->queue;
-    args[2] = d->entry;
+    args[2] = d->entry.id;
     ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
     args[4] = d->wmcf->retention_text;
     ngx_str_set(&args[5], "");
@@ -911,7 +967,7 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 
     if (!d->released) {
         d->released = 1;
-        ngx_http_webhooks_queue_release();
+        ngx_http_webhooks_queue_release(&d->entry);
     }
 }
 
@@ -1132,8 +1188,8 @@ ngx_http_webhooks_url_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = d->url.data;
-    v->len = d->url.len;
+    v->data = d->target.data;
+    v->len = d->target.len;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
