@@ -59,7 +59,9 @@ typedef struct {
     ngx_int_t                        rc;
     ngx_uint_t                       status;
     const char                      *error;
-    json_t                          *response_headers;
+    ngx_str_t                        response_headers;   /* JSON */
+    ngx_str_t                        hooks;
+    ngx_str_t                        hook;
     u_char                          *response;
     size_t                           response_len;
 
@@ -374,6 +376,16 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     if (ngx_http_webhooks_add(d, "X-GitHub-Hook-ID", v.data, v.len)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    d->hook.len = v.len;
+    d->hook.data = ngx_pstrdup(d->pool, &v);
+    (void) ngx_http_webhooks_field(record, "hooks", &v);
+    d->hooks.len = v.len;
+    d->hooks.data = ngx_pstrdup(d->pool, &v);
+
+    if (d->hook.data == NULL || d->hooks.data == NULL) {
         return NGX_ERROR;
     }
 
@@ -757,8 +769,7 @@ static void
 ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 {
     u_char        *p;
-    json_t        *req;
-    ngx_str_t      args[24], status, last, code, duration;
+    ngx_str_t      args[26], status, last, code, duration, req;
     ngx_uint_t     i, n;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
@@ -797,28 +808,33 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     duration.len = ngx_sprintf(p, "%M.%03M", ms / 1000, ms % 1000) - p;
     p += duration.len;
 
-    req = ngx_http_webhooks_json_own(d->pool, json_object());
-    if (req == NULL) {
+    /* the request headers: all ours, and nothing in them needs escaping */
+
+    kv = d->headers.elts;
+    req.len = 2;
+
+    for (i = 0; i < d->headers.nelts; i++) {
+        req.len += kv[i].key.len + kv[i].value.len + sizeof("\"\":\"\",");
+    }
+
+    req.data = ngx_pnalloc(d->pool, req.len);
+    if (req.data == NULL) {
         goto failed;
     }
 
-    kv = d->headers.elts;
+    p = req.data;
+    *p++ = '{';
 
     for (i = 0; i < d->headers.nelts; i++) {
-        if (json_object_set_new(req, (char *) kv[i].key.data,
-                                ngx_http_webhooks_json_stringn(&kv[i].value))
-            != 0)
-        {
-            goto failed;
-        }
+        p = ngx_sprintf(p, "%s\"%V\":\"%V\"", i ? "," : "", &kv[i].key,
+                        &kv[i].value);
     }
 
-    if (d->response_headers == NULL) {
-        d->response_headers = ngx_http_webhooks_json_own(d->pool,
-                                                         json_object());
-        if (d->response_headers == NULL) {
-            goto failed;
-        }
+    *p++ = '}';
+    req.len = p - req.data;
+
+    if (d->response_headers.len == 0) {
+        ngx_str_set(&d->response_headers, "{}");
     }
 
     last.data = ngx_pnalloc(d->pool, status.len * 6 + 64);
@@ -842,6 +858,8 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
     args[n++] = d->wmcf->retention_text;
     args[n++] = last;
+    args[n++] = d->hooks;
+    args[n++] = d->hook;
 
     ngx_str_set(&args[n], "status"); n++;
     args[n++] = status;
@@ -863,16 +881,9 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     n++;
 
     ngx_str_set(&args[n], "request_headers"); n++;
-    if (ngx_http_webhooks_json_dump(d->pool, req, &args[n++]) != NGX_OK) {
-        goto failed;
-    }
-
+    args[n++] = req;
     ngx_str_set(&args[n], "response_headers"); n++;
-    if (ngx_http_webhooks_json_dump(d->pool, d->response_headers, &args[n++])
-        != NGX_OK)
-    {
-        goto failed;
-    }
+    args[n++] = d->response_headers;
 
     ngx_str_set(&args[n], "response_body"); n++;
     args[n].data = d->response ? d->response : (u_char *) "";
@@ -919,7 +930,7 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
 static void
 ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
 {
-    ngx_str_t  args[6];
+    ngx_str_t  args[8];
 
     args[0] = d->key;
     args[1] = d->wmcf->queue;
@@ -927,11 +938,13 @@ ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
     ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
     args[4] = d->wmcf->retention_text;
     ngx_str_set(&args[5], "");
+    ngx_str_set(&args[6], "");
+    ngx_str_set(&args[7], "");
 
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                             ngx_http_webhooks_record_done, d,
-                                            2, 6, args);
+                                            2, 8, args);
     if (d->cmd == NULL) {
         ngx_http_webhooks_end(d);
     }
@@ -1057,6 +1070,8 @@ ngx_http_webhooks_fake_handler(ngx_event_t *ev)
 static ngx_int_t
 ngx_http_webhooks_header_filter(ngx_http_request_t *r)
 {
+    u_char                        *p;
+    size_t                         len;
     ngx_uint_t                     i, n;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h;
@@ -1083,10 +1098,43 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
 
     d->from_receiver = 1;
 
-    d->response_headers = ngx_http_webhooks_json_own(d->pool, json_object());
-    if (d->response_headers == NULL) {
+    /* {"Name":"value",...}: names and values escaped, values capped */
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+    len = 2;
+    n = 0;
+
+    for (i = 0; n < NGX_HTTP_WEBHOOKS_HEADERS_MAX; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        len += h[i].key.len + ngx_escape_json(NULL, h[i].key.data,
+                                               h[i].key.len)
+               + ngx_min(h[i].value.len, NGX_HTTP_WEBHOOKS_HEADER_MAX) * 6
+               + sizeof("\"\":\"\",");
+        n++;
+    }
+
+    p = ngx_pnalloc(d->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
+
+    d->response_headers.data = p;
+    *p++ = '{';
 
     part = &r->upstream->headers_in.headers.part;
     h = part->elts;
@@ -1108,18 +1156,23 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
             continue;
         }
 
-        if (json_object_setn_new(d->response_headers,
-                                 (char *) h[i].key.data, h[i].key.len,
-                                 json_stringn((char *) h[i].value.data,
-                                      ngx_min(h[i].value.len,
-                                              NGX_HTTP_WEBHOOKS_HEADER_MAX)))
-            != 0)
-        {
-            continue;
+        if (n++) {
+            *p++ = ',';
         }
 
-        n++;
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, h[i].key.data, h[i].key.len);
+        *p++ = '"';
+        *p++ = ':';
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, h[i].value.data,
+                                       ngx_min(h[i].value.len,
+                                               NGX_HTTP_WEBHOOKS_HEADER_MAX));
+        *p++ = '"';
     }
+
+    *p++ = '}';
+    d->response_headers.len = p - d->response_headers.data;
 
     return NGX_OK;
 }

@@ -218,19 +218,19 @@ static const char  ngx_http_webhooks_take_lua[] =
  * The outcome of an attempt, and the queue entry done with.
  *
  * KEYS[1] the delivery, KEYS[2] the queue
- * ARGV[1] entry id, [2] group, [3] ttl, [4] last response,
- *      [5..] fields of the delivery; none to only acknowledge the entry
+ * ARGV[1] entry id, [2] group, [3] ttl, [4] last response, [5] the
+ *      hooks hash, [6] the hook id, [7..] fields of the delivery; none to
+ *      only acknowledge the entry
  */
 
 static const char  ngx_http_webhooks_done_lua[] =
-    "if #ARGV > 4 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "if #ARGV > 6 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  local f = {}\n"
-    "  for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
+    "  for i = 7, #ARGV do f[#f + 1] = ARGV[i] end\n"
     "  redis.call('HSET', KEYS[1], unpack(f))\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "  local m = redis.call('HMGET', KEYS[1], 'hooks', 'hook')\n"
-    "  if redis.call('HEXISTS', m[1], m[2]) == 1 then\n"
-    "    redis.call('HSET', m[1], m[2] .. ':lr', ARGV[4])\n"
+    "  if redis.call('HEXISTS', ARGV[5], ARGV[6]) == 1 then\n"
+    "    redis.call('HSET', ARGV[5], ARGV[6] .. ':lr', ARGV[4])\n"
     "  end\n"
     "end\n"
     "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
