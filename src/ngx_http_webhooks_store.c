@@ -22,9 +22,9 @@
  *   <scope>delivery:<id>                 hash: one delivery and its outcome
  *   <scope>deliveries:<hook id>          sorted set of a hook's deliveries
  *   <scope>lastpush                      the latest push payload (repos)
- *   <scope>object                        the latest repository or
+ *   <scope>object                        a recent repository or
  *                                        organization object taken in
- *   <prefix>user:<login>                 the latest sender object of a login
+ *   <prefix>user:<login>                 a recent sender object of a login
  *   <prefix>ids                          ids made up for pings: "r:<repo>",
  *                                        "o:<org>", "u:<login>"
  *
@@ -169,13 +169,15 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "    redis.call('SET', ARGV[10] .. 'lastpush', ARGV[9])\n"
     "  end\n"
     "  if ARGV[14] ~= '' then\n"
-    "    redis.call('SET', ARGV[10] .. 'object', ARGV[14])\n"
+    "    redis.call('SET', ARGV[10] .. 'object', ARGV[14], 'NX', 'EX', 600)\n"
     "  end\n"
     "end\n"
     "if ARGV[12] ~= '' and ARGV[15] ~= '' then\n"
-    "  redis.call('SET', ARGV[12] .. 'object', ARGV[15])\n"
+    "  redis.call('SET', ARGV[12] .. 'object', ARGV[15], 'NX', 'EX', 600)\n"
     "end\n"
-    "if ARGV[17] ~= '' then redis.call('SET', ARGV[16], ARGV[17]) end\n"
+    "if ARGV[17] ~= '' then\n"
+    "  redis.call('SET', ARGV[16], ARGV[17], 'NX', 'EX', 600)\n"
+    "end\n"
     "return n\n";
 
 
