@@ -466,11 +466,36 @@ sub reload {
     return $self;
 }
 
+sub nginx_pid { $_[0]{_nginx_pid} }
+
+# The master's children that are workers (not cache processes), by
+# /proc: pid, parent pid and the title nginx gives them.
+sub worker_pids {
+    my ($self) = @_;
+    my $master = $self->{_nginx_pid} or return ();
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $s = $self->read_file($stat);
+        my ($pid, $state, $ppid) = $s =~ /^(\d+) \(.*\) (\S) (\d+) /s
+            or next;
+        next if $ppid != $master || $state eq 'Z';
+        my ($dir) = $stat =~ m{^(/proc/\d+)/};
+        my $cmd = $self->read_file("$dir/cmdline");
+        # Under valgrind the title is not set: take every child.
+        next if $cmd =~ /^nginx: / && $cmd !~ /^nginx: worker process/;
+        push @pids, $pid;
+    }
+    return sort { $a <=> $b } @pids;
+}
+
 # One log per process (master, workers); each must be clean.
 sub valgrind_problems {
-    my ($self) = @_;
+    my ($self, %o) = @_;
+    my %killed = map { $_ => 1 } @{ $o{killed} || [] };
     my @bad;
     for my $f (glob "$self->{_dir}/valgrind.*.log") {
+        # A process killed with SIGKILL never writes its summary.
+        next if $f =~ /valgrind\.(\d+)\.log$/ && $killed{$1};
         my $log = $self->read_file($f);
         next if $log =~ /ERROR SUMMARY: 0 errors/
             && $log !~ /definitely lost: [1-9]/;
@@ -482,10 +507,12 @@ sub valgrind_problems {
 sub valgrind_clean { !$_[0]->valgrind_problems }
 
 sub error_log_problems {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     my $san = qr/AddressSanitizer|LeakSanitizer|runtime error/;
     my @bad = grep { /\[(?:alert|crit|emerg)\]/ || /$san/ }
         split /\n/, $self->read_file('error.log');
+    # Alerts the test caused on purpose (never sanitizer reports).
+    @bad = grep { /$san/ || !/$o{allow}/ } @bad if $o{allow};
 
     # Workers report to stderr, which nginx points at error.log; the
     # master may report to its own files or, before that, to nginx.out.
@@ -499,15 +526,15 @@ sub error_log_problems {
 sub error_log_clean { !$_[0]->error_log_problems }
 
 sub log_ok {
-    my ($self, $name) = @_;
-    my @bad = $self->error_log_problems;
+    my ($self, $name, %o) = @_;
+    my @bad = $self->error_log_problems(allow => $o{allow});
     ok(!@bad, $name // 'no alerts or sanitizer reports')
         or diag(join "\n", @bad);
 
     return unless _valgrind();
     # Valgrind reports are complete only once nginx has exited.
     $self->stop;
-    my @vg = $self->valgrind_problems;
+    my @vg = $self->valgrind_problems(killed => $o{killed});
     ok(!@vg, 'valgrind clean') or diag(join "\n", @vg);
 }
 
@@ -635,6 +662,14 @@ sub _schema_for {
     for my $s (@SCHEMA{qw(hooks payloads)}) {
         # No coercion: "1" must not pass as a number, 1 not as a string.
         $s->coerce({});
+        # OpenAPI's integer formats, unknown to JSON Schema drafts.
+        $s->formats->{int32} //= sub {
+            $_[0] =~ /^-?\d+$/ && $_[0] >= -2**31 && $_[0] < 2**31
+                ? undef : 'Does not fit in int32.';
+        };
+        $s->formats->{int64} //= sub {
+            $_[0] =~ /^-?\d{1,19}$/ ? undef : 'Does not fit in int64.';
+        };
         my $sub = $s->get("/components/schemas/$name");
         return ($s, $sub) if $sub;
     }
@@ -787,14 +822,24 @@ sub _receiver_conn {
     my %q = map { my ($k, $v) = split /=/, $_, 2; ($k => $v // '') }
         split /&/, $query // '';
 
+    my $now = time;
+
+    # The body in a file of its own: JSON::PP is slow on megabytes.
+    make_path("$log.bodies");
+    my $bf = sprintf '%s.bodies/%.6f-%d', $log, $now, $$;
+    open my $bfh, '>', $bf or die "cannot write $bf: $!";
+    binmode $bfh;
+    print $bfh $body;
+    close $bfh;
+
     my $rec = {
         method => $method, uri => $uri, path => $path,
         query => $query // '', proto => $proto, headers => \%h,
-        header_list => \@list, body => $body, time => time,
+        header_list => \@list, body_file => $bf, time => $now,
         port => $port, pid => $$,
     };
 
-    # Bytes as Latin-1 characters: JSON round-trips them exactly.
+    # Header bytes as Latin-1 characters: JSON round-trips them exactly.
     my $json = JSON::PP->new->canonical->utf8->encode($rec) . "\n";
     if (open my $fh, '>>', $log) {
         binmode $fh;
@@ -827,27 +872,46 @@ sub _receiver_conn {
         $out = 'x' x ($q{size} // 20000);
     }
 
+    # No body, and no length, where HTTP allows none.
+    my $len = "Content-Length: " . length($out) . "\r\n";
+    ($out, $len) = ('', '') if $code =~ /^(?:1..|204|304)$/;
+
     my $resp = "HTTP/1.1 $code " . ($REASON{$code} // 'Unknown') . "\r\n"
         . "Content-Type: text/plain\r\n"
-        . "Content-Length: " . length($out) . "\r\n"
+        . $len
         . "X-Receiver: webhooks-test\r\n"
         . "Connection: close\r\n\r\n" . $out;
     print $c $resp;
     shutdown $c, 1;
     # Let the client read everything before the close.
-    _receiver_read($c, \my $drain, sub { 0 }, time + 2);
+    _receiver_read($c, \(my $drain = q{}), sub { 0 }, time + 2);
     close $c;
 }
 
+# Records are read once and kept: only new lines are decoded.
 sub received {
     my ($self, $filter) = @_;
     my $file = $self->{_received_file} // "$self->{_dir}/received.jsonl";
-    my @all;
-    my $dec = JSON::PP->new->utf8;
-    for my $line (split /\n/, $self->read_file($file)) {
-        my $r = eval { $dec->decode($line) } or next;
-        push @all, $r;
+    my $c = $self->{_rcv_cache}{$file} //= { off => 0, recs => [] };
+
+    if (open my $fh, '<', $file) {
+        binmode $fh;
+        # Emptied by clear_received: start over.
+        $c = $self->{_rcv_cache}{$file} = { off => 0, recs => [] }
+            if -s $fh < $c->{off};
+        seek $fh, $c->{off}, 0;
+        my $dec = JSON::PP->new->utf8;
+        while (defined(my $line = <$fh>)) {
+            last unless $line =~ /\n\z/;    # not fully written yet
+            $c->{off} += length $line;
+            my $r = eval { $dec->decode($line) } or next;
+            $r->{body} = $self->read_file(delete $r->{body_file});
+            push @{ $c->{recs} }, $r;
+        }
+        close $fh;
     }
+
+    my @all = @{ $c->{recs} };
     return @all unless defined $filter;
     if (ref $filter eq 'CODE') {
         return grep { $filter->($_) } @all;
@@ -879,6 +943,7 @@ sub clear_received {
         truncate $fh, 0;
         close $fh;
     }
+    delete $self->{_rcv_cache}{$file};
     return $self;
 }
 
@@ -993,11 +1058,54 @@ Validate against C<#/components/schemas/$name> of
 without type coercion. Validate before comparing fields with C<==>: that
 gives Perl strings a number flag.
 
-=item error_log_clean, error_log_problems, log_ok, valgrind_clean
+=item error_log_clean, error_log_problems(%o), log_ok($name, %o), valgrind_clean
 
 No [alert], [crit] or [emerg] in error.log and no sanitizer reports;
 C<log_ok> also stops nginx and checks valgrind.*.log under valgrind
-(C<valgrind_problems> lists the bad logs).
+(C<valgrind_problems(%o)> lists the bad logs). Options, for tests that
+cause alerts on purpose: C<allow =E<gt> qr/.../> accepts the alert lines it
+matches (sanitizer reports never), C<killed =E<gt> [pids]> skips the
+valgrind logs of processes killed with SIGKILL (they have no summary).
+
+=item nginx_pid, worker_pids
+
+The master's pid; the pids of its worker processes now, from /proc
+(sorted; under valgrind every child of the master).
+
+=item start_receiver(port =E<gt> $n, file =E<gt> $name)
+
+Starts a webhook receiver: a forked Perl HTTP server on 127.0.0.1 at
+C<port($n)> (default 9), one child per connection; returns its base URL,
+C<http://127.0.0.1:PORT>. It listens before returning. What it answers
+depends on the first segment of the path:
+
+    /ok/...          200 "thanks" (so does any other path)
+    /fail/...        500 "oops"
+    /status/NNN/...  NNN "status NNN" (no body for 1xx, 204 and 304)
+    /slow/...        sleeps ?delay=S seconds (default 2), then 200
+    /hang/...        never answers
+    /hang-once/...   never answers the first request to this exact path,
+                     200 "thanks" to the later ones
+    /big/...         200 with ?size=N (default 20000) bytes of "x"
+
+Every answer has C<Content-Type: text/plain>, C<X-Receiver: webhooks-test>
+and C<Connection: close>. Every request is recorded once fully read, before
+the answer, as one JSON line appended (under flock) to C<$name> in the
+testdir (default received.jsonl; all receivers of a test share it unless
+told otherwise), with the body in a file of its own under C<$name.bodies/>.
+
+=item received($filter), wait_received($n, $filter, timeout =E<gt> 10), clear_received, receiver_pid($n)
+
+The recorded requests, in arrival order, each
+C<{ method, uri, path, query, proto, headers, header_list, body, time,
+port, pid }>: C<headers> by lowercase name (repeats joined with ", "),
+C<header_list> as C<[name, value]> pairs as sent, C<body> the raw bytes,
+C<time> the arrival time (Time::HiRes), C<pid> the receiver child.
+C<$filter>: a path (exact), a regexp on the path, or a sub taking the
+record. Records are decoded once and shared between calls: do not modify
+them. C<wait_received> polls until at least C<$n> match or the timeout
+passes, and returns the matches. C<clear_received> empties the file of the
+first receiver.
 
 =back
 
