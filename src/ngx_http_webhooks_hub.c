@@ -346,10 +346,14 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
 
         events = json_object_get(doc, "events");
 
+        /* a hook for every event takes this one too, when subscribing */
+
         json_array_foreach(events, j, e) {
-            if (ngx_strlen(json_string_value(e)) == ctx->hub_event.len
-                && ngx_strncmp(json_string_value(e), ctx->hub_event.data,
-                               ctx->hub_event.len) == 0)
+            if ((ngx_strlen(json_string_value(e)) == ctx->hub_event.len
+                 && ngx_strncmp(json_string_value(e), ctx->hub_event.data,
+                                ctx->hub_event.len) == 0)
+                || (ctx->hub_subscribe
+                    && ngx_strcmp(json_string_value(e), "*") == 0))
             {
                 break;
             }
@@ -391,10 +395,13 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     }
 
     if (ctx->hub_subscribe) {
-        /* the same subscription again: its format and secret may change */
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG;
-        ctx->body = json_object_get(ctx->body, "config");
-        (void) json_object_del(ctx->body, "url");
+        /*
+         * The same subscription again: it is active, with the format and
+         * secret asked for now.  Its events stay.
+         */
+        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE;
+        (void) json_object_del(ctx->body, "name");
+        (void) json_object_del(ctx->body, "events");
 
     } else if (json_array_size(json_object_get(doc, "events")) == 1) {
         ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_DELETE;
@@ -623,10 +630,14 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
     p = (u_char *) ngx_strstr(topic->data, "://") + 3;
     last = topic->data + topic->len;
 
-    /* the path: after the host */
+    /* no query, no fragment: the path follows the host directly */
+
+    if (ngx_strlchr(p, last, '?') || ngx_strlchr(p, last, '#')) {
+        return NGX_DECLINED;
+    }
 
     p = ngx_strlchr(p, last, '/');
-    if (p == NULL || ngx_strlchr(p, last, '?') || ngx_strlchr(p, last, '#')) {
+    if (p == NULL) {
         return NGX_DECLINED;
     }
 
