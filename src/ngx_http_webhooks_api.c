@@ -38,10 +38,6 @@ typedef struct {
 
 
 static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_run(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_fetch(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
 static void ngx_http_webhooks_cleanup(void *data);
 
 static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
@@ -185,7 +181,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        rc = ngx_http_webhooks_run(r, ctx);
+        rc = ngx_http_webhooks_api_run(r, ctx);
 
         if (rc == NGX_DONE) {
             /* held until the reply from redis finalizes the request */
@@ -232,7 +228,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    rc = ngx_http_webhooks_run(r, ctx);
+    rc = ngx_http_webhooks_api_run(r, ctx);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -242,8 +238,8 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 
 /* NGX_DONE when a reply is awaited, or what to finalize the request with */
 
-static ngx_int_t
-ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_int_t
+ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     json_t                         *hook;
     ngx_str_t                       seq;
@@ -289,7 +285,7 @@ ngx_http_webhooks_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char      *p;
@@ -750,7 +746,11 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
             return;
         }
 
-        switch (ctx->rt.op) {
+        switch (ctx->hub ? 0 : ctx->rt.op) {
+
+        case 0:
+            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+            break;
 
         case NGX_HTTP_WEBHOOKS_OP_CREATE:
             rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);

@@ -37,10 +37,19 @@ typedef struct {
     ngx_uint_t                      tries;
     ngx_uint_t                      per_page;
     ngx_uint_t                      cleanup;   /* unsigned:1 */
+
+    /* a hub subscription: the API's work, answered with a 204 */
+    ngx_str_t                       hub_event;
+    unsigned                        hub:1;
+    unsigned                        hub_subscribe:1;
 } ngx_http_webhooks_ctx_t;
 
 
 ngx_int_t ngx_http_webhooks_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhooks_api_run(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_fetch(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
 ngx_int_t ngx_http_webhooks_wait(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_redis_cmd_t *cmd);
 ngx_http_webhooks_ctx_t *ngx_http_webhooks_reply_ctx(ngx_http_request_t *r,

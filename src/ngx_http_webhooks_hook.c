@@ -46,7 +46,6 @@ static ngx_int_t ngx_http_webhooks_check_name(ngx_http_request_t *r,
     json_t *body, ngx_uint_t required, ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_check_active(ngx_http_request_t *r,
     json_t *body, json_t *hook, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_valid_url(ngx_str_t *url);
 static json_t *ngx_http_webhooks_timestamp(void);
 static json_t *ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
     ngx_http_webhooks_fault_t *fault);
@@ -566,7 +565,7 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
 
 /* an absolute http(s) URL with a host, in printable, encoded ASCII */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhooks_valid_url(ngx_str_t *url)
 {
     u_char  *p, *last, *host, *end, *at;

@@ -10,6 +10,7 @@
 
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
@@ -28,8 +29,12 @@ static char *ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhooks_hub(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webhooks_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf, ngx_http_handler_pt handler);
+static ngx_int_t ngx_http_webhooks_token_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
@@ -61,6 +66,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_http_webhooks_events,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhooks_loc_conf_t, events),
+      NULL },
+
+    { ngx_string("webhooks_hub"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_webhooks_hub,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, hub),
       NULL },
 
     { ngx_string("webhooks_delivery_location"),
@@ -206,7 +218,100 @@ ngx_module_t  ngx_http_webhooks_module = {
 static ngx_int_t
 ngx_http_webhooks_add_variables(ngx_conf_t *cf)
 {
+    ngx_http_variable_t  *var;
+
+    static ngx_str_t  name = ngx_string("webhooks_auth_token");
+
+    var = ngx_http_add_variable(cf, &name, 0);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webhooks_token_variable;
+
     return ngx_http_webhooks_sender_conf(cf);
+}
+
+
+/*
+ * The token GitHub clients send: "token X", "Bearer X", or HTTP Basic
+ * with the token as the password, for maps and auth services to use.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_token_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char     *p, *colon;
+    ngx_str_t   auth, decoded, token;
+
+    v->not_found = 1;
+
+    if (r->headers_in.authorization == NULL) {
+        return NGX_OK;
+    }
+
+    auth = r->headers_in.authorization->value;
+
+    for (p = auth.data; p < auth.data + auth.len && *p != ' '; p++) {
+        /* void */
+    }
+
+    token.data = p;
+
+    while (token.data < auth.data + auth.len && *token.data == ' ') {
+        token.data++;
+    }
+
+    token.len = auth.data + auth.len - token.data;
+
+    while (token.len && token.data[token.len - 1] == ' ') {
+        token.len--;
+    }
+
+    if (token.len == 0) {
+        return NGX_OK;
+    }
+
+    if ((p - auth.data == 5
+         && ngx_strncasecmp(auth.data, (u_char *) "token", 5) == 0)
+        || (p - auth.data == 6
+            && ngx_strncasecmp(auth.data, (u_char *) "bearer", 6) == 0))
+    {
+        v->data = token.data;
+        v->len = token.len;
+
+    } else if (p - auth.data == 5
+               && ngx_strncasecmp(auth.data, (u_char *) "basic", 5) == 0)
+    {
+        decoded.len = ngx_base64_decoded_length(token.len);
+        decoded.data = ngx_pnalloc(r->pool, decoded.len);
+
+        if (decoded.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_decode_base64(&decoded, &token) != NGX_OK) {
+            return NGX_OK;
+        }
+
+        colon = ngx_strlchr(decoded.data, decoded.data + decoded.len, ':');
+        if (colon == NULL || colon + 1 == decoded.data + decoded.len) {
+            return NGX_OK;
+        }
+
+        v->data = colon + 1;
+        v->len = decoded.data + decoded.len - v->data;
+
+    } else {
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 
@@ -332,6 +437,7 @@ ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
 
     wlcf->api = NGX_CONF_UNSET;
     wlcf->events = NGX_CONF_UNSET;
+    wlcf->hub = NGX_CONF_UNSET;
     wlcf->base_url = NGX_CONF_UNSET_PTR;
     wlcf->login = NGX_CONF_UNSET_PTR;
     wlcf->admin = NGX_CONF_UNSET_PTR;
@@ -350,6 +456,7 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->events, prev->events, 0);
+    ngx_conf_merge_value(conf->hub, prev->hub, 0);
     ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
     ngx_conf_merge_ptr_value(conf->login, prev->login, NULL);
     ngx_conf_merge_ptr_value(conf->admin, prev->admin, NULL);
@@ -374,6 +481,14 @@ ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_webhooks_handler(cf, cmd, conf,
                                      ngx_http_webhooks_intake_handler);
+}
+
+
+static char *
+ngx_http_webhooks_hub(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_webhooks_handler(cf, cmd, conf,
+                                     ngx_http_webhooks_hub_handler);
 }
 
 

@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                   api;
     ngx_flag_t                   events;
+    ngx_flag_t                   hub;
     ngx_http_complex_value_t    *base_url;
     ngx_http_complex_value_t    *login;
     ngx_http_complex_value_t    *admin;
