@@ -1074,7 +1074,7 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
     size_t                         len;
     ngx_uint_t                     i, n;
     ngx_list_part_t               *part;
-    ngx_table_elt_t               *h;
+    ngx_table_elt_t               *h, *kept[NGX_HTTP_WEBHOOKS_HEADERS_MAX];
     ngx_http_webhooks_delivery_t  *d;
 
     if (r == r->main) {
@@ -1121,11 +1121,12 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
             continue;
         }
 
+        kept[n++] = &h[i];
+
         len += h[i].key.len + ngx_escape_json(NULL, h[i].key.data,
                                                h[i].key.len)
                + ngx_min(h[i].value.len, NGX_HTTP_WEBHOOKS_HEADER_MAX) * 6
                + sizeof("\"\":\"\",");
-        n++;
     }
 
     p = ngx_pnalloc(d->pool, len);
@@ -1136,37 +1137,18 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
     d->response_headers.data = p;
     *p++ = '{';
 
-    part = &r->upstream->headers_in.headers.part;
-    h = part->elts;
-    n = 0;
-
-    for (i = 0; n < NGX_HTTP_WEBHOOKS_HEADERS_MAX; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if (n++) {
+    for (i = 0; i < n; i++) {
+        if (i) {
             *p++ = ',';
         }
 
         *p++ = '"';
-        p = (u_char *) ngx_escape_json(p, h[i].key.data, h[i].key.len);
+        p = (u_char *) ngx_escape_json(p, kept[i]->key.data, kept[i]->key.len);
         *p++ = '"';
         *p++ = ':';
         *p++ = '"';
-        p = (u_char *) ngx_escape_json(p, h[i].value.data,
-                                       ngx_min(h[i].value.len,
+        p = (u_char *) ngx_escape_json(p, kept[i]->value.data,
+                                       ngx_min(kept[i]->value.len,
                                                NGX_HTTP_WEBHOOKS_HEADER_MAX));
         *p++ = '"';
     }
