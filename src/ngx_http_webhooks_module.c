@@ -37,18 +37,22 @@ static ngx_int_t ngx_http_webhooks_token_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhooks_conf_set_num(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webhooks_exit_process(ngx_cycle_t *cycle);
 
 
+/* bounds checked by ngx_http_webhooks_conf_set_num(), which names them */
+
 static ngx_conf_num_bounds_t  ngx_http_webhooks_max_hooks_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000
+    NULL, 1, 10000
 };
 
 static ngx_conf_num_bounds_t  ngx_http_webhooks_concurrency_bounds = {
-    ngx_conf_check_num_bounds, 1, 100000
+    NULL, 1, 100000
 };
 
 
@@ -91,7 +95,7 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
 
     { ngx_string("webhooks_delivery_concurrency"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_webhooks_conf_set_num,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, concurrency),
       &ngx_http_webhooks_concurrency_bounds },
@@ -175,7 +179,7 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
 
     { ngx_string("webhooks_max_hooks_per_event"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_webhooks_conf_set_num,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhooks_loc_conf_t, max_hooks),
       &ngx_http_webhooks_max_hooks_bounds },
@@ -581,6 +585,37 @@ ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_webhooks_conf_set_num(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                   *rv;
+    ngx_int_t               n;
+    ngx_command_t           plain;
+    ngx_conf_num_bounds_t  *bounds;
+
+    /* the slot runs cmd->post itself: give it none */
+    plain = *cmd;
+    plain.post = NULL;
+
+    rv = ngx_conf_set_num_slot(cf, &plain, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    n = *(ngx_int_t *) ((char *) conf + cmd->offset);
+    bounds = cmd->post;
+
+    if (n < bounds->low || n > bounds->high) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be between %i and %i, not %i",
+                           &cmd->name, bounds->low, bounds->high, n);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -1,0 +1,135 @@
+#!/usr/bin/perl
+
+# nginx -t: every directive takes a good value and refuses a bad one with
+# a message that names it.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Test::Webhooks;
+
+my $t = Test::Webhooks->new;
+$t->skip_unless_module;
+
+# [ where, directive(s), what the message must say ]
+my @bad = (
+    [ http => 'webhooks_redis_pass "";', qr/"webhooks_redis_pass"/ ],
+    [ http => 'webhooks_redis_pass 127.0.0.1:99999;',
+      qr/invalid port in "webhooks_redis_pass"/ ],
+    [ http => 'webhooks_redis_pass unix:;', qr/"webhooks_redis_pass"/ ],
+    [ http => 'webhooks_redis_timeout abc;',
+      qr/"webhooks_redis_timeout" directive invalid value/ ],
+    [ http => 'webhooks_redis_connect_timeout 1x;',
+      qr/"webhooks_redis_connect_timeout" directive invalid value/ ],
+    [ http => 'webhooks_redis_prefix;',
+      qr/invalid number of arguments in "webhooks_redis_prefix"/ ],
+    [ http => 'webhooks_redis_prefix a; webhooks_redis_prefix b;',
+      qr/"webhooks_redis_prefix" directive is duplicate/ ],
+    [ http => 'webhooks_delivery_concurrency 0;',
+      qr/"webhooks_delivery_concurrency" must be between 1 and 100000, not 0/ ],
+    [ http => 'webhooks_delivery_retention soon;',
+      qr/"webhooks_delivery_retention" directive invalid value/ ],
+    [ http => 'webhooks_delivery_claim_timeout -1;',
+      qr/"webhooks_delivery_claim_timeout" directive invalid value/ ],
+    [ http => 'webhooks_delivery_response_max lots;',
+      qr/"webhooks_delivery_response_max" directive invalid value/ ],
+    [ server => 'webhooks_delivery_location relative;',
+      qr/"webhooks_delivery_location" must be a URI starting with "\/"/ ],
+    [ server => 'webhooks_delivery_location /a; webhooks_delivery_location /b;',
+      qr/"webhooks_delivery_location" directive is duplicate/ ],
+    [ location => 'webhooks_delivery_location /a;',
+      qr/"webhooks_delivery_location" directive is not allowed here/ ],
+    [ location => 'webhooks_api maybe;',
+      qr/invalid value "maybe" in "webhooks_api" directive/ ],
+    [ location => 'webhooks_events yes;',
+      qr/invalid value "yes" in "webhooks_events" directive/ ],
+    [ location => 'webhooks_hub on; webhooks_hub on;',
+      qr/"webhooks_hub" directive is duplicate/ ],
+    [ location => 'webhooks_base_url ftp://x;',
+      qr/"webhooks_base_url" must start with "http:\/\/", "https:\/\/"/ ],
+    [ location => 'webhooks_max_hooks_per_event 0;',
+      qr/"webhooks_max_hooks_per_event" must be between 1 and 10000, not 0/ ],
+    [ location => 'webhooks_max_hooks_per_event many;',
+      qr/"webhooks_max_hooks_per_event" directive invalid number/ ],
+    [ location => 'webhooks_login;',
+      qr/invalid number of arguments in "webhooks_login"/ ],
+);
+
+sub conf {
+    my ($where, $text) = @_;
+    my %at = (http => '', server => '', location => '');
+    $at{$where} = $text;
+    my $api = $text =~ /webhooks_api/ ? '' : 'webhooks_api on;';
+    return <<"EOF";
+    $at{http}
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        $at{server}
+        location / {
+            $api
+            $at{location}
+        }
+    }
+EOF
+}
+
+for my $case (@bad) {
+    my ($where, $text, $says) = @$case;
+    $t->nginx_conf(conf($where, $text));
+    my ($rc, $out) = $t->nginx_test;
+    isnt($rc, 0, "$where: $text: refused");
+    like($out, $says, "$where: $text: says why") or diag $out;
+}
+
+# Every directive with a good value at once.
+
+$t->nginx_conf(<<'EOF');
+    webhooks_redis_pass             unix:/tmp/no-such-redis.sock;
+    webhooks_redis_connect_timeout  500ms;
+    webhooks_redis_timeout          3s;
+    webhooks_redis_prefix           "test:";
+    webhooks_delivery_concurrency   64;
+    webhooks_delivery_retention     7d;
+    webhooks_delivery_claim_timeout 2m;
+    webhooks_delivery_response_max  16k;
+
+    map $webhooks_auth_token $login { demo-owner octocat; }
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+
+        webhooks_delivery_location          /_webhooks/deliver;
+        webhooks_delivery_insecure_location /_webhooks/deliver-insecure;
+
+        location / {
+            webhooks_api                 on;
+            webhooks_base_url            https://api.example.com/api/v3;
+            webhooks_login               $login;
+            webhooks_admin               1;
+            webhooks_oauth_app           "";
+            webhooks_max_hooks_per_event 250;
+        }
+
+        location = /hub { webhooks_hub on; webhooks_login $login; }
+        location = /events { webhooks_events on; }
+
+        location /_webhooks/deliver {
+            internal;
+            proxy_pass $webhooks_delivery_url;
+        }
+
+        location /_webhooks/deliver-insecure {
+            internal;
+            proxy_pass $webhooks_delivery_url;
+        }
+    }
+EOF
+
+my ($rc, $out) = $t->nginx_test;
+is($rc, 0, 'every directive at once: accepted') or diag $out;
+
+done_testing;
