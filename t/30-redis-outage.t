@@ -17,28 +17,7 @@ my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
 $t->start_redis;
 
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $webhooks_token {
-        "~*^(?:token|bearer)\s+(?<demo_token>\S+)\s*$"  $demo_token;
-        default                                        "";
-    }
-
-    map $webhooks_token $webhooks_demo_login {
-        demo-owner   octocat;
-        demo-member  hubot;
-        demo-app     octocat;
-        default      "";
-    }
-
-    map $webhooks_token $webhooks_demo_admin {
-        demo-owner   1;
-        demo-app     1;
-        default      0;
-    }
-
-    map $webhooks_token $webhooks_demo_app {
-        demo-app     1;
-        default      "";
-    }
+    %%DEMO_MAPS%%
 
     webhooks_redis_pass    127.0.0.1:%%REDIS_PORT%%;
     webhooks_redis_prefix  "webhooks:";

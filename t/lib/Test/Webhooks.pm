@@ -121,6 +121,29 @@ sub read_file {
     return scalar <$fh>;
 }
 
+# conf/demo.conf's identities: demo-owner is octocat, owner and admin of
+# everything; demo-member is hubot, admin of nothing; demo-app is OAuth
+# app 1 acting for octocat
+my $DEMO_MAPS = <<'MAPS';
+    map $webhooks_auth_token $webhooks_demo_login {
+        demo-owner   octocat;
+        demo-member  hubot;
+        demo-app     octocat;
+        default      "";
+    }
+
+    map $webhooks_auth_token $webhooks_demo_admin {
+        demo-owner   1;
+        demo-app     1;
+        default      0;
+    }
+
+    map $webhooks_auth_token $webhooks_demo_app {
+        demo-app     1;
+        default      "";
+    }
+MAPS
+
 sub write_file_expand {
     my ($self, $name, $content) = @_;
     $content =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
@@ -128,6 +151,7 @@ sub write_file_expand {
     $content =~ s/%%REDIS_PORT%%/$self->redis_port/ge;
     $content =~ s/%%TESTDIR%%/$self->{_dir}/g;
     $content =~ s/%%MODULE%%/$self->module_path/ge;
+    $content =~ s/^[ \t]*%%DEMO_MAPS%%[ \t]*\n/$DEMO_MAPS/gm;
     return $self->write_file($name, $content);
 }
 
@@ -1011,7 +1035,8 @@ skip_all when the module is not built.
 =item write_file($name, $text), read_file($name), write_file_expand(...)
 
 C<write_file_expand> replaces %%PORT%%, %%PORT_n%%, %%REDIS_PORT%%,
-%%TESTDIR%% and %%MODULE%%.
+%%TESTDIR%% and %%MODULE%%, and a line %%DEMO_MAPS%% with conf/demo.conf's
+identity maps ($webhooks_demo_login, _admin and _app from the token).
 
 =item nginx_conf($http_body, %o)
 
