@@ -17,15 +17,7 @@ my $t = Test::Webhooks->new->skip_unless_module;
 $t->start_redis;
 
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $wh_token {
-        "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
-        default                                 "";
-    }
-    map $wh_token $wh_login {
-        demo-owner octocat; demo-member hubot; demo-app octocat; default "";
-    }
-    map $wh_token $wh_admin { demo-owner 1; demo-app 1; default 0; }
-    map $wh_token $wh_app { demo-app 1; default ""; }
+    %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
 
@@ -33,9 +25,9 @@ $t->nginx_conf(<<'EOF');
         listen 127.0.0.1:%%PORT%%;
         location / {
             webhooks_api       on;
-            webhooks_login     $wh_login;
-            webhooks_admin     $wh_admin;
-            webhooks_oauth_app $wh_app;
+            webhooks_login     $webhooks_demo_login;
+            webhooks_admin     $webhooks_demo_admin;
+            webhooks_oauth_app $webhooks_demo_app;
         }
     }
 EOF

@@ -21,12 +21,7 @@ $t->start_redis;
 my $RCV = $t->start_receiver;
 
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $wh_token {
-        "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
-        default                                 "";
-    }
-    map $wh_token $wh_login { demo-owner octocat; default ""; }
-    map $wh_token $wh_admin { demo-owner 1; default 0; }
+    %%DEMO_MAPS%%
 
     webhooks_redis_pass    127.0.0.1:%%REDIS_PORT%%;
     # megabytes of payload under valgrind take more than the default 2 s
@@ -65,8 +60,8 @@ $t->nginx_conf(<<'EOF');
 
         location / {
             webhooks_api   on;
-            webhooks_login $wh_login;
-            webhooks_admin $wh_admin;
+            webhooks_login $webhooks_demo_login;
+            webhooks_admin $webhooks_demo_admin;
         }
     }
 EOF

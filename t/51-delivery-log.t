@@ -40,13 +40,7 @@ my $TLS = 'https://127.0.0.1:' . $t->port(3);
 my $REFUSED = 'http://127.0.0.1:' . $t->port(7);    # nobody listens
 
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $wh_token {
-        "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
-        default                                 "";
-    }
-    map $wh_token $wh_login { demo-owner octocat; demo-member hubot;
-                              default ""; }
-    map $wh_token $wh_admin { demo-owner 1; default 0; }
+    %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
 
@@ -80,8 +74,8 @@ $t->nginx_conf(<<'EOF');
 
         location / {
             webhooks_api   on;
-            webhooks_login $wh_login;
-            webhooks_admin $wh_admin;
+            webhooks_login $webhooks_demo_login;
+            webhooks_admin $webhooks_demo_admin;
         }
     }
 

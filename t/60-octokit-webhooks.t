@@ -58,20 +58,7 @@ unless (ok($t->waitforsocket("127.0.0.1:$rport"), 'receiver listens')) {
 
 $t->start_redis;
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $webhooks_token {
-        "~*^(?:token|bearer)\s+(?<demo_token>\S+)\s*$"  $demo_token;
-        default                                        "";
-    }
-
-    map $webhooks_token $webhooks_demo_login {
-        demo-owner   octocat;
-        default      "";
-    }
-
-    map $webhooks_token $webhooks_demo_admin {
-        demo-owner   1;
-        default      0;
-    }
+    %%DEMO_MAPS%%
 
     webhooks_redis_pass   127.0.0.1:%%REDIS_PORT%%;
     webhooks_redis_prefix "webhooks:";
