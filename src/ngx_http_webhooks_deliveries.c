@@ -106,8 +106,10 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
         }
 
         return ngx_http_webhooks_wait(r, ctx,
-                   ngx_http_webhooks_redis_key_command(
-                       ngx_http_webhooks_lastpush_done, r, "GET", &key));
+                   ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
+                                    ngx_http_webhooks_lastpush_done, r,
+                                    1, 1, &key));
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -21,7 +21,8 @@
  *   <prefix>queue                        stream of deliveries to make
  *   <scope>delivery:<id>                 hash: one delivery and its outcome
  *   <scope>deliveries:<hook id>          sorted set of a hook's deliveries
- *   <scope>lastpush                      the latest push payload (repos)
+ *   <scope>lastpush                      the key of the latest push's
+ *                                        payload (repos)
  *   <scope>object                        a recent repository or
  *                                        organization object taken in
  *   <prefix>user:<login>                 a recent sender object of a login
@@ -163,10 +164,13 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "if KEYS[5] ~= '' then\n"
     "  fan(KEYS[5], ARGV[12], 'organization', ARGV[13])\n"
     "end\n"
-    "if n > 0 then redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3]) end\n"
+    "local push = ARGV[2] == 'push' and ARGV[10] ~= ''\n"
+    "if n > 0 or push then\n"
+    "  redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])\n"
+    "end\n"
     "if ARGV[10] ~= '' then\n"
-    "  if ARGV[2] == 'push' then\n"
-    "    redis.call('SET', ARGV[10] .. 'lastpush', ARGV[9])\n"
+    "  if push then\n"
+    "    redis.call('SET', ARGV[10] .. 'lastpush', KEYS[1])\n"
     "  end\n"
     "  if ARGV[14] ~= '' then\n"
     "    redis.call('SET', ARGV[10] .. 'object', ARGV[14], 'NX', 'EX', 600)\n"
@@ -300,6 +304,18 @@ static const char  ngx_http_webhooks_context_lua[] =
     "        id(ARGV[1]), id(ARGV[2]), owner}\n";
 
 
+/*
+ * The value of the key another key names: the latest push's payload.
+ *
+ * KEYS[1] the key that names it
+ */
+
+static const char  ngx_http_webhooks_follow_lua[] =
+    "local k = redis.call('GET', KEYS[1])\n"
+    "if not k then return false end\n"
+    "return redis.call('GET', k)\n";
+
+
 #define ngx_http_webhooks_lua(s)  { { sizeof(s) - 1, (u_char *) s }, "" }
 
 ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
@@ -311,6 +327,7 @@ ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
     ngx_http_webhooks_lua(ngx_http_webhooks_done_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_list_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_context_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_follow_lua),
 };
 
 
