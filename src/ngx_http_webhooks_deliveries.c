@@ -31,9 +31,10 @@
 
 /* the enqueue script's KEYS, then its ARGV */
 enum {
-    E_PAYLOAD_KEY = 0, E_QUEUE, E_SEQ, E_HOOKS, E_GUID, E_EVENT, E_TTL,
-    E_NOW, E_ACTION, E_REPOSITORY_ID, E_INSTALLATION_ID, E_REDELIVERY,
-    E_PAYLOAD, E_PREFIX, E_HOOK, E_TARGET_TYPE, E_TARGET_ID, E_NARGS
+    E_PAYLOAD_KEY = 0, E_QUEUE, E_SEQ, E_HOOKS, E_RETRY, E_GUID, E_EVENT,
+    E_TTL, E_NOW, E_ACTION, E_REPOSITORY_ID, E_INSTALLATION_ID,
+    E_REDELIVERY, E_PAYLOAD, E_PREFIX, E_HOOK, E_TARGET_TYPE, E_TARGET_ID,
+    E_QUEUE_MAX, E_NARGS
 };
 
 
@@ -854,6 +855,8 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[E_QUEUE] = wmcf->queue;
     args[E_SEQ] = wmcf->delivery_seq;
     args[E_HOOKS] = ctx->hooks;
+    args[E_RETRY] = wmcf->retry_key;
+    args[E_QUEUE_MAX] = wmcf->queue_max_text;
     args[E_EVENT] = *event;
     args[E_TTL] = wmcf->retention_text;
     ngx_str_set(&args[E_REDELIVERY], "0");
@@ -918,6 +921,11 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
                                   "HookDelivery", "code", "custom",
                                   "message",
                                   "The delivery is too old to redeliver"))));
+        return;
+    }
+
+    if (reply->integer == -3) {
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
         return;
     }
 

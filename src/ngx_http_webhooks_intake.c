@@ -31,11 +31,11 @@
 
 /* the intake script's KEYS, then its ARGV */
 enum {
-    I_PAYLOAD_KEY = 0, I_QUEUE, I_SEQ, I_REPO_HOOKS, I_ORG_HOOKS,
+    I_PAYLOAD_KEY = 0, I_QUEUE, I_SEQ, I_REPO_HOOKS, I_ORG_HOOKS, I_RETRY,
     I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
     I_INSTALLATION_ID, I_REDELIVERY, I_PAYLOAD, I_REPO_PREFIX, I_REPO_ID,
     I_ORG_PREFIX, I_ORG_ID, I_REPO_OBJECT, I_ORG_OBJECT, I_SENDER_KEY,
-    I_SENDER_OBJECT, I_NARGS
+    I_SENDER_OBJECT, I_QUEUE_MAX, I_NARGS
 };
 
 
@@ -306,6 +306,8 @@ no_repo:
 
     args[I_QUEUE] = wmcf->queue;
     args[I_SEQ] = wmcf->delivery_seq;
+    args[I_RETRY] = wmcf->retry_key;
+    args[I_QUEUE_MAX] = wmcf->queue_max_text;
 
     /* ARGV: guid, event, ttl, now, action, repository_id, installation_id */
 
@@ -401,6 +403,14 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
 
         /* never 202 for what may not have been kept */
         ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r, NULL));
+        return;
+    }
+
+    if (reply->integer < 0) {
+        /* more queued than Redis is meant to keep: come back later */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "webhooks: the delivery queue is full, event refused");
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
         return;
     }
 

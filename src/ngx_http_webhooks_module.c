@@ -41,6 +41,10 @@ static char *ngx_http_webhooks_conf_set_num(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webhooks_exit_process(ngx_cycle_t *cycle);
 
@@ -53,6 +57,16 @@ static ngx_conf_num_bounds_t  ngx_http_webhooks_max_hooks_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_webhooks_concurrency_bounds = {
     NULL, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_webhooks_queue_max_bounds = {
+    NULL, 1, 1000000000
+};
+
+/* about a day in all, as Svix does it */
+static ngx_msec_t  ngx_http_webhooks_retry_default[] = {
+    5 * 1000, 5 * 60 * 1000, 30 * 60 * 1000, 2 * 3600 * 1000,
+    5 * 3600 * 1000, 10 * 3600 * 1000, 10 * 3600 * 1000
 };
 
 
@@ -99,6 +113,41 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, concurrency),
       &ngx_http_webhooks_concurrency_bounds },
+
+    { ngx_string("webhooks_delivery_hook_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_conf_set_num,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, hook_concurrency),
+      &ngx_http_webhooks_concurrency_bounds },
+
+    { ngx_string("webhooks_delivery_host_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_conf_set_num,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, host_concurrency),
+      &ngx_http_webhooks_concurrency_bounds },
+
+    { ngx_string("webhooks_delivery_queue_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_conf_set_num,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, queue_max),
+      &ngx_http_webhooks_queue_max_bounds },
+
+    { ngx_string("webhooks_delivery_retry"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhooks_retry,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_delivery_deactivate_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_deactivate_after,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("webhooks_delivery_retention"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -354,6 +403,11 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->retention = NGX_CONF_UNSET;
     wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->response_max = NGX_CONF_UNSET_SIZE;
+    wmcf->retry = NGX_CONF_UNSET_PTR;
+    wmcf->fail_span = NGX_CONF_UNSET;
+    wmcf->hook_concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->host_concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->queue_max = NGX_CONF_UNSET_UINT;
 
     return wmcf;
 }
@@ -364,7 +418,10 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_webhooks_main_conf_t *wmcf = conf;
 
-    ngx_url_t  *u;
+    u_char      *p;
+    ngx_url_t   *u;
+    ngx_uint_t   i;
+    ngx_msec_t  *ms;
 
     ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
@@ -372,6 +429,38 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
     ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
     ngx_conf_init_size_value(wmcf->response_max, 8192);
+    ngx_conf_init_value(wmcf->fail_span, 5 * 24 * 60 * 60);
+    ngx_conf_init_uint_value(wmcf->hook_concurrency, 8);
+    ngx_conf_init_uint_value(wmcf->host_concurrency, 16);
+    ngx_conf_init_uint_value(wmcf->queue_max, 100000);
+
+    if (wmcf->retry == NGX_CONF_UNSET_PTR) {
+        i = sizeof(ngx_http_webhooks_retry_default) / sizeof(ngx_msec_t);
+
+        wmcf->retry = ngx_array_create(cf->pool, i, sizeof(ngx_msec_t));
+        if (wmcf->retry == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ms = ngx_array_push_n(wmcf->retry, i);
+        if (ms == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(ms, ngx_http_webhooks_retry_default, sizeof(ngx_msec_t) * i);
+    }
+
+    p = ngx_pnalloc(cf->pool, 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->fail_span_text.data = p;
+    wmcf->fail_span_text.len = ngx_sprintf(p, "%T", wmcf->fail_span) - p;
+    p += wmcf->fail_span_text.len;
+
+    wmcf->queue_max_text.data = p;
+    wmcf->queue_max_text.len = ngx_sprintf(p, "%ui", wmcf->queue_max) - p;
 
     if (wmcf->prefix.data == NULL) {
         ngx_str_set(&wmcf->prefix, "webhooks:");
@@ -392,6 +481,10 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         || ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
                                  &(ngx_str_t) ngx_string("seq:delivery"),
                                  &wmcf->delivery_seq)
+           != NGX_OK
+        || ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
+                                 &(ngx_str_t) ngx_string("retry"),
+                                 &wmcf->retry_key)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -612,6 +705,85 @@ ngx_http_webhooks_conf_set_num(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must be between %i and %i, not %i",
                            &cmd->name, bounds->low, bounds->high, n);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "off", or the delays before each try again: "5s 5m 30m 2h" */
+
+static char *
+ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    ngx_msec_t  *ms;
+
+    if (wmcf->retry != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->retry = ngx_array_create(cf->pool, cf->args->nelts,
+                                   sizeof(ngx_msec_t));
+    if (wmcf->retry == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        ms = ngx_array_push(wmcf->retry);
+        if (ms == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ms = ngx_parse_time(&value[i], 0);
+
+        if (*ms == (ngx_msec_t) NGX_ERROR || *ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid delay \"%V\" in \"%V\"", &value[i],
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (wmcf->fail_span != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        wmcf->fail_span = 0;
+        return NGX_CONF_OK;
+    }
+
+    wmcf->fail_span = ngx_parse_time(&value[1], 1);
+
+    if (wmcf->fail_span == (time_t) NGX_ERROR || wmcf->fail_span == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\"", &value[1],
+                           &cmd->name);
         return NGX_CONF_ERROR;
     }
 

@@ -42,7 +42,17 @@ typedef struct {
     ngx_msec_t                   claim_timeout;
     size_t                       response_max;
 
+    /* reliability: retries, the failing span, caps and the queue bound */
+    ngx_array_t                 *retry;          /* of ngx_msec_t */
+    time_t                       fail_span;
+    ngx_str_t                    fail_span_text;
+    ngx_uint_t                   hook_concurrency;
+    ngx_uint_t                   host_concurrency;
+    ngx_uint_t                   queue_max;
+    ngx_str_t                    queue_max_text;
+
     ngx_str_t                    queue;          /* <prefix>queue */
+    ngx_str_t                    retry_key;      /* <prefix>retry */
     ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */
 } ngx_http_webhooks_main_conf_t;
 

@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_sender.h"
@@ -24,11 +25,22 @@
  * with XAUTOCLAIM once they have been idle for the claim timeout.  A
  * live worker keeps claiming the entries it is still delivering, so that
  * a slow receiver does not make them look abandoned.
+ *
+ * A worker has no more than so many deliveries in flight to one hook
+ * and to one host: an entry past either cap is put off, out of the
+ * stream into the set of deliveries due later, so that a slow receiver
+ * holds neither the worker's capacity nor the entries behind it.  Every
+ * worker moves what has come due from that set back into the stream:
+ * put-off deliveries and failed ones to be tried again.
  */
 
 
-#define NGX_HTTP_WEBHOOKS_BLOCK  1000
-#define NGX_HTTP_WEBHOOKS_RETRY  500
+#define NGX_HTTP_WEBHOOKS_BLOCK        1000
+#define NGX_HTTP_WEBHOOKS_RETRY        500
+#define NGX_HTTP_WEBHOOKS_PROMOTE      1000
+#define NGX_HTTP_WEBHOOKS_PROMOTE_MAX  100
+#define NGX_HTTP_WEBHOOKS_DEFER        1000
+#define NGX_HTTP_WEBHOOKS_DEFER_MAX    30000
 
 
 typedef struct {
@@ -39,9 +51,12 @@ typedef struct {
 
     ngx_http_webhooks_redis_cmd_t  *reading;
     ngx_http_webhooks_redis_cmd_t  *claiming;
+    ngx_http_webhooks_redis_cmd_t  *promoting;
+    ngx_pool_t                     *promote_pool;
     ngx_queue_t                     held;
     ngx_event_t                     retry;
     ngx_event_t                     claim;
+    ngx_event_t                     promote;
 
     unsigned                        group:1;
 } ngx_http_webhooks_queue_t;
@@ -59,6 +74,13 @@ static void ngx_http_webhooks_queue_retry_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_later(ngx_http_webhooks_queue_t *q);
 static void ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q);
+static ngx_uint_t ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_queue_promote_done(void *data,
+    redisReply *reply);
 
 
 static ngx_http_webhooks_queue_t  *ngx_http_webhooks_queue;
@@ -98,6 +120,11 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     q->claim.log = cycle->log;
     q->claim.cancelable = 1;
 
+    q->promote.handler = ngx_http_webhooks_queue_promote_handler;
+    q->promote.data = q;
+    q->promote.log = cycle->log;
+    q->promote.cancelable = 1;
+
     q->rd = ngx_http_webhooks_redis_create(cycle, wmcf, NULL, 0);
     if (q->rd == NULL) {
         return NGX_ERROR;
@@ -108,6 +135,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     /* once the connections had a moment to come up */
     ngx_add_timer(&q->retry, 10);
     ngx_add_timer(&q->claim, ngx_max(wmcf->claim_timeout / 2, 1000));
+    ngx_add_timer(&q->promote, ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
 
     return NGX_OK;
 }
@@ -129,6 +157,20 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 
     if (q->claim.timer_set) {
         ngx_del_timer(&q->claim);
+    }
+
+    if (q->promote.timer_set) {
+        ngx_del_timer(&q->promote);
+    }
+
+    if (q->promoting) {
+        ngx_http_webhooks_redis_cancel(q->promoting);
+        q->promoting = NULL;
+    }
+
+    if (q->promote_pool) {
+        ngx_destroy_pool(q->promote_pool);
+        q->promote_pool = NULL;
     }
 
     if (q->claiming) {
@@ -328,9 +370,10 @@ static void
 ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
     redisReply *entries)
 {
-    size_t       i, j;
-    ngx_str_t    id, key;
-    redisReply  *e, *f;
+    size_t                            i, j;
+    ngx_str_t                         v;
+    redisReply                       *e, *f;
+    ngx_http_webhooks_queue_entry_t   entry;
 
     if (entries->type != REDIS_REPLY_ARRAY) {
         return;
@@ -347,32 +390,258 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
             continue;
         }
 
-        id.data = (u_char *) e->element[0]->str;
-        id.len = e->element[0]->len;
-        ngx_str_null(&key);
+        ngx_memzero(&entry, sizeof(ngx_http_webhooks_queue_entry_t));
+
+        entry.id.data = (u_char *) e->element[0]->str;
+        entry.id.len = e->element[0]->len;
 
         f = e->element[1];
 
         for (j = 0; j + 1 < f->elements; j += 2) {
-            if (f->element[j]->type == REDIS_REPLY_STRING
-                && f->element[j]->len == 1 && f->element[j]->str[0] == 'k'
-                && f->element[j + 1]->type == REDIS_REPLY_STRING)
+            if (f->element[j]->type != REDIS_REPLY_STRING
+                || f->element[j]->len != 1
+                || f->element[j + 1]->type != REDIS_REPLY_STRING)
             {
-                key.data = (u_char *) f->element[j + 1]->str;
-                key.len = f->element[j + 1]->len;
+                continue;
+            }
+
+            v.data = (u_char *) f->element[j + 1]->str;
+            v.len = f->element[j + 1]->len;
+
+            switch (f->element[j]->str[0]) {
+            case 'k':
+                entry.key = v;
+                break;
+            case 'h':
+                entry.hook = v;
+                break;
+            case 't':
+                entry.host = v;
+                break;
+            case 'd':
+                entry.deferred = ngx_atoi(v.data, v.len);
+                if (entry.deferred == (ngx_uint_t) NGX_ERROR) {
+                    entry.deferred = 0;
+                }
+                break;
             }
         }
 
-        if (key.len == 0) {
+        if (entry.key.len == 0) {
+            continue;
+        }
+
+        if (ngx_http_webhooks_queue_busy(q, &entry)) {
+            ngx_http_webhooks_queue_defer(q, &entry);
             continue;
         }
 
         q->inflight++;
 
-        if (ngx_http_webhooks_deliver(q->wmcf, &id, &key) != NGX_OK) {
+        if (ngx_http_webhooks_deliver(q->wmcf, &entry) != NGX_OK) {
             /* left pending: claimed again after the claim timeout */
             q->inflight--;
         }
+    }
+}
+
+
+/* as many in flight to its hook or its host as this worker may have */
+
+static ngx_uint_t
+ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e)
+{
+    ngx_uint_t                        hooks, hosts;
+    ngx_queue_t                      *l;
+    ngx_http_webhooks_queue_entry_t  *h;
+
+    hooks = 0;
+    hosts = 0;
+
+    for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
+         l = ngx_queue_next(l))
+    {
+        h = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+
+        if (e->hook.len && h->hook.len == e->hook.len
+            && ngx_strncmp(h->hook.data, e->hook.data, e->hook.len) == 0)
+        {
+            hooks++;
+        }
+
+        if (e->host.len && h->host.len == e->host.len
+            && ngx_strncmp(h->host.data, e->host.data, e->host.len) == 0)
+        {
+            hosts++;
+        }
+    }
+
+    return hooks >= q->wmcf->hook_concurrency
+           || hosts >= q->wmcf->host_concurrency;
+}
+
+
+/*
+ * Out of the stream and due again a little later, longer each time it
+ * is put off, so that a hook that stays slow costs little.
+ */
+
+static void
+ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e)
+{
+    u_char       *p;
+    ngx_str_t     args[6];
+    ngx_msec_t    delay;
+    ngx_pool_t   *pool;
+    ngx_time_t   *tp;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    p = ngx_pnalloc(pool, 2 * NGX_INT_T_LEN + 2 + e->key.len);
+    if (p == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    delay = NGX_HTTP_WEBHOOKS_DEFER << ngx_min(e->deferred, 5);
+    delay = ngx_min(delay, NGX_HTTP_WEBHOOKS_DEFER_MAX);
+    delay += ngx_random() % (delay / 2 + 1);
+
+    tp = ngx_timeofday();
+
+    args[0] = q->wmcf->queue;
+    args[1] = q->wmcf->retry_key;
+    args[2] = e->id;
+    ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
+
+    args[4].data = p;
+    args[4].len = ngx_sprintf(p, "%M",
+                              (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
+                  - p;
+    p += args[4].len;
+
+    args[5].data = p;
+    args[5].len = ngx_sprintf(p, "d%ui:%V", e->deferred + 1, &e->key) - p;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "webhooks delivery \"%V\" to \"%V\" put off for %Mms",
+                   &e->key, &e->host, delay);
+
+    /*
+     * no reply is waited for, so the command is not sent again if Redis
+     * lost its scripts: an entry not put off stays pending and is
+     * claimed again after the claim timeout
+     */
+    (void) ngx_http_webhooks_redis_script(pool, NGX_HTTP_WEBHOOKS_SCRIPT_DEFER,
+                                          NULL, NULL, 2, 6, args);
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_queue_t *q = ev->data;
+
+    u_char         *p;
+    ngx_str_t       args[7];
+    ngx_pool_t     *pool;
+    ngx_time_t     *tp;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    /* the workers of all hosts spread out over the interval */
+    ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE / 2
+                               + ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
+
+    if (q->promoting) {
+        return;
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    p = ngx_pnalloc(pool, 2 * NGX_INT_T_LEN + sizeof("2011-09-06T17:26:27Z"));
+    if (p == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    args[0] = q->wmcf->retry_key;
+    args[1] = q->wmcf->queue;
+    args[2] = q->wmcf->delivery_seq;
+
+    args[3].data = p;
+    args[3].len = ngx_sprintf(p, "%M", (ngx_msec_t) tp->sec * 1000 + tp->msec)
+                  - p;
+    p += args[3].len;
+
+    args[4].data = p;
+    args[4].len = ngx_sprintf(p, "%d", NGX_HTTP_WEBHOOKS_PROMOTE_MAX) - p;
+    p += args[4].len;
+
+    args[5] = q->wmcf->retention_text;
+
+    args[6].data = p;
+    args[6].len = ngx_http_webhooks_time(p, tp->sec) - p;
+
+    q->promoting = ngx_http_webhooks_redis_script(pool,
+                                          NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE,
+                                          ngx_http_webhooks_queue_promote_done,
+                                          q, 3, 7, args);
+    if (q->promoting == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    /* a command is sent again from its arguments if Redis lost scripts */
+    q->promote_pool = pool;
+}
+
+
+static void
+ngx_http_webhooks_queue_promote_done(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_queue_t *q = data;
+
+    q->promoting = NULL;
+
+    ngx_destroy_pool(q->promote_pool);
+    q->promote_pool = NULL;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: moving due deliveries failed: \"%*s\"",
+                      (size_t) reply->len, reply->str);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_INTEGER
+        && reply->integer >= NGX_HTTP_WEBHOOKS_PROMOTE_MAX
+        && !ngx_exiting && !ngx_quit && !ngx_terminate)
+    {
+        /* more are due: do not wait for the next round */
+        if (q->promote.timer_set) {
+            ngx_del_timer(&q->promote);
+        }
+
+        ngx_add_timer(&q->promote, 1);
     }
 }
 

@@ -17,7 +17,11 @@
 /* a queue entry a delivery of this worker holds */
 typedef struct {
     ngx_queue_t                  queue;
-    ngx_str_t                    id;
+    ngx_str_t                    id;         /* of the stream entry */
+    ngx_str_t                    key;        /* the delivery */
+    ngx_str_t                    hook;       /* its hook's id */
+    ngx_str_t                    host;       /* where it goes */
+    ngx_uint_t                   deferred;   /* how often it was put off */
 } ngx_http_webhooks_queue_entry_t;
 
 

@@ -169,6 +169,22 @@ ngx_http_webhooks_unavailable(ngx_http_request_t *r, const char *doc_url)
 }
 
 
+/* the queue is full: a client should wait longer than for an outage */
+
+ngx_int_t
+ngx_http_webhooks_busy(ngx_http_request_t *r)
+{
+    static ngx_str_t  retry = ngx_string("30");
+
+    if (ngx_http_webhooks_add_header(r, "Retry-After", &retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "Service Unavailable", NULL, NULL);
+}
+
+
 /* the request body in one piece */
 
 ngx_int_t

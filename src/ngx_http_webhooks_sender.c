@@ -42,7 +42,9 @@ typedef struct {
     ngx_http_webhooks_redis_cmd_t   *cmd;
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
-    ngx_str_t                        key;       /* the delivery */
+    ngx_str_t                        payload;   /* its key */
+    ngx_uint_t                       attempt;
+    time_t                           retry_after;
 
     ngx_str_t                        url;
     ngx_str_t                        target;    /* what proxy_pass gets */
@@ -66,6 +68,7 @@ typedef struct {
     size_t                           response_len;
 
     unsigned                         from_receiver:1;
+    unsigned                         auto_retry:1;
     unsigned                         released:1;
     unsigned                         ended:1;
 } ngx_http_webhooks_delivery_t;
@@ -98,6 +101,9 @@ static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_webhooks_url_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
+    ngx_uint_t ok, ngx_str_t *due);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -180,7 +186,7 @@ ngx_http_webhooks_sender_done(ngx_cycle_t *cycle)
 
 ngx_int_t
 ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
-    ngx_str_t *entry, ngx_str_t *key)
+    ngx_http_webhooks_queue_entry_t *e)
 {
     ngx_pool_t                    *pool;
     ngx_pool_cleanup_t            *cln;
@@ -199,14 +205,23 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
 
     d->pool = pool;
     d->wmcf = wmcf;
-    d->entry.id.len = entry->len;
-    d->entry.id.data = ngx_pstrdup(pool, entry);
-    d->key.len = key->len;
-    d->key.data = ngx_pstrdup(pool, key);
+    d->entry.id.len = e->id.len;
+    d->entry.id.data = ngx_pstrdup(pool, &e->id);
+    d->entry.key.len = e->key.len;
+    d->entry.key.data = ngx_pstrdup(pool, &e->key);
+    d->entry.hook.len = e->hook.len;
+    d->entry.hook.data = ngx_pstrdup(pool, &e->hook);
+    d->entry.host.len = e->host.len;
+    d->entry.host.data = ngx_pstrdup(pool, &e->host);
+    d->entry.deferred = e->deferred;
 
     cln = ngx_pool_cleanup_add(pool, 0);
 
-    if (d->entry.id.data == NULL || d->key.data == NULL || cln == NULL) {
+    if (d->entry.id.data == NULL || d->entry.key.data == NULL
+        || (e->hook.len && d->entry.hook.data == NULL)
+        || (e->host.len && d->entry.host.data == NULL)
+        || cln == NULL)
+    {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
     }
@@ -224,7 +239,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                             ngx_http_webhooks_take_done, d,
-                                            1, 1, &d->key);
+                                            1, 1, &d->entry.key);
     if (d->cmd == NULL) {
         /* released by the cleanup; the entry waits to be claimed again */
         ngx_destroy_pool(pool);
@@ -246,7 +261,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         if (reply) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "webhooks: taking delivery \"%V\" failed: \"%*s\"",
-                          &d->key, (size_t) reply->len, reply->str);
+                          &d->entry.key, (size_t) reply->len, reply->str);
         }
 
         /* still pending in the queue: claimed again later */
@@ -261,7 +276,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
     {
         /* the delivery, its hook or its payload expired or was deleted */
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "webhooks: delivery \"%V\" is gone, dropped", &d->key);
+                      "webhooks: delivery \"%V\" is gone, dropped", &d->entry.key);
         ngx_http_webhooks_ack(d);
         return;
     }
@@ -385,8 +400,26 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     d->hooks.len = v.len;
     d->hooks.data = ngx_pstrdup(d->pool, &v);
 
-    if (d->hook.data == NULL || d->hooks.data == NULL) {
+    (void) ngx_http_webhooks_field(record, "payload", &v);
+    d->payload.len = v.len;
+    d->payload.data = ngx_pstrdup(d->pool, &v);
+
+    if (d->hook.data == NULL || d->hooks.data == NULL
+        || d->payload.data == NULL)
+    {
         return NGX_ERROR;
+    }
+
+    /* a delivery of an event taken in is tried again when it fails */
+
+    (void) ngx_http_webhooks_field(record, "auto", &v);
+    d->auto_retry = (v.len == 1 && v.data[0] == '1');
+
+    (void) ngx_http_webhooks_field(record, "attempt", &v);
+    d->attempt = ngx_atoi(v.data, v.len);
+
+    if (d->attempt == (ngx_uint_t) NGX_ERROR || d->attempt == 0) {
+        d->attempt = 1;
     }
 
     (void) ngx_http_webhooks_field(record, "target_id", &v);
@@ -685,7 +718,7 @@ ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d)
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "webhooks delivery \"%V\" to \"%V\" via \"%V\"",
-                   &d->key, &d->url, uri);
+                   &d->entry.key, &d->url, uri);
 
     ngx_http_run_posted_requests(c);
 
@@ -769,8 +802,8 @@ static void
 ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 {
     u_char        *p;
-    ngx_str_t      args[26], status, last, code, duration, req;
-    ngx_uint_t     i, n;
+    ngx_str_t      args[32], status, last, code, duration, req, due, off;
+    ngx_uint_t     i, n, ok;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
 
@@ -851,15 +884,57 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
                            &status)
                - last.data;
 
+    ok = d->from_receiver && d->status >= 200 && d->status < 300;
+
+    if (ngx_http_webhooks_again(d, ok, &due) != NGX_OK) {
+        goto failed;
+    }
+
+    /* what the hook says once its deliveries failed for the whole span */
+
+    off.data = ngx_pnalloc(d->pool, status.len + 192);
+    if (off.data == NULL) {
+        goto failed;
+    }
+
+    off.len = ngx_sprintf(off.data,
+                          "{\"code\":%V,\"status\":\"failed\",\"message\":"
+                          "\"Deactivated: every delivery failed for %T "
+                          "seconds. Last: %V\"}",
+                          &code, d->wmcf->fail_span, &status)
+              - off.data;
+
     n = 0;
-    args[n++] = d->key;
+    args[n++] = d->entry.key;
     args[n++] = d->wmcf->queue;
+    args[n++] = d->wmcf->retry_key;
     args[n++] = d->entry.id;
     ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
     args[n++] = d->wmcf->retention_text;
     args[n++] = last;
     args[n++] = d->hooks;
     args[n++] = d->hook;
+
+    if (ok) {
+        ngx_str_set(&args[n], "ok"); n++;
+
+    } else {
+        ngx_str_set(&args[n], "failed"); n++;
+    }
+
+    args[n++] = due;
+
+    args[n].data = ngx_pnalloc(d->pool, NGX_TIME_T_LEN);
+    if (args[n].data == NULL) {
+        goto failed;
+    }
+
+    args[n].len = ngx_sprintf(args[n].data, "%T", ngx_time()) - args[n].data;
+    n++;
+
+    args[n++] = d->wmcf->fail_span_text;
+    args[n++] = off;
+    args[n++] = d->payload;
 
     ngx_str_set(&args[n], "status"); n++;
     args[n++] = status;
@@ -891,12 +966,12 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "webhooks delivery \"%V\": %V \"%V\"",
-                   &d->key, &code, &status);
+                   &d->entry.key, &code, &status);
 
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                             ngx_http_webhooks_record_done, d,
-                                            2, n, args);
+                                            3, n, args);
     if (d->cmd) {
         return;
     }
@@ -918,7 +993,14 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "webhooks: recording delivery \"%V\" failed: \"%*s\"",
-                      &d->key, (size_t) reply->len, reply->str);
+                      &d->entry.key, (size_t) reply->len, reply->str);
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "webhooks: hook %V deactivated: its deliveries failed "
+                      "for %T seconds, the last to \"%V\"",
+                      &d->hook, d->wmcf->fail_span, &d->url);
     }
 
     ngx_http_webhooks_end(d);
@@ -930,23 +1012,137 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
 static void
 ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
 {
-    ngx_str_t  args[8];
+    ngx_uint_t  i;
+    ngx_str_t   args[15];
 
-    args[0] = d->key;
+    for (i = 0; i < 15; i++) {
+        ngx_str_set(&args[i], "");
+    }
+
+    args[0] = d->entry.key;
     args[1] = d->wmcf->queue;
-    args[2] = d->entry.id;
-    ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
-    args[4] = d->wmcf->retention_text;
-    ngx_str_set(&args[5], "");
-    ngx_str_set(&args[6], "");
-    ngx_str_set(&args[7], "");
+    args[2] = d->wmcf->retry_key;
+    args[3] = d->entry.id;
+    ngx_str_set(&args[4], NGX_HTTP_WEBHOOKS_GROUP);
 
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                             ngx_http_webhooks_record_done, d,
-                                            2, 8, args);
+                                            3, 15, args);
     if (d->cmd == NULL) {
         ngx_http_webhooks_end(d);
+    }
+}
+
+
+/*
+ * When to try a failed delivery again, in ms since the epoch, or "": a
+ * 4xx other than 408 and 429 is the receiver's final word.  The delays
+ * are spread out so that deliveries that failed together are not all
+ * tried again at once; Retry-After moves a try later, up to the longest
+ * delay.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d, ngx_uint_t ok,
+    ngx_str_t *due)
+{
+    ngx_msec_t   delay, max, *steps;
+    ngx_uint_t   i;
+    ngx_time_t  *tp;
+
+    ngx_str_set(due, "");
+
+    if (ok || !d->auto_retry || d->wmcf->retry->nelts < d->attempt) {
+        return NGX_OK;
+    }
+
+    if (d->from_receiver && d->status >= 400 && d->status < 500
+        && d->status != NGX_HTTP_REQUEST_TIME_OUT
+        && d->status != NGX_HTTP_TOO_MANY_REQUESTS)
+    {
+        return NGX_OK;
+    }
+
+    steps = d->wmcf->retry->elts;
+    delay = steps[d->attempt - 1];
+
+    /* 80% to 120% of the delay */
+    delay = delay / 100 * (80 + ngx_random() % 41)
+            + delay % 100 * (80 + ngx_random() % 41) / 100;
+
+    if (d->retry_after > 0) {
+        max = 0;
+
+        for (i = 0; i < d->wmcf->retry->nelts; i++) {
+            max = ngx_max(max, steps[i]);
+        }
+
+        delay = ngx_max(delay,
+                        ngx_min((ngx_msec_t) d->retry_after * 1000, max));
+    }
+
+    due->data = ngx_pnalloc(d->pool, NGX_INT64_LEN);
+    if (due->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+
+    due->len = ngx_sprintf(due->data, "%M",
+                           (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
+               - due->data;
+
+    return NGX_OK;
+}
+
+
+/* Retry-After in seconds, from either of its forms */
+
+static time_t
+ngx_http_webhooks_retry_after(ngx_http_request_t *r)
+{
+    time_t            t;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Retry-After") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               sizeof("Retry-After") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        t = ngx_atotm(h[i].value.data, h[i].value.len);
+
+        if (t == NGX_ERROR) {
+            t = ngx_parse_http_time(h[i].value.data, h[i].value.len);
+
+            if (t == NGX_ERROR) {
+                return 0;
+            }
+
+            t -= ngx_time();
+        }
+
+        return t > 0 ? t : 0;
     }
 }
 
@@ -1048,7 +1244,7 @@ ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 
     if (d) {
         p = ngx_snprintf(p, len, " while delivering webhook \"%V\" to \"%V\"",
-                         &d->key, &d->url);
+                         &d->entry.key, &d->url);
         len -= p - buf;
     }
 
@@ -1097,6 +1293,12 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
     }
 
     d->from_receiver = 1;
+
+    if (d->status == NGX_HTTP_TOO_MANY_REQUESTS
+        || d->status == NGX_HTTP_SERVICE_UNAVAILABLE)
+    {
+        d->retry_after = ngx_http_webhooks_retry_after(r);
+    }
 
     /* {"Name":"value",...}: names and values escaped, values capped */
 

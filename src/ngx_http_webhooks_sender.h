@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_queue.h"
 
 
 ngx_int_t ngx_http_webhooks_sender_conf(ngx_conf_t *cf);
@@ -20,7 +21,7 @@ ngx_int_t ngx_http_webhooks_sender_filters(ngx_conf_t *cf);
 ngx_int_t ngx_http_webhooks_sender_init(ngx_cycle_t *cycle);
 void ngx_http_webhooks_sender_done(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
-    ngx_str_t *entry, ngx_str_t *key);
+    ngx_http_webhooks_queue_entry_t *e);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_SENDER_H_INCLUDED_ */

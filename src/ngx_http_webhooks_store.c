@@ -18,7 +18,14 @@
  *   <prefix>{r:<owner>/<repo>}:hooks     hash of one repo's hooks
  *   <prefix>seq:delivery                 delivery id counter, global
  *   <prefix>event:<guid>                 an event's payload, once per event
- *   <prefix>queue                        stream of deliveries to make
+ *   <prefix>queue                        stream of deliveries to make:
+ *                                        "k" the delivery, "h" its hook
+ *                                        id, "t" the target host, "d"
+ *                                        how often it was put off
+ *   <prefix>retry                        sorted set of deliveries due
+ *                                        later, by time in ms: "r:<key>"
+ *                                        a failed delivery to try again,
+ *                                        "d<n>:<key>" one put off
  *   <scope>delivery:<id>                 hash: one delivery and its outcome
  *   <scope>deliveries:<hook id>          sorted set of a hook's deliveries
  *   <scope>lastpush                      the key of the latest push's
@@ -35,7 +42,8 @@
  * Names are lowercased.  A hooks hash maps "<id>" to the stored hook,
  * "<id>:v" to its public view (rendered once, when written), "<id>:c" to
  * the OAuth app that created it ("" for a user), "<id>:lr" to its last
- * response and "name" to the org or repo name as first spelled.  The
+ * response, "<id>:fs" to when its deliveries started failing, and
+ * "name" to the org or repo name as first spelled.  The
  * hash tag keeps one org's or repo's keys in one cluster slot, so every
  * script below touches one slot only.
  */
@@ -80,6 +88,7 @@ static const char  ngx_http_webhooks_save_lua[] =
     "end\n"
     "redis.call('HSET', KEYS[1], id, new, id .. ':v', ARGV[4],\n"
     "           id .. ':c', ARGV[5])\n"
+    "if doc.active then redis.call('HDEL', KEYS[1], id .. ':fs') end\n"
     "redis.call('HSETNX', KEYS[1], 'name', ARGV[6])\n"
     "return {'ok', redis.call('HGET', KEYS[1], 'name')}\n";
 
@@ -92,7 +101,8 @@ static const char  ngx_http_webhooks_save_lua[] =
 static const char  ngx_http_webhooks_delete_lua[] =
     "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
     "local id = ARGV[1]\n"
-    "redis.call('HDEL', KEYS[1], id, id .. ':v', id .. ':c', id .. ':lr')\n"
+    "redis.call('HDEL', KEYS[1], id, id .. ':v', id .. ':c', id .. ':lr',\n"
+    "           id .. ':fs')\n"
     "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
     "  redis.call('DEL', ARGV[2] .. 'delivery:' .. d)\n"
     "end\n"
@@ -103,9 +113,20 @@ static const char  ngx_http_webhooks_delete_lua[] =
     "return 1\n";
 
 
+/* the host[:port] of a URL, lowercased: what the per-host cap counts */
+
+#define NGX_HTTP_WEBHOOKS_HOST_LUA                                          \
+    "local function host(url)\n"                                              \
+    "  local h = string.match(url, '^%a[%w+.-]*://([^/?#]*)') or ''\n"        \
+    "  return string.lower(string.match(h, '[^@]*$'))\n"                      \
+    "end\n"
+
+
 /*
  * Queues one delivery: its record, its place in the hook's list and its
- * entry in the stream.  Shared by the scripts that follow.
+ * entry in the stream.  Shared by the scripts that follow.  A delivery
+ * of an event taken in ("auto") is tried again when it fails; pings,
+ * tests and redeliveries are not.
  *
  * KEYS[1] payload, KEYS[2] queue, KEYS[3] delivery counter
  * ARGV[1] guid, [2] event, [3] ttl, [4] now, [5] action,
@@ -113,7 +134,12 @@ static const char  ngx_http_webhooks_delete_lua[] =
  */
 
 #define NGX_HTTP_WEBHOOKS_QUEUE_LUA                                         \
-    "local function queue(sp, hooks, hook, ttype, tid)\n"                     \
+    NGX_HTTP_WEBHOOKS_HOST_LUA                                                \
+    "local function full(retry, max)\n"                                       \
+    "  return redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', retry)\n"     \
+    "         >= tonumber(max)\n"                                             \
+    "end\n"                                                                   \
+    "local function queue(sp, hooks, hook, url, ttype, tid, auto)\n"          \
     "  local id = redis.call('INCR', KEYS[3])\n"                              \
     "  local rk = sp .. 'delivery:' .. id\n"                                  \
     "  redis.call('HSET', rk, 'id', id, 'hook', hook, 'hooks', hooks,\n"      \
@@ -121,10 +147,11 @@ static const char  ngx_http_webhooks_delete_lua[] =
     "    'repository_id', ARGV[6], 'installation_id', ARGV[7],\n"             \
     "    'redelivery', ARGV[8], 'target_type', ttype, 'target_id', tid,\n"    \
     "    'payload', KEYS[1], 'delivered_at', ARGV[4], 'status', 'queued',\n"  \
-    "    'status_code', 0, 'duration', 0)\n"                                  \
+    "    'status_code', 0, 'duration', 0, 'attempt', 1, 'auto', auto)\n"      \
     "  redis.call('EXPIRE', rk, ARGV[3])\n"                                   \
     "  redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)\n"             \
-    "  redis.call('XADD', KEYS[2], '*', 'k', rk)\n"                           \
+    "  redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', hook,\n"                \
+    "             't', host(url))\n"                                          \
     "  return id\n"                                                           \
     "end\n"
 
@@ -133,14 +160,18 @@ static const char  ngx_http_webhooks_delete_lua[] =
  * An event taken in: every active hook of the repo and of the org that
  * subscribes to it gets one delivery, all or none.
  *
- * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or ""
+ * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or "",
+ * KEYS[6] the retry set
  * ARGV[9] payload, [10] repo scope prefix, [11] repository id,
  *      [12] org scope prefix, [13] organization id, [14] repository
- *      object, [15] organization object, [16] sender key, [17] sender
+ *      object, [15] organization object, [16] sender key, [17] sender,
+ *      [18] the most deliveries queued and due later
+ * Returns the number of deliveries queued, -1 when the queue is full.
  */
 
 static const char  ngx_http_webhooks_intake_lua[] =
     NGX_HTTP_WEBHOOKS_QUEUE_LUA
+    "if full(KEYS[6], ARGV[18]) then return -1 end\n"
     "local n = 0\n"
     "local function fan(hooks, sp, ttype, tid)\n"
     "  local all = redis.call('HGETALL', hooks)\n"
@@ -154,7 +185,7 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "        end\n"
     "      end\n"
     "      if sub then\n"
-    "        queue(sp, hooks, all[i], ttype, tid)\n"
+    "        queue(sp, hooks, all[i], h.config.url, ttype, tid, 1)\n"
     "        n = n + 1\n"
     "      end\n"
     "    end\n"
@@ -188,21 +219,26 @@ static const char  ngx_http_webhooks_intake_lua[] =
 /*
  * One delivery to one hook: a ping, a test or a redelivery.
  *
- * KEYS[4] the hooks hash
+ * KEYS[4] the hooks hash, KEYS[5] the retry set
  * ARGV[9] the payload, or "" to keep the stored one, [10] scope prefix,
- *      [11] hook id, [12] target type, [13] target id
- * Returns the delivery id, -1 if the hook is gone, -2 if the payload is.
+ *      [11] hook id, [12] target type, [13] target id, [14] the most
+ *      deliveries queued and due later
+ * Returns the delivery id, -1 if the hook is gone, -2 if the payload is,
+ * -3 if the queue is full.
  */
 
 static const char  ngx_http_webhooks_enqueue_lua[] =
     NGX_HTTP_WEBHOOKS_QUEUE_LUA
-    "if redis.call('HEXISTS', KEYS[4], ARGV[11]) == 0 then return -1 end\n"
+    "local h = redis.call('HGET', KEYS[4], ARGV[11])\n"
+    "if not h then return -1 end\n"
+    "if full(KEYS[5], ARGV[14]) then return -3 end\n"
     "if ARGV[9] == '' then\n"
     "  if redis.call('EXPIRE', KEYS[1], ARGV[3]) == 0 then return -2 end\n"
     "else\n"
     "  redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])\n"
     "end\n"
-    "return queue(ARGV[10], KEYS[4], ARGV[11], ARGV[12], ARGV[13])\n";
+    "return queue(ARGV[10], KEYS[4], ARGV[11], cjson.decode(h).config.url,\n"
+    "             ARGV[12], ARGV[13], 0)\n";
 
 
 /*
@@ -221,26 +257,122 @@ static const char  ngx_http_webhooks_take_lua[] =
 
 
 /*
- * The outcome of an attempt, and the queue entry done with.
+ * The outcome of an attempt, and the queue entry done with.  A failure
+ * may be tried again later; a hook none of whose deliveries succeeded
+ * for the whole span is deactivated, with the reason as its last
+ * response.
  *
- * KEYS[1] the delivery, KEYS[2] the queue
+ * KEYS[1] the delivery, KEYS[2] the queue, KEYS[3] the retry set
  * ARGV[1] entry id, [2] group, [3] ttl, [4] last response, [5] the
- *      hooks hash, [6] the hook id, [7..] fields of the delivery; none to
- *      only acknowledge the entry
+ *      hooks hash, [6] the hook id, [7] "ok", "failed" or "" to only
+ *      acknowledge the entry, [8] when to try again (ms) or "", [9] now,
+ *      [10] the failing span or 0, [11] the last response when the hook
+ *      is deactivated, [12] the payload, [13..] fields of the delivery
+ * Returns 2 when the hook was deactivated.
  */
 
 static const char  ngx_http_webhooks_done_lua[] =
-    "if #ARGV > 6 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "local rc = 1\n"
+    "if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  local f = {}\n"
-    "  for i = 7, #ARGV do f[#f + 1] = ARGV[i] end\n"
+    "  for i = 13, #ARGV do f[#f + 1] = ARGV[i] end\n"
     "  redis.call('HSET', KEYS[1], unpack(f))\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "  if redis.call('HEXISTS', ARGV[5], ARGV[6]) == 1 then\n"
-    "    redis.call('HSET', ARGV[5], ARGV[6] .. ':lr', ARGV[4])\n"
+    "  local hooks, id, lr, again = ARGV[5], ARGV[6], ARGV[4], ARGV[8]\n"
+    "  local cur = redis.call('HGET', hooks, id)\n"
+    "  if cur then\n"
+    "    if ARGV[7] == 'ok' then\n"
+    "      redis.call('HDEL', hooks, id .. ':fs')\n"
+    "    else\n"
+    "      redis.call('HSETNX', hooks, id .. ':fs', ARGV[9])\n"
+    "      local since = tonumber(redis.call('HGET', hooks, id .. ':fs'))\n"
+    "      local span = tonumber(ARGV[10])\n"
+    "      if span > 0 and tonumber(ARGV[9]) - since >= span\n"
+    "         and string.find(cur, '\"active\":true', 1, true) then\n"
+    "        local v = redis.call('HGET', hooks, id .. ':v') or ''\n"
+    "        local off = '\"active\":false'\n"
+    "        redis.call('HSET', hooks,\n"
+    "          id, (string.gsub(cur, '\"active\":true', off, 1)),\n"
+    "          id .. ':v', (string.gsub(v, '\"active\":true', off, 1)))\n"
+    "        lr, again, rc = ARGV[11], '', 2\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('HSET', hooks, id .. ':lr', lr)\n"
+    "    if again ~= '' then\n"
+    "      redis.call('ZADD', KEYS[3], again, 'r:' .. KEYS[1])\n"
+    "      redis.call('EXPIRE', ARGV[12], ARGV[3])\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
     "redis.call('XDEL', KEYS[2], ARGV[1])\n"
+    "return rc\n";
+
+
+/*
+ * Deliveries due: each failed one tried again as a delivery of its own
+ * (the same GUID, not a redelivery, its attempt counted), each one put
+ * off queued again.  Those whose hook was deleted or deactivated, or
+ * whose payload expired, are dropped.
+ *
+ * KEYS[1] the retry set, KEYS[2] queue, KEYS[3] delivery counter
+ * ARGV[1] now in ms, [2] how many at most, [3] ttl, [4] now
+ * Returns how many were due.
+ */
+
+static const char  ngx_http_webhooks_promote_lua[] =
+    NGX_HTTP_WEBHOOKS_HOST_LUA
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
+    "                       'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "for _, m in ipairs(due) do\n"
+    "  redis.call('ZREM', KEYS[1], m)\n"
+    "  local kind, d, rk = string.match(m, '^(%a)(%d*):(.*)$')\n"
+    "  local r = {}\n"
+    "  if rk then\n"
+    "    local a = redis.call('HGETALL', rk)\n"
+    "    for i = 1, #a, 2 do r[a[i]] = a[i + 1] end\n"
+    "  end\n"
+    "  local h = r.hooks and redis.call('HGET', r.hooks, r.hook)\n"
+    "  if h and redis.call('EXISTS', r.payload) == 1 then\n"
+    "    local doc = cjson.decode(h)\n"
+    "    if doc.active then\n"
+    "      if kind == 'r' then\n"
+    "        local sp = string.sub(rk, 1, #rk - #('delivery:' .. r.id))\n"
+    "        local id = redis.call('INCR', KEYS[3])\n"
+    "        rk = sp .. 'delivery:' .. id\n"
+    "        redis.call('HSET', rk, 'id', id, 'hook', r.hook,\n"
+    "          'hooks', r.hooks, 'guid', r.guid, 'event', r.event,\n"
+    "          'action', r.action, 'repository_id', r.repository_id,\n"
+    "          'installation_id', r.installation_id, 'redelivery', 0,\n"
+    "          'target_type', r.target_type, 'target_id', r.target_id,\n"
+    "          'payload', r.payload, 'delivered_at', ARGV[4],\n"
+    "          'status', 'queued', 'status_code', 0, 'duration', 0,\n"
+    "          'attempt', (tonumber(r.attempt) or 1) + 1, 'auto', 1)\n"
+    "        redis.call('EXPIRE', rk, ARGV[3])\n"
+    "        redis.call('ZADD', sp .. 'deliveries:' .. r.hook, id, id)\n"
+    "        redis.call('EXPIRE', r.payload, ARGV[3])\n"
+    "        d = ''\n"
+    "      end\n"
+    "      redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', r.hook,\n"
+    "                 't', host(doc.config.url), 'd', d)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return #due\n";
+
+
+/*
+ * A delivery put off: its hook or host has as many in flight as it may
+ * have in this worker.
+ *
+ * KEYS[1] the queue, KEYS[2] the retry set
+ * ARGV[1] entry id, [2] group, [3] when (ms), [4] "d<n>:<key>"
+ */
+
+static const char  ngx_http_webhooks_defer_lua[] =
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])\n"
+    "redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])\n"
+    "redis.call('XDEL', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
 
@@ -328,6 +460,8 @@ ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
     ngx_http_webhooks_lua(ngx_http_webhooks_list_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_context_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_follow_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_promote_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_defer_lua),
 };
 
 

@@ -848,6 +848,13 @@ sub _receiver_conn {
 
     my $now = time;
 
+    # Requests to the same path being answered now, this one included.
+    (my $key = $path) =~ s/[^A-Za-z0-9]/_/g;
+    make_path("$dir/inflight");
+    my $mine = "$dir/inflight/$key.$$";
+    if (open my $ifh, '>', $mine) { close $ifh }
+    my $inflight = () = glob("$dir/inflight/$key.*");
+
     # The body in a file of its own: JSON::PP is slow on megabytes.
     make_path("$log.bodies");
     my $bf = sprintf '%s.bodies/%.6f-%d', $log, $now, $$;
@@ -860,7 +867,7 @@ sub _receiver_conn {
         method => $method, uri => $uri, path => $path,
         query => $query // '', proto => $proto, headers => \%h,
         header_list => \@list, body_file => $bf, time => $now,
-        port => $port, pid => $$,
+        port => $port, pid => $$, inflight => $inflight,
     };
 
     # Header bytes as Latin-1 characters: JSON round-trips them exactly.
@@ -874,7 +881,7 @@ sub _receiver_conn {
 
     my ($seg) = $path =~ m{^/([^/]*)};
     $seg //= '';
-    my ($code, $out) = (200, 'thanks');
+    my ($code, $out, $extra, $stream) = (200, 'thanks', '', 0);
 
     if ($seg eq 'hang') {
         sleep 1 while 1;
@@ -892,20 +899,45 @@ sub _receiver_conn {
     } elsif ($seg eq 'status') {
         ($code) = $path =~ m{^/status/(\d{3})} or $code = 200;
         $out = "status $code";
+        $extra = "Retry-After: $q{retry_after}\r\n"
+            if defined $q{retry_after};
+    } elsif ($seg eq 'flaky') {
+        # /flaky/N: 500 for the first N requests to the path, then 200.
+        my $n = $path =~ m{^/flaky/(\d+)} ? $1 : 1;
+        my $f = "$dir/flaky$key";
+        open my $fh, '+>>', $f or die "cannot open $f: $!";
+        flock $fh, 2;
+        seek $fh, 0, 0;
+        my $seen = () = <$fh>;
+        print $fh "x\n";
+        close $fh;
+        ($code, $out) = (500, 'not yet') if $seen < $n;
     } elsif ($seg eq 'big') {
         $out = 'x' x ($q{size} // 20000);
+    } elsif ($seg eq 'huge') {
+        # size bytes, written a megabyte at a time
+        $stream = $q{size} // 100 * 1024 * 1024;
+        $out = '';
     }
 
     # No body, and no length, where HTTP allows none.
-    my $len = "Content-Length: " . length($out) . "\r\n";
+    my $len = "Content-Length: " . ($stream || length($out)) . "\r\n";
     ($out, $len) = ('', '') if $code =~ /^(?:1..|204|304)$/;
 
     my $resp = "HTTP/1.1 $code " . ($REASON{$code} // 'Unknown') . "\r\n"
         . "Content-Type: text/plain\r\n"
-        . $len
+        . $len . $extra
         . "X-Receiver: webhooks-test\r\n"
         . "Connection: close\r\n\r\n" . $out;
+    local $SIG{PIPE} = 'IGNORE';
     print $c $resp;
+    my $mb = 'y' x (1024 * 1024);
+    while ($stream > 0) {
+        my $n = $stream < length $mb ? $stream : length $mb;
+        last unless print $c substr($mb, 0, $n);
+        $stream -= $n;
+    }
+    unlink $mine;
     shutdown $c, 1;
     # Let the client read everything before the close.
     _receiver_read($c, \(my $drain = q{}), sub { 0 }, time + 2);
