@@ -730,18 +730,24 @@ sub schema_array_ok {
 # What a receiver does, by the first segment of the request path:
 #   /ok/...          200 "thanks" (also any other path)
 #   /fail/...        500 "oops"
-#   /status/NNN/...  NNN "status NNN"
+#   /status/NNN/...  NNN "status NNN"; ?retry_after=V adds Retry-After: V
+#   /flaky/N/...     500 to the first N requests to this exact path, then
+#                    200 "thanks"
 #   /slow/...        sleeps (?delay=S, default 2 s), then 200 "thanks"
 #   /hang/...        never answers (the connection stays open)
 #   /hang-once/...   never answers the first request to this exact path,
 #                    answers 200 "thanks" to the ones after it
 #   /big/...         200 with a body of ?size=N bytes (default 20000) of "x"
+#   /huge/...        200 with ?size=N bytes (default 100 MB), streamed
 # Every response carries "X-Receiver: webhooks-test" and
-# "Connection: close".
+# "Connection: close".  Each logged request has "inflight": how many
+# requests to its exact path were being answered when it came, itself
+# included.
 
 my %REASON = (200 => 'OK', 201 => 'Created', 202 => 'Accepted',
     204 => 'No Content', 301 => 'Moved Permanently', 302 => 'Found',
-    400 => 'Bad Request', 404 => 'Not Found', 410 => 'Gone',
+    400 => 'Bad Request', 404 => 'Not Found', 408 => 'Request Timeout',
+    410 => 'Gone', 429 => 'Too Many Requests',
     500 => 'Internal Server Error', 502 => 'Bad Gateway',
     503 => 'Service Unavailable');
 
