@@ -37,6 +37,22 @@ my @bad = (
       qr/"webhooks_delivery_claim_timeout" directive invalid value/ ],
     [ http => 'webhooks_delivery_response_max lots;',
       qr/"webhooks_delivery_response_max" directive invalid value/ ],
+    [ http => 'webhooks_delivery_retry 5s soon;',
+      qr/invalid delay "soon" in "webhooks_delivery_retry"/ ],
+    [ http => 'webhooks_delivery_retry 0s;',
+      qr/invalid delay "0s" in "webhooks_delivery_retry"/ ],
+    [ http => 'webhooks_delivery_retry off; webhooks_delivery_retry 1s;',
+      qr/"webhooks_delivery_retry" directive is duplicate/ ],
+    [ http => 'webhooks_delivery_deactivate_after never;',
+      qr/invalid value "never" in "webhooks_delivery_deactivate_after"/ ],
+    [ http => 'webhooks_delivery_hook_concurrency 0;',
+      qr/"webhooks_delivery_hook_concurrency" must be between 1 and 100000/ ],
+    [ http => 'webhooks_delivery_host_concurrency 100001;',
+      qr/"webhooks_delivery_host_concurrency" must be between 1 and 100000/ ],
+    [ http => 'webhooks_delivery_queue_max 0;',
+      qr/"webhooks_delivery_queue_max" must be between 1 and 1000000000/ ],
+    [ location => 'webhooks_delivery_retry 1s;',
+      qr/"webhooks_delivery_retry" directive is not allowed here/ ],
     [ server => 'webhooks_delivery_location relative;',
       qr/"webhooks_delivery_location" must be a URI starting with "\/"/ ],
     [ server => 'webhooks_delivery_location /a; webhooks_delivery_location /b;',
@@ -96,6 +112,11 @@ $t->nginx_conf(<<'EOF');
     webhooks_delivery_retention     7d;
     webhooks_delivery_claim_timeout 2m;
     webhooks_delivery_response_max  16k;
+    webhooks_delivery_retry         10s 1m 1h;
+    webhooks_delivery_deactivate_after 2d;
+    webhooks_delivery_hook_concurrency 4;
+    webhooks_delivery_host_concurrency 8;
+    webhooks_delivery_queue_max     5000;
 
     map $webhooks_auth_token $login { demo-owner octocat; }
 
