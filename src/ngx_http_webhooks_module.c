@@ -450,6 +450,21 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_memcpy(ms, ngx_http_webhooks_retry_default, sizeof(ngx_msec_t) * i);
     }
 
+    /* a try due after its delivery expired would find nothing to send */
+
+    ms = wmcf->retry->elts;
+
+    for (i = 0; i < wmcf->retry->nelts; i++) {
+        if (ms[i] / 1000 >= (ngx_msec_t) wmcf->retention) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "a \"webhooks_delivery_retry\" delay is not "
+                               "shorter than \"webhooks_delivery_retention\": "
+                               "deliveries expire before they are tried "
+                               "again");
+            break;
+        }
+    }
+
     p = ngx_pnalloc(cf->pool, 2 * NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_CONF_ERROR;

@@ -276,7 +276,8 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
     {
         /* the delivery, its hook or its payload expired or was deleted */
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "webhooks: delivery \"%V\" is gone, dropped", &d->entry.key);
+                      "webhooks: delivery \"%V\" is gone, dropped",
+                      &d->entry.key);
         ngx_http_webhooks_ack(d);
         return;
     }

@@ -93,6 +93,16 @@ sub conf {
 EOF
 }
 
+# A warning, not an error: a try due after its delivery expired.
+$t->nginx_conf(conf(http => 'webhooks_delivery_retention 1h; '
+    . 'webhooks_delivery_retry 5s 2h;'));
+{
+    my ($rc, $out) = $t->nginx_test;
+    is($rc, 0, 'a retry delay past the retention: accepted');
+    like($out, qr/\[warn\].*"webhooks_delivery_retry" delay is not shorter/,
+        'with a warning') or diag $out;
+}
+
 for my $case (@bad) {
     my ($where, $text, $says) = @$case;
     $t->nginx_conf(conf($where, $text));
