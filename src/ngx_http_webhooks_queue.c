@@ -655,7 +655,22 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
     size_t      argvlen[9];
     const char *argv[9];
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
+    if (ngx_terminate) {
+        return;
+    }
+
+    /*
+     * a worker shutting down gracefully still finishes what it holds:
+     * it keeps the entries its own, but takes over no more
+     */
+
+    if (ngx_exiting || ngx_quit) {
+        if (!ngx_queue_empty(&q->held)) {
+            ngx_add_timer(&q->claim,
+                          ngx_max(q->wmcf->claim_timeout / 2, 1000));
+            ngx_http_webhooks_queue_heartbeat(q);
+        }
+
         return;
     }
 
