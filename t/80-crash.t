@@ -234,6 +234,34 @@ my $killed = 0;
 }
 
 ###############################################################################
+# (b2) A reload while a delivery slower than the claim timeout is on its
+# way: the old worker, shutting down gracefully, still makes it, and
+# still holds it (as a live worker does, t/52): no one else sends it too.
+
+{
+    my $repo = '/repos/octo-org/crash-slow';
+    my $sh = hook($repo, "$RCV/slow/reload?delay=5");
+    my $r = $t->http(POST => '/_webhooks/events', headers => {
+            'X-GitHub-Event' => 'push', 'Content-Type' => 'application/json' },
+        body => '{"repository":{"id":82,"full_name":"octo-org/crash-slow"}}');
+    is($r->{status}, 202, 'slow reload: event taken in');
+    my ($first) = $t->wait_received(1, '/slow/reload', timeout => 10 * $SLOW);
+    ok($first, 'slow reload: the attempt is on its way');
+
+    my $at = time;
+    $t->reload;
+    ok(wait_for(sub { pending() eq '0' }, 20), 'slow reload: done')
+        or diag('pending: ' . pending());
+    sleep 1;
+    my @got = $t->received('/slow/reload');
+    is(scalar @got, 1, 'slow reload: sent once, by the old worker')
+        or diag(join "\n", map { sprintf '%.2f s after the reload by %s',
+            $_->{time} - $at, $_->{headers}{'x-test-worker'} } @got);
+    my $l = $t->api(GET => "$repo/hooks/$sh/deliveries", $TOK)->{json};
+    is(scalar @{ $l || [] }, 1, 'slow reload: one entry in the log');
+}
+
+###############################################################################
 # (c) A graceful stop during a burst, then a new start: what was taken in
 # before the stop is delivered after the start; what the stopped workers
 # had taken is claimed after the claim timeout.
