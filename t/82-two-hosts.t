@@ -215,9 +215,15 @@ my $dead = 0;
 
     my ($lost, $dup, $by) = check('kill A', $guids, \@hooks, 60);
 
-    my @late = grep { ($_->{headers}{'x-test-instance'} // '') eq 'A'
-        && $_->{time} > $dead + 0.5 } $A->received;
-    is(scalar @late, 0, 'kill A: A made nothing after its death');
+    # A request A wrote before its death may be read a while later by a
+    # receiver on a busy machine: a generous margin.
+    my ($last) = sort { $b <=> $a } map { $_->{time} }
+        grep { ($_->{headers}{'x-test-instance'} // '') eq 'A' }
+        $A->received;
+    note(sprintf 'kill A: the last request from A read %.2f s after the '
+        . 'kill', $last - $dead) if $last;
+    cmp_ok(($last // 0) - $dead, '<', 5 * $SLOW,
+        'kill A: A made nothing after its death');
     ok($by->{B}, 'kill A: B made deliveries');
 
     # The killed workers had deliveries in hand: B made them again.
