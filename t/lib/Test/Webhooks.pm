@@ -53,6 +53,8 @@ sub new {
         _used => {},
         _daemons => [],
     }, $class;
+    # Another object's redis: its port is taken, not to be handed out.
+    $self->{_used}{ $self->{redis_port} } = 1 if $self->{redis_port};
     push @LIVE, $self;
     weaken($LIVE[-1]);
     return $self;
@@ -96,7 +98,7 @@ sub port {
     die "no free port";
 }
 
-sub redis_port { $_[0]->port(1) }
+sub redis_port { $_[0]{redis_port} // $_[0]->port(1) }
 
 ###############################################################################
 # Files
@@ -262,6 +264,9 @@ sub waitforsocket {
 
 sub start_redis {
     my ($self, @extra) = @_;
+    die "start_redis: this object uses the redis on port $self->{redis_port}"
+        . " (new(redis_port => ...)); start it from its owner\n"
+        if $self->{redis_port};
     my $dir = "$self->{_dir}/redis";
     make_path($dir);
     $self->{_redis_args} = \@extra if @_ > 1 || !$self->{_redis_args};
@@ -1059,11 +1064,19 @@ Test::Webhooks - harness for the ngx_http_webhooks tests
 
 =item new(%opts)
 
-Temp dir (kept with TEST_NGINX_LEAVE). Options: C<workers>, C<log_level>.
+Temp dir (kept with TEST_NGINX_LEAVE). Options: C<workers>, C<log_level>,
+C<redis_port>.
+
+C<redis_port =E<gt> $port> makes the object use a redis it does not own,
+e.g. C<$t1-E<gt>redis_port>, so that two nginx instances (two objects, each
+with its own testdir, ports and nginx) share one Redis: %%REDIS_PORT%% and
+C<redis(...)> use that port, C<start_redis> dies, and C<stop_redis> and the
+end of the test leave that redis alone (its owner starts and stops it).
 
 =item port($n), redis_port, testdir, module_path, repo_root
 
-Free ports, stable per object; redis uses port 1, nginx port 0.
+Free ports, stable per object; redis uses port 1 (unless new() was given
+C<redis_port>), nginx port 0.
 C<module_path> is build/ or, with WEBHOOKS_SAN=1, build/san/.
 
 =item skip_unless_module
