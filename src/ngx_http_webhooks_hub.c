@@ -119,6 +119,7 @@ ngx_http_webhooks_hub_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_webhooks_hub_run(ngx_http_request_t *r)
 {
+    json_t                         *v;
     ngx_int_t                       rc;
     ngx_str_t                       body, repo, event, ct;
     ngx_uint_t                      json;
@@ -252,6 +253,16 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     if (form.secret.data == NULL) {
         ngx_str_set(&form.secret, "");
     }
+
+    /* the secret goes into JSON, which holds UTF-8 text only */
+
+    v = json_stringn((const char *) form.secret.data, form.secret.len);
+    if (v == NULL) {
+        return ngx_http_webhooks_hub_fail(r, "hub.secret", "invalid",
+                                          "hub.secret must be UTF-8 text");
+    }
+
+    json_decref(v);
 
     ctx->hub_event = event;
     ctx->hub_subscribe = (form.mode.len == 9);
@@ -563,6 +574,11 @@ ngx_http_webhooks_hub_multipart(ngx_http_request_t *r, ngx_str_t *body,
     }
 
     ngx_memcpy(ngx_cpymem(boundary.data, "\r\n--", 4), b, end - b);
+
+    if (body->len == 0) {
+        /* no data to search: not even the closing delimiter */
+        return NGX_DECLINED;
+    }
 
     p = body->data;
     last = p + body->len;

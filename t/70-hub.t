@@ -455,12 +455,24 @@ for ([ 'no boundary', 'multipart/form-data', multipart_body(@$valid) ],
         substr(multipart_body(@$valid), 0, 150) ],
     [ 'part without name', "multipart/form-data; boundary=$BOUNDARY",
         "--$BOUNDARY\r\nContent-Disposition: form-data\r\n\r\nx\r\n"
-        . "--$BOUNDARY--\r\n" ])
+        . "--$BOUNDARY--\r\n" ],
+    # found by t/fuzz: an empty body crashed the worker
+    [ 'empty', "multipart/form-data; boundary=$BOUNDARY", '' ])
 {
     my ($name, $ct, $body) = @$_;
     my $r = hub("token $OWNER", $body,
         headers => { 'Content-Type' => $ct });
     error_is($r, 400, 'Problems parsing the form', "multipart $name");
+}
+
+# A secret JSON cannot hold (found by t/fuzz: it was a 500).
+{
+    my $f = sub_fields(subscribe => 'push', $NEW);
+    push @$f, 'hub.secret' => "\xff\xfe";
+    invalid_is(hub("token $OWNER", $f), 'hub.secret', 'invalid',
+        'form: secret not UTF-8');
+    invalid_is(hub(basic("u:$OWNER"), $f, multipart => 1), 'hub.secret',
+        'invalid', 'multipart: secret not UTF-8');
 }
 
 # Bad input from someone who is not admin is still bad input; from nobody
