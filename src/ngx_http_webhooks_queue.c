@@ -27,9 +27,13 @@
  * a slow receiver does not make them look abandoned.
  *
  * A worker has no more than so many deliveries in flight to one hook
- * and to one host: an entry past either cap is put off, out of the
- * stream into the set of deliveries due later, so that a slow receiver
- * holds neither the worker's capacity nor the entries behind it.  Every
+ * and to one host.  An entry past either cap waits in the worker for a
+ * delivery to the same hook or host to end, and counts against what the
+ * worker reads: a busy fast receiver drains it in moments.  One that
+ * still waits after a moment while the worker can read nothing more is
+ * put off, out of the stream into the set of deliveries due later, so
+ * that a slow receiver holds neither the worker's capacity nor the
+ * entries behind it.  Every
  * worker moves what has come due from that set back into the stream:
  * put-off deliveries and failed ones to be tried again.
  */
@@ -41,6 +45,7 @@
 #define NGX_HTTP_WEBHOOKS_PROMOTE_MAX  100
 #define NGX_HTTP_WEBHOOKS_DEFER        1000
 #define NGX_HTTP_WEBHOOKS_DEFER_MAX    30000
+#define NGX_HTTP_WEBHOOKS_WAIT         250
 
 
 typedef struct {
@@ -54,11 +59,15 @@ typedef struct {
     ngx_http_webhooks_redis_cmd_t  *promoting;
     ngx_pool_t                     *promote_pool;
     ngx_queue_t                     held;
+    ngx_queue_t                     waiting;
+    ngx_uint_t                      nwaiting;
     ngx_event_t                     retry;
     ngx_event_t                     claim;
     ngx_event_t                     promote;
+    ngx_event_t                     evict;
 
     unsigned                        group:1;
+    unsigned                        resuming:1;
 } ngx_http_webhooks_queue_t;
 
 
@@ -78,6 +87,12 @@ static ngx_uint_t ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q);
+static void ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_done(void *data,
     redisReply *reply);
@@ -99,6 +114,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 
     q->wmcf = wmcf;
     ngx_queue_init(&q->held);
+    ngx_queue_init(&q->waiting);
 
     q->consumer.data = ngx_pnalloc(cycle->pool,
                                    cycle->hostname.len + 1 + NGX_INT_T_LEN);
@@ -125,6 +141,11 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     q->promote.log = cycle->log;
     q->promote.cancelable = 1;
 
+    q->evict.handler = ngx_http_webhooks_queue_evict_handler;
+    q->evict.data = q;
+    q->evict.log = cycle->log;
+    q->evict.cancelable = 1;
+
     q->rd = ngx_http_webhooks_redis_create(cycle, wmcf, NULL, 0);
     if (q->rd == NULL) {
         return NGX_ERROR;
@@ -144,6 +165,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 void
 ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 {
+    ngx_queue_t                *l;
     ngx_http_webhooks_queue_t  *q;
 
     q = ngx_http_webhooks_queue;
@@ -161,6 +183,10 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 
     if (q->promote.timer_set) {
         ngx_del_timer(&q->promote);
+    }
+
+    if (q->evict.timer_set) {
+        ngx_del_timer(&q->evict);
     }
 
     if (q->promoting) {
@@ -181,6 +207,14 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
     if (q->reading) {
         ngx_http_webhooks_redis_cancel(q->reading);
         q->reading = NULL;
+    }
+
+    /* what waited stays pending: another worker claims it */
+
+    while (!ngx_queue_empty(&q->waiting)) {
+        l = ngx_queue_head(&q->waiting);
+        ngx_queue_remove(l);
+        ngx_free(ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue));
     }
 
     ngx_http_webhooks_redis_close(q->rd);
@@ -216,6 +250,7 @@ ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
     ngx_queue_remove(&e->queue);
     q->inflight--;
 
+    ngx_http_webhooks_queue_resume(q);
     ngx_http_webhooks_queue_read(q);
 }
 
@@ -227,9 +262,15 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
     size_t      argvlen[12];
     const char *argv[12];
 
-    if (q->reading || ngx_exiting || ngx_terminate || ngx_quit
-        || q->inflight >= q->wmcf->concurrency)
-    {
+    if (q->reading || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (q->inflight + q->nwaiting >= q->wmcf->concurrency) {
+        if (q->nwaiting && !q->evict.timer_set) {
+            ngx_add_timer(&q->evict, NGX_HTTP_WEBHOOKS_WAIT / 2);
+        }
+
         return;
     }
 
@@ -276,7 +317,9 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
     argvlen[4] = 5;
     argv[5] = (const char *) count;
     argvlen[5] = ngx_sprintf(count, "%ui",
-                             q->wmcf->concurrency - q->inflight) - count;
+                             q->wmcf->concurrency - q->inflight
+                             - q->nwaiting)
+                 - count;
     argv[6] = "BLOCK";
     argvlen[6] = 5;
     argv[7] = (const char *) block;
@@ -431,18 +474,141 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
             continue;
         }
 
-        if (ngx_http_webhooks_queue_busy(q, &entry)) {
+        if (!ngx_http_webhooks_queue_busy(q, &entry)) {
+            ngx_http_webhooks_queue_start(q, &entry);
+
+        } else if (q->inflight + q->nwaiting < q->wmcf->concurrency) {
+            ngx_http_webhooks_queue_wait(q, &entry);
+
+        } else {
             ngx_http_webhooks_queue_defer(q, &entry);
+        }
+    }
+}
+
+
+static void
+ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e)
+{
+    q->inflight++;
+
+    if (ngx_http_webhooks_deliver(q->wmcf, e) != NGX_OK) {
+        /* left pending: claimed again after the claim timeout */
+        q->inflight--;
+    }
+}
+
+
+/* a copy of the entry, kept until its hook and host have room */
+
+static void
+ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e)
+{
+    u_char                           *p;
+    ngx_http_webhooks_queue_entry_t  *w;
+
+    w = ngx_alloc(sizeof(ngx_http_webhooks_queue_entry_t) + e->id.len
+                  + e->key.len + e->hook.len + e->host.len, ngx_cycle->log);
+    if (w == NULL) {
+        /* left pending: claimed again after the claim timeout */
+        return;
+    }
+
+    p = (u_char *) (w + 1);
+
+    *w = *e;
+    w->since = ngx_current_msec;
+    w->id.data = p;
+    p = ngx_cpymem(p, e->id.data, e->id.len);
+    w->key.data = p;
+    p = ngx_cpymem(p, e->key.data, e->key.len);
+    w->hook.data = p;
+    p = ngx_cpymem(p, e->hook.data, e->hook.len);
+    w->host.data = p;
+    ngx_memcpy(p, e->host.data, e->host.len);
+
+    ngx_queue_insert_tail(&q->waiting, &w->queue);
+    q->nwaiting++;
+}
+
+
+/*
+ * The worker can read nothing more: what waited past a moment is put
+ * off, so that the entries behind it are read.
+ */
+
+static void
+ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_queue_t *q = ev->data;
+
+    ngx_queue_t                      *l, *next;
+    ngx_http_webhooks_queue_entry_t  *w;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    for (l = ngx_queue_head(&q->waiting); l != ngx_queue_sentinel(&q->waiting);
+         l = next)
+    {
+        next = ngx_queue_next(l);
+        w = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+
+        if (ngx_current_msec - w->since < NGX_HTTP_WEBHOOKS_WAIT) {
+            /* in order of arrival: the rest waited less */
+            break;
+        }
+
+        ngx_queue_remove(l);
+        q->nwaiting--;
+
+        ngx_http_webhooks_queue_defer(q, w);
+        ngx_free(w);
+    }
+
+    ngx_http_webhooks_queue_read(q);
+}
+
+
+/* a delivery ended: start those waiting that have room now, in order */
+
+static void
+ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q)
+{
+    ngx_queue_t                      *l, *next;
+    ngx_http_webhooks_queue_entry_t  *w;
+
+    /* a delivery that fails to start ends at once, and comes back here */
+    if (q->resuming) {
+        return;
+    }
+
+    q->resuming = 1;
+
+    for (l = ngx_queue_head(&q->waiting);
+         l != ngx_queue_sentinel(&q->waiting)
+         && q->inflight < q->wmcf->concurrency;
+         l = next)
+    {
+        next = ngx_queue_next(l);
+        w = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+
+        if (ngx_http_webhooks_queue_busy(q, w)) {
             continue;
         }
 
-        q->inflight++;
+        ngx_queue_remove(l);
+        q->nwaiting--;
 
-        if (ngx_http_webhooks_deliver(q->wmcf, &entry) != NGX_OK) {
-            /* left pending: claimed again after the claim timeout */
-            q->inflight--;
-        }
+        /* deliver() copies what it keeps */
+        ngx_http_webhooks_queue_start(q, w);
+        ngx_free(w);
     }
+
+    q->resuming = 0;
 }
 
 
@@ -665,7 +831,7 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
      */
 
     if (ngx_exiting || ngx_quit) {
-        if (!ngx_queue_empty(&q->held)) {
+        if (!ngx_queue_empty(&q->held) || !ngx_queue_empty(&q->waiting)) {
             ngx_add_timer(&q->claim,
                           ngx_max(q->wmcf->claim_timeout / 2, 1000));
             ngx_http_webhooks_queue_heartbeat(q);
@@ -771,11 +937,11 @@ ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q)
     const char                      **argv;
     ngx_http_webhooks_queue_entry_t  *e;
 
-    if (ngx_queue_empty(&q->held)) {
+    if (ngx_queue_empty(&q->held) && ngx_queue_empty(&q->waiting)) {
         return;
     }
 
-    n = 6;
+    n = 6 + q->nwaiting;
 
     for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
          l = ngx_queue_next(l))
@@ -806,6 +972,16 @@ ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q)
     n = 5;
 
     for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
+         l = ngx_queue_next(l))
+    {
+        e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+        argv[n] = (const char *) e->id.data;
+        argvlen[n] = e->id.len;
+        n++;
+    }
+
+    for (l = ngx_queue_head(&q->waiting);
+         l != ngx_queue_sentinel(&q->waiting);
          l = ngx_queue_next(l))
     {
         e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);

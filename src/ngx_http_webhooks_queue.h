@@ -22,6 +22,7 @@ typedef struct {
     ngx_str_t                    hook;       /* its hook's id */
     ngx_str_t                    host;       /* where it goes */
     ngx_uint_t                   deferred;   /* how often it was put off */
+    ngx_msec_t                   since;      /* waiting in the worker */
 } ngx_http_webhooks_queue_entry_t;
 
 

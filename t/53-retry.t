@@ -208,7 +208,12 @@ sleep 2.5;
 is(scalar $t->received(at('/status/502/g')), 1,
     'a deleted hook is not tried again');
 
-is($t->redis(ZCARD => 'webhooks:retry'), 0, 'nothing left due later');
+# what was due for the deleted hook is dropped once it comes due
+my $due_end = time + 5;
+sleep 0.1 while $t->redis(ZCARD => 'webhooks:retry') && time < $due_end;
+is($t->redis(ZCARD => 'webhooks:retry'), 0, 'nothing left due later')
+    or diag explain scalar $t->redis(ZRANGE => 'webhooks:retry', 0, -1,
+        'WITHSCORES');
 
 ###############################################################################
 # The failing span: retries off, deactivated after 2 s of failures.
@@ -267,10 +272,10 @@ ok(api(GET => "/repos/$D/hooks/$bad")->{json}{active},
     'one failure after re-activation: a new span, still active');
 
 ###############################################################################
-# Caps: 4 deliveries per worker, 2 per hook, 3 per host.
+# Caps: 8 deliveries per worker, 2 per hook, 3 per host.
 
 conf(<<'EOF');
-    webhooks_delivery_concurrency      4;
+    webhooks_delivery_concurrency      8;
     webhooks_delivery_hook_concurrency 2;
     webhooks_delivery_host_concurrency 3;
 EOF
