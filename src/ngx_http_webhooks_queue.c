@@ -33,9 +33,9 @@
  * still waits after a moment while the worker can read nothing more is
  * put off, out of the stream into the set of deliveries due later, so
  * that a slow receiver holds neither the worker's capacity nor the
- * entries behind it.  Every
- * worker moves what has come due from that set back into the stream:
- * put-off deliveries and failed ones to be tried again.
+ * entries behind it.  Every worker moves what has come due from that set
+ * back into the stream: put-off deliveries and failed ones to be tried
+ * again.
  */
 
 

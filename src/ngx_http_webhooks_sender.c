@@ -893,17 +893,21 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 
     /* what the hook says once its deliveries failed for the whole span */
 
-    off.data = ngx_pnalloc(d->pool, status.len + 192);
-    if (off.data == NULL) {
-        goto failed;
-    }
+    ngx_str_set(&off, "");
 
-    off.len = ngx_sprintf(off.data,
-                          "{\"code\":%V,\"status\":\"failed\",\"message\":"
-                          "\"Deactivated: every delivery failed for %T "
-                          "seconds. Last: %V\"}",
-                          &code, d->wmcf->fail_span, &status)
-              - off.data;
+    if (!ok && d->wmcf->fail_span) {
+        off.data = ngx_pnalloc(d->pool, status.len + 192);
+        if (off.data == NULL) {
+            goto failed;
+        }
+
+        off.len = ngx_sprintf(off.data,
+                              "{\"code\":%V,\"status\":\"failed\","
+                              "\"message\":\"Deactivated: every delivery "
+                              "failed for %T seconds. Last: %V\"}",
+                              &code, d->wmcf->fail_span, &status)
+                  - off.data;
+    }
 
     n = 0;
     args[n++] = d->entry.key;
