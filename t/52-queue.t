@@ -91,11 +91,6 @@ sub guid_of {
     return sub { ($_[0]{headers}{'x-github-delivery'} // '') eq $g };
 }
 
-sub pending {
-    my ($r, $err) = $t->redis(XPENDING => 'webhooks:queue', 'senders');
-    return defined $err ? "error: $err" : $r->[0];
-}
-
 # Connections blocked in XREADGROUP: workers waiting for the queue.
 sub readers {
     my $list = $t->redis(CLIENT => 'LIST');
@@ -103,15 +98,6 @@ sub readers {
         split /\n/, $list;
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    return $cond->();
-}
 
 ###############################################################################
 # Queued, then Redis goes away: the intake says 503 and keeps nothing; what
@@ -181,10 +167,10 @@ is(scalar @{ scalar $t->redis(KEYS => 'webhooks:event:*') }, $events,
     $n{ $_->{headers}{'x-github-delivery'} . ' ' . $_->{path} }++ for @got;
     is_deeply(\%n, { map { ("$_ /ok/q" => 1, "$_ /ok/o" => 1) } @before },
         'after redis is back: each once, to both hooks');
-    ok(wait_for(sub { pending() eq '0'
+    ok($t->wait_for(sub { $t->pending eq '0'
         && $t->redis(XLEN => 'webhooks:queue') == 0 }, 5),
         'after redis is back: stream and pending list empty')
-        or diag('pending ' . pending() . ', length '
+        or diag('pending ' . $t->pending . ', length '
             . $t->redis(XLEN => 'webhooks:queue'));
     is(scalar($t->received('/ok/gone')), 0,
         'the deleted hook got nothing');
@@ -198,7 +184,7 @@ my @workers = $t->worker_pids;
 is(scalar @workers, 2, 'two workers') or diag("@workers");
 # A worker that met Redis down retries on its own time: wait until both
 # are waiting on the queue.
-ok(wait_for(sub { readers() == 2 }, 10), 'both workers wait on the queue')
+ok($t->wait_for(sub { readers() == 2 }, 10), 'both workers wait on the queue')
     or diag($t->redis(CLIENT => 'LIST'));
 
 my $N = 50;
@@ -231,7 +217,7 @@ is(scalar(grep { defined } @guids), $N, "burst: $N events taken in");
     is_deeply([ sort { $a <=> $b } keys %by ], \@workers,
         'burst: both workers sent some, nobody else');
 
-    ok(wait_for(sub { pending() eq '0' }, 5), 'burst: nothing pending');
+    ok($t->wait_for(sub { $t->pending eq '0' }, 5), 'burst: nothing pending');
     is($t->redis(XLEN => 'webhooks:queue'), 0, 'burst: stream empty');
 
     my $r = api(GET => "$RREPO/hooks/$rh/deliveries?per_page=100");
@@ -260,12 +246,12 @@ my $killed = 0;
     $killed = $first->{headers}{'x-test-worker'};
     ok($killed && grep({ $_ == $killed } $t->worker_pids),
         "kill: sent by worker $killed");
-    is(pending(), 1, 'kill: the entry is pending');
+    is($t->pending, 1, 'kill: the entry is pending');
 
     my $at = time;
     kill 'KILL', $killed;
 
-    ok(wait_for(sub { my @w = $t->worker_pids;
+    ok($t->wait_for(sub { my @w = $t->worker_pids;
         @w == 2 && !grep { $_ == $killed } @w }, 10),
         'kill: the master started a new worker');
 
@@ -282,7 +268,8 @@ my $killed = 0;
     is($second->{body}, $payload, 'kill: same body');
     is($second->{body}, $first->{body}, 'kill: body as the first attempt');
 
-    ok(wait_for(sub { pending() eq '0' }, 5), 'kill: pending list empty');
+    ok($t->wait_for(sub { $t->pending eq '0' }, 5),
+        'kill: pending list empty');
     is($t->redis(XLEN => 'webhooks:queue'), 0, 'kill: stream empty');
 
     my $l = api(GET => "/repos/octo-org/kill/hooks/$kh/deliveries")->{json};
@@ -303,7 +290,7 @@ my $killed = 0;
         full_name => 'octo-org/slow' } });
     is($r->{status}, 202, 'slow: event taken in');
     my @got = $t->wait_received(1, '/slow/live');
-    ok(wait_for(sub { pending() eq '0' }, 12), 'slow: done');
+    ok($t->wait_for(sub { $t->pending eq '0' }, 12), 'slow: done');
     sleep 1;
     @got = $t->received('/slow/live');
     is(scalar @got, 1,

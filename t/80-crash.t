@@ -75,21 +75,6 @@ sub hook {
     return $r->{json}{id};
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout * $SLOW;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    return $cond->();
-}
-
-sub pending {
-    my ($r, $err) = eval { $t->redis(XPENDING => $QUEUE, 'senders') };
-    return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@";
-}
-
 # Posts $n push events one after the other; $at->{$i} runs before the
 # i-th.  Returns the GUIDs answered 202 and a count by status.
 sub burst {
@@ -114,41 +99,23 @@ sub burst {
     return (\@guids, \%status);
 }
 
-# Deliveries by "guid hook-id" among @$guids, from the receiver's log.
-sub tally {
-    my ($guids) = @_;
-    my %want = map { $_ => 1 } @$guids;
-    my %n;
-    for ($t->received) {
-        my $g = $_->{headers}{'x-github-delivery'} // next;
-        next unless $want{$g};
-        $n{ $g . ' ' . ($_->{headers}{'x-github-hook-id'} // '?') }++;
-    }
-    return \%n;
-}
-
-sub lost {
-    my ($guids, $hooks, $n) = @_;
-    return grep { !$n->{$_} } map { my $g = $_; map {"$g $_"} @$hooks }
-        @$guids;
-}
-
 # Waits until each (GUID, hook) pair arrived or the deadline passed;
 # returns the lost pairs and the ones sent more than once.
 sub check {
     my ($tag, $guids, $hooks, $timeout) = @_;
     my $start = time;
     my $n;
-    wait_for(sub { $n = tally($guids); !lost($guids, $hooks, $n) },
+    $t->wait_for(sub { $n = $t->tally($guids); !$t->lost($guids, $hooks, $n) },
         $timeout);
-    my @lost = lost($guids, $hooks, $n);
+    my @lost = $t->lost($guids, $hooks, $n);
     note(sprintf "$tag: all there %.1f s after the burst", time - $start)
         unless @lost;
-    ok(wait_for(sub { pending() eq '0' }, 10), "$tag: nothing pending")
-        or diag('pending: ' . pending());
+    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 10),
+        "$tag: nothing pending")
+        or diag('pending: ' . $t->pending($QUEUE));
     # An attempt still on its way after its entry was done elsewhere.
     sleep 1;
-    $n = tally($guids);
+    $n = $t->tally($guids);
     my @dup = grep { $n->{$_} > 1 } sort keys %$n;
     note("$tag: " . @dup . " pairs delivered more than once: "
         . join(', ', map {"$_ x$n->{$_}"} grep {defined} @dup[0 .. 9])
@@ -203,7 +170,7 @@ my $killed = 0;
     });
     ok($killed, "kill: worker $killed killed");
     cmp_ok(scalar @$guids, '>=', 100, 'kill: most events taken in');
-    ok(wait_for(sub { my @w = $t->worker_pids;
+    ok($t->wait_for(sub { my @w = $t->worker_pids;
         @w == 2 && !grep { $_ == $killed } @w }, 10),
         'kill: the master started a new worker');
 
@@ -250,8 +217,9 @@ my $killed = 0;
 
     my $at = time;
     $t->reload;
-    ok(wait_for(sub { pending() eq '0' }, 20), 'slow reload: done')
-        or diag('pending: ' . pending());
+    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 20),
+        'slow reload: done')
+        or diag('pending: ' . $t->pending($QUEUE));
     sleep 1;
     my @got = $t->received('/slow/reload');
     is(scalar @got, 1, 'slow reload: sent once, by the old worker')
@@ -272,12 +240,12 @@ my $killed = 0;
         my $at = time;
         $t->stop;
         $took = time - $at;
-        $left = pending();
+        $left = $t->pending($QUEUE);
     });
     note(sprintf 'stop: nginx stopped in %.1f s, leaving %s entries pending',
         $took, $left);
     cmp_ok(scalar @$guids, '>=', 50, 'stop: events taken in before');
-    my $seen = scalar(keys %{ tally($guids) });
+    my $seen = scalar(keys %{ $t->tally($guids) });
     note("stop: $seen of " . @$guids * @hooks . ' delivered before the stop');
 
     $t->run;
@@ -288,7 +256,7 @@ my $killed = 0;
 
 ###############################################################################
 
-is(pending(), 0, 'XPENDING is 0 at the end');
+is($t->pending($QUEUE), 0, 'XPENDING is 0 at the end');
 is($t->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
 
 $t->stop;

@@ -68,21 +68,6 @@ my $J = JSON::PP->new->canonical;
 my $QUEUE = 'webhooks:queue';
 my $REPO = '/repos/octo-org/restart';
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout * $SLOW;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    return $cond->();
-}
-
-sub pending {
-    my ($r, $err) = eval { $t->redis(XPENDING => $QUEUE, 'senders') };
-    return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@";
-}
-
 sub hook {
     my ($url) = @_;
     my $r = $t->api(POST => "$REPO/hooks", $TOK,
@@ -204,33 +189,17 @@ is(scalar(grep { !$_->{guid} } @ok), 0, 'every 202 names a GUID');
 # Every (GUID, hook) of an event answered 202 arrives at least once.
 
 my @guids = map { $_->{guid} } @ok;
-my %want = map { $_ => 1 } @guids;
-
-sub tally {
-    my %n;
-    for ($t->received) {
-        my $g = $_->{headers}{'x-github-delivery'} // next;
-        next unless $want{$g};
-        $n{ $g . ' ' . ($_->{headers}{'x-github-hook-id'} // '?') }++;
-    }
-    return \%n;
-}
-
-sub lost {
-    my ($n) = @_;
-    return grep { !$n->{$_} } map { my $g = $_; map {"$g $_"} @hooks }
-        @guids;
-}
 
 my $n;
-wait_for(sub { $n = tally(); !lost($n) }, 60);
-my @lost = lost($n);
+$t->wait_for(sub { $n = $t->tally(\@guids);
+    !$t->lost(\@guids, \@hooks, $n) }, 60);
+my @lost = $t->lost(\@guids, \@hooks, $n);
 note(sprintf 'all there %.1f s after redis came back', time - $back)
     unless @lost;
-ok(wait_for(sub { pending() eq '0' }, 10), 'nothing pending')
-    or diag('pending: ' . pending());
+ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 10), 'nothing pending')
+    or diag('pending: ' . $t->pending($QUEUE));
 sleep 1;
-$n = tally();
+$n = $t->tally(\@guids);
 my @dup = grep { $n->{$_} > 1 } sort keys %$n;
 note(@dup . ' pairs delivered more than once: '
     . join(', ', map {"$_ x$n->{$_}"} grep {defined} @dup[0 .. 9])
@@ -250,7 +219,7 @@ if (@lost) {
 my @refused = grep { $_->{status} eq '503' && $_->{guid} } @ev;
 is(scalar @refused, 0, 'a 503 names no GUID');
 
-is(pending(), 0, 'XPENDING is 0 at the end');
+is($t->pending($QUEUE), 0, 'XPENDING is 0 at the end');
 is($t->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
 
 my $r = $t->api(GET => "$REPO/hooks", $TOK);

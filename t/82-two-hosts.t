@@ -71,21 +71,6 @@ my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
 my $QUEUE = 'wh82:queue';
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout * $SLOW;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    return $cond->();
-}
-
-sub pending {
-    my ($r, $err) = eval { $A->redis(XPENDING => $QUEUE, 'senders') };
-    return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@";
-}
-
 # Hooks made on A, seen by both (B lists them).
 sub hook {
     my ($repo, $url) = @_;
@@ -122,40 +107,23 @@ sub burst {
     return \@guids;
 }
 
-sub tally {
-    my ($guids) = @_;
-    my %want = map { $_ => 1 } @$guids;
-    my (%n, %by);
-    for ($A->received) {
-        my $g = $_->{headers}{'x-github-delivery'} // next;
-        next unless $want{$g};
-        $n{ $g . ' ' . ($_->{headers}{'x-github-hook-id'} // '?') }++;
-        $by{ $_->{headers}{'x-test-instance'} // 'none' }++;
-    }
-    return (\%n, \%by);
-}
-
-sub lost {
-    my ($guids, $hooks, $n) = @_;
-    return grep { !$n->{$_} } map { my $g = $_; map {"$g $_"} @$hooks }
-        @$guids;
-}
-
 # Waits for every (GUID, hook) or the deadline; returns the lost pairs,
 # the repeated ones and the deliveries by instance.
 sub check {
     my ($tag, $guids, $hooks, $timeout) = @_;
     my $start = time;
     my ($n, $by);
-    wait_for(sub { ($n) = tally($guids); !lost($guids, $hooks, $n) },
+    $A->wait_for(sub { ($n) = $A->tally($guids);
+        !$A->lost($guids, $hooks, $n) },
         $timeout);
-    my @lost = lost($guids, $hooks, $n);
+    my @lost = $A->lost($guids, $hooks, $n);
     note(sprintf "$tag: all there %.1f s after the burst", time - $start)
         unless @lost;
-    ok(wait_for(sub { pending() eq '0' }, 10), "$tag: nothing pending")
-        or diag('pending: ' . pending());
+    ok($A->wait_for(sub { $A->pending($QUEUE) eq '0' }, 10),
+        "$tag: nothing pending")
+        or diag('pending: ' . $A->pending($QUEUE));
     sleep 1;
-    ($n, $by) = tally($guids);
+    ($n, $by) = $A->tally($guids);
     my @dup = grep { $n->{$_} > 1 } sort keys %$n;
     note("$tag: by instance: "
         . join ', ', map {"$_: $by->{$_}"} sort keys %$by);
@@ -209,7 +177,7 @@ my $dead = 0;
         });
     note("kill A: killed @killed");
     is(scalar @killed, 3, 'kill A: master and 2 workers killed');
-    ok(wait_for(sub { !grep { kill 0, $_ } @killed }, 10),
+    ok($A->wait_for(sub { !grep { kill 0, $_ } @killed }, 10),
         'kill A: all gone');
     cmp_ok(scalar @$guids, '>=', 150, 'kill A: events taken in');
 
@@ -232,7 +200,7 @@ my $dead = 0;
 
 ###############################################################################
 
-is(pending(), 0, 'XPENDING is 0 at the end');
+is($A->pending($QUEUE), 0, 'XPENDING is 0 at the end');
 is($A->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
 
 $A->stop;    # already dead

@@ -1001,6 +1001,49 @@ sub wait_received {
     return @r;
 }
 
+# Deliveries by "guid hook-id" among @$guids, from the receivers' log,
+# and by the X-Test-Instance header that delivered them.
+sub tally {
+    my ($self, $guids) = @_;
+    my %want = map { $_ => 1 } @$guids;
+    my (%n, %by);
+    for ($self->received) {
+        my $g = $_->{headers}{'x-github-delivery'} // next;
+        next unless $want{$g};
+        $n{ $g . ' ' . ($_->{headers}{'x-github-hook-id'} // '?') }++;
+        $by{ $_->{headers}{'x-test-instance'} // 'none' }++;
+    }
+    return wantarray ? (\%n, \%by) : \%n;
+}
+
+# The (guid, hook) pairs of a tally that never arrived.
+sub lost {
+    my ($self, $guids, $hooks, $n) = @_;
+    return grep { !$n->{$_} } map { my $g = $_; map {"$g $_"} @$hooks }
+        @$guids;
+}
+
+# Entries of the queue's consumer group not acknowledged yet, or the error.
+sub pending {
+    my ($self, $queue) = @_;
+    my ($r, $err) = eval {
+        $self->redis(XPENDING => $queue // 'webhooks:queue', 'senders') };
+    return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@";
+}
+
+# Polls $cond until it is true or $timeout seconds (longer under valgrind)
+# passed; returns its last value.
+sub wait_for {
+    my ($self, $cond, $timeout) = @_;
+    my $end = time + $timeout * ($ENV{WEBHOOKS_VALGRIND} ? 4 : 1);
+    my $v;
+    while (time < $end) {
+        $v = $cond->() and return $v;
+        sleep 0.1;
+    }
+    return $cond->();
+}
+
 sub clear_received {
     my ($self) = @_;
     my $file = $self->{_received_file} // "$self->{_dir}/received.jsonl";
@@ -1182,6 +1225,16 @@ record. Records are decoded once and shared between calls: do not modify
 them. C<wait_received> polls until at least C<$n> match or the timeout
 passes, and returns the matches. C<clear_received> empties the file of the
 first receiver.
+
+=item tally($guids), lost($guids, $hooks, $tally), pending($queue), wait_for($cond, $timeout)
+
+C<tally> counts the recorded deliveries of the GUIDs in C<@$guids> by
+C<"guid hook-id">, and in list context also by their C<X-Test-Instance>
+header. C<lost> lists the pairs of C<@$guids> and C<@$hooks> a tally lacks.
+C<pending> is the count of unacknowledged entries in the queue stream
+(default C<webhooks:queue>) or C<"error: ...">. C<wait_for> polls C<$cond>
+every 0.1 s until it is true or C<$timeout> seconds (four times that under
+valgrind) have passed, and returns its last value.
 
 =back
 
