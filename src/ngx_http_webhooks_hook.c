@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
 
@@ -535,7 +536,9 @@ static ngx_int_t
 ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
     ngx_http_webhooks_fault_t *fault)
 {
-    ngx_str_t  url, ct;
+    u_char                          msg[NGX_HTTP_WEBHOOKS_URL_MAX + 128];
+    ngx_str_t                       url, ct;
+    ngx_http_webhooks_main_conf_t  *wmcf;
 
     if (ngx_http_webhooks_json_str(config, "url", &url) != NGX_OK
         || url.len == 0)
@@ -548,6 +551,17 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
         return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
                    "The URL you've entered is not valid. Please make sure "
                    "that you encode all special characters first");
+    }
+
+    /* an address that deliveries may not reach is refused right away */
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_url_allowed(wmcf, &url, msg, sizeof(msg))
+        != NGX_OK)
+    {
+        return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                                            (char *) msg);
     }
 
     (void) ngx_http_webhooks_json_str(config, "content_type", &ct);

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_api.h"
 #include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
@@ -145,6 +146,27 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
     { ngx_string("webhooks_delivery_deactivate_after"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_deactivate_after,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_delivery_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhooks_address_rule,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_delivery_deny"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhooks_address_rule,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_delivery_ports"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhooks_address_ports,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -395,6 +417,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
      *     wmcf->redis_addr = { 0, NULL };
      *     wmcf->prefix = { 0, NULL };
      *     wmcf->used = 0;
+     *     wmcf->rules = NULL;
      */
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -408,6 +431,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->hook_concurrency = NGX_CONF_UNSET_UINT;
     wmcf->host_concurrency = NGX_CONF_UNSET_UINT;
     wmcf->queue_max = NGX_CONF_UNSET_UINT;
+    wmcf->ports = NGX_CONF_UNSET_PTR;
 
     return wmcf;
 }
@@ -476,6 +500,10 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 
     wmcf->queue_max_text.data = p;
     wmcf->queue_max_text.len = ngx_sprintf(p, "%ui", wmcf->queue_max) - p;
+
+    if (ngx_http_webhooks_address_init(cf, wmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (wmcf->prefix.data == NULL) {
         ngx_str_set(&wmcf->prefix, "webhooks:");

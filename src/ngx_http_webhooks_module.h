@@ -51,6 +51,10 @@ typedef struct {
     ngx_uint_t                   queue_max;
     ngx_str_t                    queue_max_text;
 
+    /* where deliveries may go: rules, then the built-in deny list */
+    ngx_array_t                 *rules;
+    ngx_array_t                 *ports;          /* NULL: any */
+
     ngx_str_t                    queue;          /* <prefix>queue */
     ngx_str_t                    retry_key;      /* <prefix>retry */
     ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */

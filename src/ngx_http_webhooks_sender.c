@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
@@ -20,7 +21,11 @@
 /*
  * One delivery attempt.  nginx makes it: a subrequest to the location
  * the operator configured (proxy_pass $webhooks_delivery_url, TLS,
- * resolver, timeouts), so nothing here connects anywhere by itself.
+ * timeouts), so nothing here connects anywhere by itself.  The hook's
+ * host is resolved here first, with the resolver of the server the
+ * subrequests run in, and $webhooks_delivery_url names the address
+ * that was checked (see ngx_http_webhooks_address.c); the name stays
+ * in $webhooks_delivery_host, for the Host header and TLS.
  *
  * A queue consumer has no client request, so the subrequest gets a
  * parent of its own: a request on a connection whose descriptor is a
@@ -47,7 +52,9 @@ typedef struct {
     time_t                           retry_after;
 
     ngx_str_t                        url;
+    ngx_http_webhooks_url_t          parts;
     ngx_str_t                        target;    /* what proxy_pass gets */
+    ngx_resolver_ctx_t              *resolving;
     ngx_str_t                        body;
     ngx_array_t                      headers;   /* of ngx_keyval_t */
     ngx_uint_t                       insecure;
@@ -75,8 +82,12 @@ typedef struct {
 
 
 static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
-static ngx_int_t ngx_http_webhooks_target(ngx_pool_t *pool, ngx_str_t *url,
-    ngx_str_t *target);
+static ngx_int_t ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_resolved(ngx_resolver_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_aimed(ngx_http_webhooks_delivery_t *d,
+    struct sockaddr *sa, socklen_t socklen);
+static void ngx_http_webhooks_blocked(ngx_http_webhooks_delivery_t *d,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     redisReply *record, redisReply *hook, redisReply *payload);
 static ngx_int_t ngx_http_webhooks_add(ngx_http_webhooks_delivery_t *d,
@@ -100,6 +111,8 @@ static ngx_int_t ngx_http_webhooks_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_webhooks_url_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_webhooks_host_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
@@ -125,14 +138,22 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
-    static ngx_str_t  name = ngx_string("webhooks_delivery_url");
+    static ngx_str_t  url = ngx_string("webhooks_delivery_url");
+    static ngx_str_t  host = ngx_string("webhooks_delivery_host");
 
-    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    var = ngx_http_add_variable(cf, &url, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
         return NGX_ERROR;
     }
 
     var->get_handler = ngx_http_webhooks_url_variable;
+
+    var = ngx_http_add_variable(cf, &host, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webhooks_host_variable;
 
     return NGX_OK;
 }
@@ -290,7 +311,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ngx_http_webhooks_start(d) != NGX_OK) {
+    if (ngx_http_webhooks_aim(d) != NGX_OK) {
         ngx_destroy_pool(d->pool);
         return;
     }
@@ -328,10 +349,6 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
 
     d->url.data = ngx_pstrdup(d->pool, &d->url);
     if (d->url.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_webhooks_target(d->pool, &d->url, &d->target) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -459,49 +476,200 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
 
 
 /*
- * proxy_pass with a variable sends the subrequest's own URI when the URL
- * has no path: give it one, and leave out a fragment, which is not sent
+ * Where this attempt goes: a literal address is checked as it is, a name
+ * is resolved and every address it has is checked, so that one denied
+ * answer among allowed ones cannot be picked later.  A name that does
+ * not resolve fails the attempt: the check is never skipped.
  */
 
 static ngx_int_t
-ngx_http_webhooks_target(ngx_pool_t *pool, ngx_str_t *url, ngx_str_t *target)
+ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d)
 {
-    u_char  *p, *last, *host, *end;
+    ngx_addr_t                 addr;
+    ngx_resolver_ctx_t        *ctx, temp;
+    struct sockaddr_in6        buf;
+    ngx_http_core_loc_conf_t  *clcf;
 
-    p = url->data;
-    last = p + url->len;
+    d->sent_at = ngx_time();
+    d->start = ngx_current_msec;
 
-    host = ngx_strlcasestrn(p, last, (u_char *) "://", 3 - 1);
-    host = host ? host + 3 : p;
-
-    for (end = host; end < last && *end != '/' && *end != '?' && *end != '#';
-         end++)
-    {
-        /* void */
-    }
-
-    last = ngx_strlchr(end, last, '#');
-    if (last == NULL) {
-        last = url->data + url->len;
-    }
-
-    if (end < last && *end == '/') {
-        target->data = url->data;
-        target->len = last - url->data;
+    if (ngx_http_webhooks_url_parse(&d->url, &d->parts) != NGX_OK) {
+        ngx_http_webhooks_blocked(d, "Invalid URL");
         return NGX_OK;
     }
 
-    target->len = (last - url->data) + 1;
-    target->data = ngx_pnalloc(pool, target->len);
-    if (target->data == NULL) {
+    if (ngx_http_webhooks_port_allowed(d->wmcf, d->parts.port) != NGX_OK) {
+        ngx_http_webhooks_blocked(d, "Blocked: port %d is not allowed",
+                                  (int) d->parts.port);
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_literal(&d->parts.name, &addr, &buf) == NGX_OK) {
+        return ngx_http_webhooks_aimed(d, addr.sockaddr, addr.socklen);
+    }
+
+    clcf = d->wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    temp.name = d->parts.name;
+
+    ctx = ngx_resolve_start(clcf->resolver, &temp);
+    if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(target->data, url->data, end - url->data);
-    *p++ = '/';
-    ngx_memcpy(p, end, last - end);
+    if (ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: no \"resolver\" for the delivery server, "
+                      "\"%V\" cannot be resolved", &d->parts.name);
+        ngx_http_webhooks_blocked(d, "failed to resolve host");
+        return NGX_OK;
+    }
+
+    ctx->name = d->parts.name;
+    ctx->handler = ngx_http_webhooks_resolved;
+    ctx->data = d;
+    ctx->timeout = clcf->resolver_timeout;
+
+    d->resolving = ctx;
+
+    /* the handler may run before this returns, with a cached answer */
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        d->resolving = NULL;
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_webhooks_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_webhooks_delivery_t *d = ctx->data;
+
+    u_char                text[NGX_SOCKADDR_STRLEN];
+    size_t                len;
+    ngx_uint_t            i;
+    socklen_t             socklen;
+    const char           *why;
+    struct sockaddr_in6   buf;
+
+    d->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "webhooks: delivery \"%V\": \"%V\" could not be "
+                      "resolved (%i: %s)", &d->entry.key, &ctx->name,
+                      ctx->state, ngx_resolver_strerror(ctx->state));
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_webhooks_blocked(d, "failed to resolve host");
+        return;
+    }
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        if (ngx_http_webhooks_address_check(d->wmcf, ctx->addrs[i].sockaddr,
+                                            &why)
+            != NGX_OK)
+        {
+            len = ngx_sock_ntop(ctx->addrs[i].sockaddr,
+                                ctx->addrs[i].socklen, text,
+                                NGX_SOCKADDR_STRLEN, 0);
+
+            ngx_resolve_name_done(ctx);
+            ngx_http_webhooks_blocked(d, "Blocked: %V resolves to %*s, %s",
+                                      &d->parts.name, len, text, why);
+            return;
+        }
+    }
+
+    /* all allowed: any one will do, as nginx's own round robin would */
+
+    i = ngx_random() % ctx->naddrs;
+
+    socklen = ngx_min(ctx->addrs[i].socklen,
+                      (socklen_t) sizeof(struct sockaddr_in6));
+    ngx_memcpy(&buf, ctx->addrs[i].sockaddr, socklen);
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_http_webhooks_aimed(d, (struct sockaddr *) &buf, socklen)
+        != NGX_OK)
+    {
+        ngx_destroy_pool(d->pool);
+    }
+}
+
+
+/* the checked address, in the URL proxy_pass gets */
+
+static ngx_int_t
+ngx_http_webhooks_aimed(ngx_http_webhooks_delivery_t *d, struct sockaddr *sa,
+    socklen_t socklen)
+{
+    u_char                    *p, text[NGX_SOCKADDR_STRLEN];
+    size_t                     len;
+    const char                *why;
+    ngx_http_webhooks_url_t   *u;
+
+    u = &d->parts;
+
+    ngx_inet_set_port(sa, u->port);
+    len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 1);
+
+    if (ngx_http_webhooks_address_check(d->wmcf, sa, &why) != NGX_OK) {
+        /* the address without its port */
+        len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 0);
+        ngx_http_webhooks_blocked(d, "Blocked: %*s is %s", len, text, why);
+        return NGX_OK;
+    }
+
+    /* proxy_pass with a variable sends its own URI if the URL has none */
+
+    d->target.len = u->scheme.len + sizeof("://") - 1 + len + 1
+                    + u->rest.len;
+    d->target.data = ngx_pnalloc(d->pool, d->target.len);
+    if (d->target.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(d->target.data, "%V://%*s", &u->scheme, len, text);
+
+    if (u->rest.len == 0 || u->rest.data[0] != '/') {
+        *p++ = '/';
+    }
+
+    p = ngx_cpymem(p, u->rest.data, u->rest.len);
+    d->target.len = p - d->target.data;
+
+    return ngx_http_webhooks_start(d);
+}
+
+
+/* an attempt that never leaves: recorded as a failure, with why */
+
+static void
+ngx_http_webhooks_blocked(ngx_http_webhooks_delivery_t *d,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_pnalloc(d->pool, 256);
+
+    if (p) {
+        va_start(args, fmt);
+        *ngx_vslprintf(p, p + 255, fmt, args) = '\0';
+        va_end(args);
+
+        d->error = (const char *) p;
+
+    } else {
+        d->error = "failed to connect to host";
+    }
+
+    ngx_post_event(&d->finish, &ngx_posted_events);
 }
 
 
@@ -704,8 +872,6 @@ ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d)
     ps->handler = ngx_http_webhooks_post_subrequest;
     ps->data = d;
 
-    d->sent_at = ngx_time();
-    d->start = ngx_current_msec;
     d->rc = NGX_OK;
 
     if (ngx_http_subrequest(r, uri, NULL, &sr, ps, 0) != NGX_OK) {
@@ -780,6 +946,12 @@ ngx_http_webhooks_finish_handler(ngx_event_t *ev)
     ngx_http_webhooks_delivery_t *d = ev->data;
 
     ngx_connection_t  *c;
+
+    if (d->request == NULL) {
+        /* blocked before any subrequest */
+        ngx_http_webhooks_record(d);
+        return;
+    }
 
     c = d->conn;
 
@@ -1177,6 +1349,11 @@ ngx_http_webhooks_delivery_cleanup(void *data)
         if (d->cmd) {
             ngx_http_webhooks_redis_cancel(d->cmd);
         }
+
+        if (d->resolving) {
+            ngx_resolve_name_done(d->resolving);
+            d->resolving = NULL;
+        }
     }
 
     if (!d->released) {
@@ -1432,6 +1609,30 @@ ngx_http_webhooks_url_variable(ngx_http_request_t *r,
 
     v->data = d->target.data;
     v->len = d->target.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_host_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
+                       : NULL;
+
+    if (d == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = d->parts.host.data;
+    v->len = d->parts.host.len;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

@@ -151,11 +151,15 @@ $t->nginx_conf(<<'EOF');
         location /_webhooks/deliver {
             internal;
             proxy_pass $webhooks_delivery_url;
+            proxy_set_header Host $webhooks_delivery_host;
+            proxy_ssl_name $webhooks_delivery_host;
         }
 
         location /_webhooks/deliver-insecure {
             internal;
             proxy_pass $webhooks_delivery_url;
+            proxy_set_header Host $webhooks_delivery_host;
+            proxy_ssl_name $webhooks_delivery_host;
         }
     }
 EOF

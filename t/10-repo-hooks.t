@@ -36,6 +36,7 @@ $t->nginx_conf(<<"EOF");
     map \$wh_token \$wh_app { demo-app 1; default ""; }
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
     webhooks_max_hooks_per_event 200;
 
     server {

@@ -34,6 +34,7 @@ $t->nginx_conf(<<'EOF');
     %%DEMO_MAPS%%
 
     webhooks_redis_pass   127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
     webhooks_redis_prefix "webhooks:";
 
     server {

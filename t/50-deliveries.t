@@ -24,6 +24,7 @@ $t->nginx_conf(<<'EOF');
     %%DEMO_MAPS%%
 
     webhooks_redis_pass    127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
     # megabytes of payload under valgrind take more than the default 2 s
     webhooks_redis_timeout 10s;
 
@@ -45,6 +46,8 @@ $t->nginx_conf(<<'EOF');
             internal;
             client_max_body_size  0;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    5s;
         }
@@ -53,6 +56,8 @@ $t->nginx_conf(<<'EOF');
             internal;
             client_max_body_size  0;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_ssl_verify      off;
             proxy_connect_timeout 2s;
             proxy_read_timeout    5s;

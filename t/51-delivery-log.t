@@ -43,6 +43,7 @@ $t->nginx_conf(<<'EOF');
     %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -57,6 +58,8 @@ $t->nginx_conf(<<'EOF');
         location /_webhooks/deliver {
             internal;
             proxy_pass                    $webhooks_delivery_url;
+            proxy_set_header              Host $webhooks_delivery_host;
+            proxy_ssl_name                $webhooks_delivery_host;
             # the TLS handshake (slow under valgrind) is under this one
             proxy_connect_timeout         5s;
             proxy_read_timeout            1s;
@@ -67,6 +70,8 @@ $t->nginx_conf(<<'EOF');
         location /_webhooks/deliver-insecure {
             internal;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 5s;
             proxy_read_timeout    5s;
             proxy_ssl_verify      off;

@@ -29,6 +29,8 @@ sub conf {
         location /_webhooks/deliver {
             internal;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_set_header      X-Test-Worker $pid;
             proxy_connect_timeout 2s;
             proxy_read_timeout    30s;
@@ -43,6 +45,7 @@ EOF
     map \$wh_token \$wh_admin { demo-owner 1; default 0; }
 
     webhooks_redis_pass             127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow         127.0.0.0/8 ::1;
     webhooks_redis_timeout          1s;
     webhooks_delivery_claim_timeout 2s;
 

@@ -33,6 +33,8 @@ sub conf {
             internal;
             client_max_body_size  0;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
         }
@@ -42,6 +44,7 @@ EOF
     %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
 $http
     server {
         listen 127.0.0.1:%%PORT%%;

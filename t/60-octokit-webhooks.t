@@ -61,6 +61,7 @@ $t->nginx_conf(<<'EOF');
     %%DEMO_MAPS%%
 
     webhooks_redis_pass   127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
     webhooks_redis_prefix "webhooks:";
 
     server {
@@ -79,6 +80,8 @@ $t->nginx_conf(<<'EOF');
         location /_webhooks/deliver {
             internal;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 10s;
             proxy_read_timeout    10s;
         }
@@ -86,6 +89,8 @@ $t->nginx_conf(<<'EOF');
         location /_webhooks/deliver-insecure {
             internal;
             proxy_pass            $webhooks_delivery_url;
+            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_ssl_name        $webhooks_delivery_host;
             proxy_ssl_verify      off;
         }
 

@@ -40,6 +40,7 @@ $t->nginx_conf(<<"EOF");
     map \$webhooks_auth_token \$wh_app { demo-app 1; default ""; }
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -58,6 +59,8 @@ $AUTH        }
             internal;
             client_max_body_size 25m;
             proxy_pass \$webhooks_delivery_url;
+            proxy_set_header Host \$webhooks_delivery_host;
+            proxy_ssl_name \$webhooks_delivery_host;
         }
 
         location / {

@@ -1,0 +1,593 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_address.h"
+
+
+/*
+ * Where deliveries may go.  Anyone who may create a hook may make this
+ * server send requests, so a hook's host is resolved by the sender
+ * itself, every address it resolves to is checked, and the subrequest
+ * connects to the address that was checked: a name cannot point
+ * elsewhere between the check and the connect (DNS rebinding).
+ *
+ * The operator's webhooks_delivery_allow and webhooks_delivery_deny
+ * rules come first, in their order, and the first that matches wins;
+ * then the built-in deny list; an address no rule matches is allowed.
+ * Allowing one address thus never lifts the protection for another.
+ */
+
+
+typedef struct {
+    ngx_cidr_t                   cidr;
+    ngx_uint_t                   deny;
+    const char                  *why;
+} ngx_http_webhooks_rule_t;
+
+
+typedef struct {
+    in_port_t                    low;
+    in_port_t                    high;
+} ngx_http_webhooks_ports_t;
+
+
+typedef struct {
+    ngx_str_t                    cidr;
+    const char                  *why;
+} ngx_http_webhooks_denied_t;
+
+
+/* what no delivery may reach unless the operator allows it */
+
+static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
+    { ngx_string("0.0.0.0/8"), "an unspecified address" },
+    { ngx_string("10.0.0.0/8"), "a private address" },
+    { ngx_string("100.64.0.0/10"), "a carrier-grade NAT address" },
+    { ngx_string("127.0.0.0/8"), "a loopback address" },
+    { ngx_string("169.254.0.0/16"), "a link-local address" },
+    { ngx_string("172.16.0.0/12"), "a private address" },
+    { ngx_string("192.0.0.0/24"), "a reserved address" },
+    { ngx_string("192.0.2.0/24"), "a documentation address" },
+    { ngx_string("192.88.99.0/24"), "a 6to4 relay address" },
+    { ngx_string("192.168.0.0/16"), "a private address" },
+    { ngx_string("198.18.0.0/15"), "a benchmarking address" },
+    { ngx_string("198.51.100.0/24"), "a documentation address" },
+    { ngx_string("203.0.113.0/24"), "a documentation address" },
+    { ngx_string("224.0.0.0/4"), "a multicast address" },
+    { ngx_string("240.0.0.0/4"), "a reserved address" },
+#if (NGX_HAVE_INET6)
+    { ngx_string("::/128"), "an unspecified address" },
+    { ngx_string("::1/128"), "a loopback address" },
+    /* IPv4-mapped ones are checked as IPv4; IPv4-compatible are gone */
+    { ngx_string("::/96"), "an IPv4-compatible address" },
+    { ngx_string("64:ff9b::/96"), "a NAT64 address" },
+    { ngx_string("64:ff9b:1::/48"), "a NAT64 address" },
+    { ngx_string("100::/64"), "a discard address" },
+    { ngx_string("2001::/32"), "a Teredo address" },
+    { ngx_string("2001:db8::/32"), "a documentation address" },
+    { ngx_string("2002::/16"), "a 6to4 address" },
+    { ngx_string("fc00::/7"), "a private address" },
+    { ngx_string("fe80::/10"), "a link-local address" },
+    { ngx_string("fec0::/10"), "a site-local address" },
+    { ngx_string("ff00::/8"), "a multicast address" },
+#endif
+    { ngx_null_string, NULL }
+};
+
+
+static ngx_int_t ngx_http_webhooks_rule_add(ngx_conf_t *cf,
+    ngx_array_t *rules, ngx_str_t *text, ngx_uint_t deny, const char *why);
+static ngx_int_t ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
+    struct sockaddr *sa);
+
+
+/* webhooks_delivery_allow and webhooks_delivery_deny: CIDRs, or "all" */
+
+char *
+ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, deny;
+
+    value = cf->args->elts;
+    deny = (value[0].data[sizeof("webhooks_delivery_") - 1] == 'd');
+
+    if (wmcf->rules == NULL) {
+        wmcf->rules = ngx_array_create(cf->pool, 8,
+                                       sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->rules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &value[i], deny,
+                                       deny ? "denied by the server's "
+                                              "configuration"
+                                            : NULL)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webhooks_delivery_ports any | port | low-high ... */
+
+char *
+ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    u_char                     *dash;
+    ngx_int_t                   low, high;
+    ngx_str_t                  *value;
+    ngx_uint_t                  i;
+    ngx_http_webhooks_ports_t  *range;
+
+    if (wmcf->ports != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
+        wmcf->ports = NULL;
+        return NGX_CONF_OK;
+    }
+
+    wmcf->ports = ngx_array_create(cf->pool, cf->args->nelts,
+                                   sizeof(ngx_http_webhooks_ports_t));
+    if (wmcf->ports == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        dash = ngx_strlchr(value[i].data, value[i].data + value[i].len, '-');
+
+        if (dash) {
+            low = ngx_atoi(value[i].data, dash - value[i].data);
+            high = ngx_atoi(dash + 1, value[i].data + value[i].len - dash - 1);
+
+        } else {
+            low = ngx_atoi(value[i].data, value[i].len);
+            high = low;
+        }
+
+        if (low < 1 || high > 65535 || low > high) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid port \"%V\" in \"%V\"", &value[i],
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        range = ngx_array_push(wmcf->ports);
+        if (range == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        range->low = (in_port_t) low;
+        range->high = (in_port_t) high;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the operator's rules, then the built-in ones */
+
+ngx_int_t
+ngx_http_webhooks_address_init(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    ngx_http_webhooks_denied_t  *d;
+
+    if (wmcf->ports == NGX_CONF_UNSET_PTR) {
+        wmcf->ports = NULL;
+    }
+
+    if (wmcf->rules == NULL) {
+        wmcf->rules = ngx_array_create(cf->pool, 32,
+                                       sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->rules == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (d = ngx_http_webhooks_denied; d->why; d++) {
+        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &d->cidr, 1, d->why)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
+    ngx_str_t *text, ngx_uint_t deny, const char *why)
+{
+    ngx_int_t                  rc;
+    ngx_http_webhooks_rule_t  *rule;
+
+    if (text->len == 3 && ngx_strcmp(text->data, "all") == 0) {
+        rule = ngx_array_push(rules);
+        if (rule == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(rule, sizeof(ngx_http_webhooks_rule_t));
+        rule->cidr.family = AF_INET;
+        rule->deny = deny;
+        rule->why = why;
+
+#if (NGX_HAVE_INET6)
+        rule = ngx_array_push(rules);
+        if (rule == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(rule, sizeof(ngx_http_webhooks_rule_t));
+        rule->cidr.family = AF_INET6;
+        rule->deny = deny;
+        rule->why = why;
+#endif
+
+        return NGX_OK;
+    }
+
+    rule = ngx_array_push(rules);
+    if (rule == NULL) {
+        return NGX_ERROR;
+    }
+
+    rule->deny = deny;
+    rule->why = why;
+
+    rc = ngx_ptocidr(text, &rule->cidr);
+
+    if (rc == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid address or network \"%V\"", text);
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DONE) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "low address bits of %V are meaningless", text);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
+    struct sockaddr *sa, const char **why)
+{
+    ngx_uint_t                 i;
+    ngx_http_webhooks_rule_t  *rule;
+#if (NGX_HAVE_INET6)
+    u_char                    *p;
+    struct sockaddr_in         sin;
+    struct sockaddr_in6       *sin6;
+
+    /* ::ffff:a.b.c.d reaches a.b.c.d: it is what gets checked */
+
+    if (sa->sa_family == AF_INET6) {
+        sin6 = (struct sockaddr_in6 *) sa;
+
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            p = sin6->sin6_addr.s6_addr;
+
+            ngx_memzero(&sin, sizeof(struct sockaddr_in));
+            sin.sin_family = AF_INET;
+            ngx_memcpy(&sin.sin_addr.s_addr, p + 12, 4);
+
+            sa = (struct sockaddr *) &sin;
+        }
+    }
+#endif
+
+    rule = wmcf->rules->elts;
+
+    for (i = 0; i < wmcf->rules->nelts; i++) {
+        if (ngx_http_webhooks_rule_match(&rule[i], sa) != NGX_OK) {
+            continue;
+        }
+
+        if (rule[i].deny) {
+            *why = rule[i].why;
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
+    struct sockaddr *sa)
+{
+    in_addr_t             addr;
+#if (NGX_HAVE_INET6)
+    u_char               *p;
+    ngx_uint_t            n;
+    struct sockaddr_in6  *sin6;
+#endif
+
+    if (rule->cidr.family != sa->sa_family) {
+        return NGX_DECLINED;
+    }
+
+    switch (sa->sa_family) {
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) sa;
+        p = sin6->sin6_addr.s6_addr;
+
+        for (n = 0; n < 16; n++) {
+            if ((p[n] & rule->cidr.u.in6.mask.s6_addr[n])
+                != rule->cidr.u.in6.addr.s6_addr[n])
+            {
+                return NGX_DECLINED;
+            }
+        }
+
+        return NGX_OK;
+#endif
+
+    case AF_INET:
+        addr = ((struct sockaddr_in *) sa)->sin_addr.s_addr;
+
+        if ((addr & rule->cidr.u.in.mask) != rule->cidr.u.in.addr) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
+
+ngx_int_t
+ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+    in_port_t port)
+{
+    ngx_uint_t                  i;
+    ngx_http_webhooks_ports_t  *range;
+
+    if (wmcf->ports == NULL) {
+        return NGX_OK;
+    }
+
+    range = wmcf->ports->elts;
+
+    for (i = 0; i < wmcf->ports->nelts; i++) {
+        if (port >= range[i].low && port <= range[i].high) {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A URL that ngx_http_webhooks_valid_url() took: scheme, the authority
+ * without user info, and the rest up to a fragment, which is not sent
+ */
+
+ngx_int_t
+ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
+{
+    u_char     *p, *last, *host, *end, *colon, *hash;
+    ngx_int_t   port;
+
+    p = url->data;
+    last = p + url->len;
+
+    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        ngx_str_set(&u->scheme, "http");
+        u->port = 80;
+        p += 7;
+
+    } else if (url->len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        ngx_str_set(&u->scheme, "https");
+        u->port = 443;
+        p += 8;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for (end = p; end < last && *end != '/' && *end != '?' && *end != '#';
+         end++)
+    {
+        /* void */
+    }
+
+    for (host = end; host > p && host[-1] != '@'; host--) {
+        /* void */
+    }
+
+    if (host == end) {
+        return NGX_DECLINED;
+    }
+
+    u->host.data = host;
+    u->host.len = end - host;
+
+    colon = NULL;
+
+    if (*host == '[') {
+        p = ngx_strlchr(host, end, ']');
+        if (p == NULL || p == host + 1) {
+            return NGX_DECLINED;
+        }
+
+        u->name.data = host + 1;
+        u->name.len = p - host - 1;
+
+        if (p + 1 < end) {
+            if (p[1] != ':') {
+                return NGX_DECLINED;
+            }
+
+            colon = p + 1;
+        }
+
+    } else {
+        colon = ngx_strlchr(host, end, ':');
+
+        u->name.data = host;
+        u->name.len = (colon ? colon : end) - host;
+
+        if (u->name.len == 0) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (colon) {
+        port = ngx_atoi(colon + 1, end - colon - 1);
+
+        if (port < 1 || port > 65535) {
+            return NGX_DECLINED;
+        }
+
+        u->port = (in_port_t) port;
+    }
+
+    hash = ngx_strlchr(end, last, '#');
+
+    u->rest.data = end;
+    u->rest.len = (hash ? hash : last) - end;
+
+    return NGX_OK;
+}
+
+
+/*
+ * An address written in the URL, or a name that is the host itself
+ * (RFC 6761: "localhost" and its subdomains never leave it):
+ * NGX_OK with the address, NGX_DECLINED for a name to resolve.
+ */
+
+ngx_int_t
+ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
+    struct sockaddr_in6 *buf)
+{
+    in_addr_t            inaddr;
+    struct sockaddr_in  *sin;
+#if (NGX_HAVE_INET6)
+    struct in6_addr      in6;
+#endif
+
+    ngx_memzero(buf, sizeof(struct sockaddr_in6));
+
+    addr->sockaddr = (struct sockaddr *) buf;
+    addr->name = *name;
+
+    if ((name->len == 9 && ngx_strncasecmp(name->data,
+                                           (u_char *) "localhost", 9) == 0)
+        || (name->len > 10
+            && ngx_strncasecmp(name->data + name->len - 10,
+                               (u_char *) ".localhost", 10) == 0))
+    {
+        inaddr = htonl(INADDR_LOOPBACK);
+        goto inet;
+    }
+
+    inaddr = ngx_inet_addr(name->data, name->len);
+
+    if (inaddr != INADDR_NONE) {
+        goto inet;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(name->data, name->len, in6.s6_addr) == NGX_OK) {
+        buf->sin6_family = AF_INET6;
+        buf->sin6_addr = in6;
+        addr->socklen = sizeof(struct sockaddr_in6);
+        return NGX_OK;
+    }
+#endif
+
+    return NGX_DECLINED;
+
+inet:
+
+    sin = (struct sockaddr_in *) buf;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = inaddr;
+    addr->socklen = sizeof(struct sockaddr_in);
+
+    return NGX_OK;
+}
+
+
+/*
+ * What can be known when a hook is written: its port, and its address
+ * if the URL gives one.  A name is checked when a delivery resolves it.
+ */
+
+ngx_int_t
+ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_str_t *url, u_char *msg, size_t len)
+{
+    const char               *why;
+    ngx_addr_t                addr;
+    struct sockaddr_in6       buf;
+    ngx_http_webhooks_url_t   u;
+
+    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_port_allowed(wmcf, u.port) != NGX_OK) {
+        *ngx_snprintf(msg, len - 1, "url port %d is not allowed",
+                      (int) u.port) = '\0';
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_webhooks_literal(&u.name, &addr, &buf) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_address_check(wmcf, addr.sockaddr, &why)
+        != NGX_OK)
+    {
+        *ngx_snprintf(msg, len - 1, "url is not supported because it isn't "
+                      "reachable over the public Internet (%V is %s)",
+                      &u.name, why) = '\0';
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,48 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_ADDRESS_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_ADDRESS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_module.h"
+
+
+/* a hook URL taken apart for the sender */
+typedef struct {
+    ngx_str_t                    scheme;     /* "http" or "https" */
+    ngx_str_t                    host;       /* Host: name[:port] as given */
+    ngx_str_t                    name;       /* no brackets, no port */
+    in_port_t                    port;
+    ngx_str_t                    rest;       /* path and query, never "" */
+} ngx_http_webhooks_url_t;
+
+
+char *ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhooks_address_init(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
+
+ngx_int_t ngx_http_webhooks_url_parse(ngx_str_t *url,
+    ngx_http_webhooks_url_t *u);
+ngx_int_t ngx_http_webhooks_address_check(
+    ngx_http_webhooks_main_conf_t *wmcf, struct sockaddr *sa,
+    const char **why);
+ngx_int_t ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+    in_port_t port);
+ngx_int_t ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
+    struct sockaddr_in6 *buf);
+ngx_int_t ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_str_t *url, u_char *msg, size_t len);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_ADDRESS_H_INCLUDED_ */
