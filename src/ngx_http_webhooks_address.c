@@ -526,7 +526,12 @@ ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
 
     inaddr = ngx_inet_addr(name->data, name->len);
 
-    if (inaddr != INADDR_NONE) {
+    /* INADDR_NONE is also what 255.255.255.255 is */
+
+    if (inaddr != INADDR_NONE
+        || (name->len == 15
+            && ngx_strncmp(name->data, "255.255.255.255", 15) == 0))
+    {
         goto inet;
     }
 

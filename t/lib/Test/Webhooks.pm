@@ -18,6 +18,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Scalar::Util qw(weaken);
+use Socket ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -912,6 +913,7 @@ sub _receiver_conn {
         $out = "status $code";
         $extra = "Retry-After: $q{retry_after}\r\n"
             if defined $q{retry_after};
+        $extra .= "Location: $q{location}\r\n" if defined $q{location};
     } elsif ($seg eq 'flaky') {
         # /flaky/N: 500 for the first N requests to the path, then 200.
         my $n = $path =~ m{^/flaky/(\d+)} ? $1 : 1;
@@ -953,6 +955,76 @@ sub _receiver_conn {
     # Let the client read everything before the close.
     _receiver_read($c, \(my $drain = q{}), sub { 0 }, time + 2);
     close $c;
+}
+
+###############################################################################
+# DNS
+
+# A DNS server on UDP for nginx's resolver.  $zone maps a name to a list
+# of answers; the n-th query of a type for a name gets the n-th answer
+# (cycling), of which the addresses of that type (A or AAAA) are sent.
+# Names not in the zone get NXDOMAIN.  Every query is logged.
+sub start_dns {
+    my ($self, $zone, %o) = @_;
+    my $port = $self->port($o{port} // 20);
+    my $ttl = $o{ttl} // 0;
+    my $log = "$self->{_dir}/dns.log";
+
+    my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+        Proto => 'udp') or die "dns cannot bind 127.0.0.1:$port: $!";
+
+    $self->run_daemon(sub {
+        my %seen;
+        while (1) {
+            my $from = $s->recv(my $q, 512) // next;
+            next if length $q < 17;
+            my ($id, $flags) = unpack 'n n', $q;
+            my ($off, @labels) = (12);
+            while ((my $n = ord substr $q, $off, 1) != 0) {
+                push @labels, substr $q, $off + 1, $n;
+                $off += $n + 1;
+                last if $off >= length $q;
+            }
+            my $name = lc join '.', @labels;
+            my ($type) = unpack 'n', substr $q, $off + 1, 2;
+            my $question = substr $q, 12, $off + 5 - 12;
+            my $tname = $type == 1 ? 'A' : $type == 28 ? 'AAAA' : $type;
+
+            if (open my $fh, '>>', $log) {
+                print $fh "$name $tname\n";
+                close $fh;
+            }
+
+            my ($rcode, @an) = (0);
+            if (my $sets = $zone->{$name}) {
+                my $set = $sets->[ $seen{"$name $type"}++ % @$sets ];
+                for my $a (@$set) {
+                    my $v6 = $a =~ /:/;
+                    next unless $type == ($v6 ? 28 : 1);
+                    my $rd = Socket::inet_pton($v6 ? Socket::AF_INET6()
+                        : Socket::AF_INET(), $a);
+                    push @an, pack('n n n N n', 0xc00c, $type, 1, $ttl,
+                        length $rd) . $rd;
+                }
+            } else {
+                $rcode = 3;
+            }
+
+            my $r = pack('n n n n n n', $id, 0x8180 | $rcode, 1,
+                scalar @an, 0, 0) . $question . join '', @an;
+            $s->send($r, 0, $from);
+        }
+    });
+    close $s;
+    return $port;
+}
+
+# The names and types asked so far: ("good.test A", ...)
+sub dns_queries {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{_dir}/dns.log" or return ();
+    chomp(my @q = <$fh>);
+    return @q;
 }
 
 # Records are read once and kept: only new lines are decoded.
