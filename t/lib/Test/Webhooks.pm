@@ -1263,6 +1263,14 @@ valgrind logs of processes killed with SIGKILL (they have no summary).
 The master's pid; the pids of its worker processes now, from /proc
 (sorted; under valgrind every child of the master).
 
+=item start_dns(\%zone, port =E<gt> $n, ttl =E<gt> $s), dns_queries
+
+A DNS server on UDP for nginx's C<resolver>: C<$zone> maps a name to a
+list of answers, each a list of IPv4 and IPv6 addresses; the n-th query of
+a type for a name gets the n-th answer (cycling). Other names get
+NXDOMAIN. Returns the port. C<dns_queries> lists what was asked, as
+C<"name A"> and C<"name AAAA">.
+
 =item start_receiver(port =E<gt> $n, file =E<gt> $name)
 
 Starts a webhook receiver: a forked Perl HTTP server on 127.0.0.1 at
