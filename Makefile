@@ -3,7 +3,7 @@
 PROVE ?= prove
 PROVE_FLAGS ?= -j1
 
-.PHONY: all deps build run test test-san valgrind bench clean npm
+.PHONY: all deps build run test test-san valgrind bench fuzz clean npm
 
 all: build
 
@@ -33,6 +33,10 @@ valgrind: build npm
 
 bench: build
 	util/bench
+
+# libFuzzer harnesses of t/fuzz, about a minute in all: FUZZ_SECONDS each
+fuzz: deps
+	util/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build
