@@ -34,24 +34,32 @@ my @out = <$fh>;
 close $fh;
 my $rc = $? >> 8;
 
-my %runs;
+my (%runs, %repro);
 for (@out) {
-    next unless /^fuzz: (\w+): (\d+) executions/;
-    my ($t, $n) = ($1, $2);
-    $runs{$t} = { n => $n, failed => /FAILED/ ? 1 : 0 };
+    if (/^fuzz: (\w+): (\d+) executions(: FAILED \((.*?)\))?/) {
+        $runs{$1} = { n => $2, failed => $4 };
+    } elsif (/^fuzz: (\w+): reproducer (.*)$/) {
+        $repro{$1} = $2;
+    }
 }
 
 is($rc, 0, 'util/fuzz exits 0') or diag(join '', @out);
 
+my ($total, $failed) = (0, 0);
+
 for my $t (@targets) {
-    my $run = $runs{$t} // { n => 0, failed => 1 };
+    my $run = $runs{$t} // { n => 0, failed => 'not run' };
+
+    $total += $run->{n};
+    $failed++ if $run->{failed};
 
     ok($run->{n} > 0, "$t ran");
-    ok(!$run->{failed}, "$t: no crash, leak or timeout");
+    ok(!$run->{failed}, "$t: no crash, leak or timeout")
+        or diag("fuzz $t: $run->{failed}, reproducer: "
+                . ($repro{$t} // 'none'));
     diag("fuzz $t: $run->{n} executions");
 }
 
-my ($total) = map { /^fuzz: total: (\d+)/ ? $1 : () } @out;
-diag("fuzz total: " . ($total // 0) . " executions");
+diag("fuzz: $total executions, $failed crashes");
 
 done_testing;
