@@ -3,7 +3,19 @@
 PROVE ?= prove
 PROVE_FLAGS ?= -j1
 
-.PHONY: all deps build run test test-san valgrind bench clean npm
+# make test SAN=1: the module built with ASan and UBSan (build/san), the
+# tests run against it.  TESTS picks what to run: files, directories, or
+# prefixes ("t/1" is every t/1*.t); all of t/ by default.
+SAN ?= 0
+TESTS ?= t/
+
+ifeq ($(SAN),1)
+TEST_ENV = WEBHOOKS_SAN=1
+endif
+
+tests = $(foreach t,$(TESTS),$(or $(wildcard $(t)),$(wildcard $(t)*.t),$(t)))
+
+.PHONY: all deps build run test test-san valgrind bench fuzz clean npm
 
 all: build
 
@@ -11,7 +23,7 @@ deps:
 	util/deps
 
 build: deps
-	util/build
+	SAN=$(SAN) util/build
 
 run: build
 	util/run
@@ -22,17 +34,20 @@ npm:
 	npm ci --no-audit --no-fund --prefix t
 
 test: build npm
-	$(PROVE) $(PROVE_FLAGS) -r t/
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) -r $(tests)
 
-test-san: deps npm
-	SAN=1 util/build
-	WEBHOOKS_SAN=1 $(PROVE) $(PROVE_FLAGS) -r t/
+test-san:
+	$(MAKE) test SAN=1
 
 valgrind: build npm
 	WEBHOOKS_VALGRIND=1 $(PROVE) $(PROVE_FLAGS) -r t/
 
 bench: build
 	util/bench
+
+# libFuzzer harnesses of t/fuzz, about a minute in all: FUZZ_SECONDS each
+fuzz: deps
+	util/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

@@ -643,7 +643,9 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
         return NGX_DECLINED;
     }
 
-    p = (u_char *) ngx_strstr(topic->data, "://") + 3;
+    /* the topic is a piece of the body, not NUL-terminated */
+
+    p = ngx_strnstr(topic->data, "://", topic->len) + 3;
     last = topic->data + topic->len;
 
     /* no query, no fragment: the path follows the host directly */

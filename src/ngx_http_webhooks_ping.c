@@ -272,7 +272,7 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
 
     /* the host of the base URL, for git@ and git:// URLs */
 
-    h = (u_char *) ngx_strstr(base->data, "://");
+    h = ngx_strnstr(base->data, "://", base->len);
     h = h ? h + 3 : base->data;
 
     for (p = host; h < base->data + base->len && *h != '/' && *h != ':'
