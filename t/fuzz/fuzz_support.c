@@ -16,6 +16,7 @@
 
 
 #include "fuzz_support.h"
+#include "ngx_http_webhooks_address.h"
 
 
 #define FUZZ_MODULES  8
@@ -38,6 +39,8 @@ static ngx_http_complex_value_t fuzz_admin;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    ngx_conf_t  cf;
+
     ngx_pagesize = getpagesize();
     ngx_cacheline_size = NGX_CPU_CACHE_LINE;
 
@@ -60,6 +63,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     ngx_http_webhooks_module.ctx_index = FUZZ_INDEX;
 
     ngx_str_set(&fuzz_wmcf.prefix, "webhooks:");
+
+    /* the built-in deny list, which hook URLs are checked against */
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = fuzz_pool();
+    cf.log = &fuzz_log;
+    fuzz_wmcf.ports = NGX_CONF_UNSET_PTR;
+    fuzz_assert(ngx_http_webhooks_address_init(&cf, &fuzz_wmcf) == NGX_OK);
 
     /* the caller: an admin user, as the tests' demo identities */
     ngx_str_set(&fuzz_login.value, "octocat");
