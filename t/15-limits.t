@@ -295,6 +295,177 @@ my $TOO_LARGE = 'Payload Too Large';
 }
 
 ###############################################################################
+# URL length: 2048 (NGX_HTTP_WEBHOOKS_URL_MAX), as config.url,
+# hub.callback and hub.topic.
+
+my $BAD_URL = custom('The URL you\'ve entered is not valid. Please make '
+    . 'sure that you encode all special characters first');
+my $URL = 'http://example.com/';
+
+{
+    my $u2048 = $URL . ('u' x (2048 - length $URL));
+    my $u2049 = "${u2048}u";
+    created("$REPO/hooks", { events => ['fork'], config => { url => $u2048 }
+        }, 'url of 2048');
+    reject('url of 2049', [POST => "$REPO/hooks", $OWNER,
+        { config => { url => $u2049 } }], 422, 'Validation Failed', 'create',
+        $BAD_URL);
+    reject('url of 2049, update', [PATCH => "$REPO/hooks/$ha", $OWNER,
+        { config => { url => $u2049 } }], 422, 'Validation Failed', 'update',
+        $BAD_URL);
+    reject('url of 2049, update config', [PATCH => "$REPO/hooks/$ha/config",
+        $OWNER, { url => $u2049 }], 422, 'Validation Failed', 'config',
+        $BAD_URL);
+    reject('url of 1 MB', [POST => "$REPO/hooks", $OWNER,
+        { config => { url => $URL . ('u' x 60000) } }], 422,
+        'Validation Failed', 'create', $BAD_URL);
+
+    my %h = (Authorization => "token $OWNER",
+        'Content-Type' => 'application/x-www-form-urlencoded');
+    my $topic = 'https://github.com/octocat/limits/events/push';
+    my $before = snapshot();
+    refused('hub.callback of 2049', $t->http(POST => '/hub', headers => \%h,
+        body => "hub.mode=subscribe&hub.topic=$topic&hub.callback=$u2049"),
+        $before, 422, 'Validation Failed', 'hub', [{ resource => 'Hub',
+        field => 'hub.callback', code => 'invalid',
+        message => 'hub.callback must be an http(s) URL' }]);
+    my $t2049 = $topic . ('/' x (2049 - length $topic));
+    refused('hub.topic of 2049', $t->http(POST => '/hub', headers => \%h,
+        body => "hub.mode=subscribe&hub.topic=$t2049&hub.callback=$URL"),
+        $before, 422, 'Validation Failed', 'hub', [{ resource => 'Hub',
+        field => 'hub.topic', code => 'invalid',
+        message => 'hub.topic must be a repository\'s events URL: '
+            . 'https://github.com/{owner}/{repo}/events/{event}' }]);
+}
+
+###############################################################################
+# Events per hook: 256 distinct (NGX_HTTP_WEBHOOKS_EVENTS_MAX); repeats
+# collapse; names of 64 characters at most.
+
+sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
+    do { $s .= chr(97 + $i % 26); $i = int($i / 26) } while $i; "$p$s" }
+    0 .. $n - 1] }
+
+{
+    my $TOO_MANY = [{ resource => 'Hook', field => 'events',
+        code => 'custom', message => 'A hook cannot have more than 256 '
+        . 'events' }];
+    my $r = api(POST => "$REPO/hooks", { events => names(256, 'e_'),
+        config => { url => "${URL}e256" } });
+    is($r->{status}, 201, '256 events: 201') or diag($r->{body});
+    is(scalar @{ $r->{json}{events} // [] }, 256, '256 events: kept');
+    my $e256 = $r->{json}{id};
+
+    reject('257 events', [POST => "$REPO/hooks", $OWNER, { events =>
+        names(257, 'f_'), config => { url => "${URL}e257" } }], 422,
+        'Validation Failed', 'create', $TOO_MANY);
+    reject('257 events, update', [PATCH => "$REPO/hooks/$ha", $OWNER,
+        { events => names(257, 'f_') }], 422, 'Validation Failed', 'update',
+        $TOO_MANY);
+    reject('add_events past 256', [PATCH => "$REPO/hooks/$e256", $OWNER,
+        { add_events => ['push'] }], 422, 'Validation Failed', 'update',
+        [{ %{ $TOO_MANY->[0] }, field => 'add_events' }]);
+    reject('remove_events of 257', [PATCH => "$REPO/hooks/$ha", $OWNER,
+        { remove_events => names(257, 'g_') }], 422, 'Validation Failed',
+        'update', [{ %{ $TOO_MANY->[0] }, field => 'remove_events' }]);
+
+    # The most distinct names 64k holds, some 9000.
+    my $many = names(9000, '');
+    reject('9000 events', [POST => "$REPO/hooks", $OWNER, { events =>
+        $many, config => { url => "${URL}e16k" } }], 422,
+        'Validation Failed', 'create', $TOO_MANY);
+
+    $r = api(POST => "$REPO/hooks", { events => [('issues') x 6000],
+        config => { url => "${URL}dup" } });
+    is($r->{status}, 201, '6000 repeats: 201') or diag($r->{body});
+    is_deeply($r->{json}{events}, ['issues'], '6000 repeats: one event');
+
+    my $long = 'a' x 64;
+    created("$REPO/hooks", { events => [$long], config => {
+        url => "${URL}e64" } }, 'event name of 64');
+    reject('event name of 65', [POST => "$REPO/hooks", $OWNER, { events =>
+        ["${long}a"], config => { url => "${URL}e65" } }], 422,
+        'Validation Failed', 'create', [{ resource => 'Hook',
+        field => 'events', code => 'invalid' }]);
+    reject('8000 bad names: one error', [POST => "$REPO/hooks", $OWNER,
+        { events => [('Bad') x 4000, ('x-y') x 4000], config => {
+        url => "${URL}bad" } }], 422, 'Validation Failed', 'create',
+        [{ resource => 'Hook', field => 'events', code => 'invalid' }]);
+}
+
+###############################################################################
+# Names: owner and org at most 39 characters, repository 100: longer ones
+# are not found, wherever they come from.  Secrets, usernames and
+# passwords: at most 1024 characters.
+
+{
+    my ($o39, $r100) = ('o' x 39, 'r' x 100);
+    for my $p ("/orgs/$o39/hooks", "/repos/$o39/$r100/hooks") {
+        my $r = api(GET => $p);
+        is($r->{status}, 200, "$p: 200");
+        is($r->{body}, '[]', "$p: []");
+    }
+    created("/repos/$o39/$r100/hooks", { config => { url => "${URL}n" } },
+        'hook of the longest repository');
+    created("/orgs/$o39/hooks", { name => 'web', config => {
+        url => "${URL}n" } }, 'hook of the longest org');
+
+    for my $p ("/orgs/${o39}o/hooks", "/repos/${o39}o/$r100/hooks",
+        "/repos/$o39/${r100}r/hooks")
+    {
+        reject("GET $p", [GET => $p, $OWNER], 404, 'Not Found', 'none');
+        reject("POST $p", [POST => $p, $OWNER, { name => 'web',
+            config => { url => "${URL}n2" } }], 404, 'Not Found', 'none');
+    }
+
+    my %h = (Authorization => "token $OWNER",
+        'Content-Type' => 'application/x-www-form-urlencoded');
+    my $before = snapshot();
+    refused('hub.topic, owner of 40', $t->http(POST => '/hub',
+        headers => \%h, body => 'hub.mode=subscribe&hub.topic='
+        . "https://github.com/${o39}o/r/events/push&hub.callback=${URL}h"),
+        $before, 422, 'Validation Failed', 'hub', [{ resource => 'Hub',
+        field => 'hub.topic', code => 'invalid',
+        message => 'hub.topic names no repository' }]);
+
+    my $r = $t->http(POST => '/_webhooks/events', headers => {
+        'X-GitHub-Event' => 'push' }, body => $J->encode({ repository => {
+        full_name => "${o39}o/r" } }));
+    is($r->{status}, 422, 'event for an owner of 40: 422');
+    is_deeply($r->{json}{errors}, [{ resource => 'Event',
+        field => 'repository', code => 'invalid' }],
+        'event for an owner of 40: repository invalid');
+    is_deeply(snapshot(), $before, 'event for an owner of 40: nothing kept');
+
+    my $LONG = sub { "Invalid request.\n\nOnly 1024 characters are "
+        . "allowed; $_[0] were supplied." };
+    my $k = 's' x 1024;
+    created("$REPO/hooks", { events => ['gollum'], config => {
+        url => "${URL}s", secret => $k } }, 'secret of 1024');
+    created("$REPO/hooks", { events => ['gollum'], config => {
+        url => "${URL}s3", secret => "\x{20ac}" x 1024 } },
+        'secret of 1024 three-byte characters');
+    reject('secret of 1025', [POST => "$REPO/hooks", $OWNER, { config => {
+        url => "${URL}s2", secret => "${k}s" } }], 422, $LONG->(1025),
+        'create');
+    reject('secret of 1025, update config', [PATCH =>
+        "$REPO/hooks/$ha/config", $OWNER, { secret => "\x{20ac}" x 1025 }],
+        422, $LONG->(1025), 'config');
+    reject('username of 1025', [POST => "/orgs/limits/hooks", $OWNER,
+        { name => 'web', config => { url => "${URL}u",
+        username => "${k}u" } }], 422, $LONG->(1025), 'ocreate');
+    reject('password of 60000', [POST => "/orgs/limits/hooks", $OWNER,
+        { name => 'web', config => { url => "${URL}u",
+        password => 'p' x 60000 } }], 422, $LONG->(60000), 'ocreate');
+
+    $before = snapshot();
+    refused('hub.secret of 1025', $t->http(POST => '/hub', headers => \%h,
+        body => 'hub.mode=subscribe&hub.topic='
+        . "https://github.com/octocat/limits/events/push&hub.callback="
+        . "${URL}hs&hub.secret=${k}s"), $before, 422, $LONG->(1025), 'hub');
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok;
