@@ -1251,10 +1251,16 @@ ngx_http_webhooks_base_url(ngx_http_request_t *r,
 }
 
 
+/*
+ * page and per_page, as GitHub takes them: what is not a number above 0
+ * is the default, and a number too large to hold is past any last page
+ */
+
 ngx_uint_t
 ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
     ngx_uint_t dflt)
 {
+    size_t     i;
     ngx_int_t  n;
     ngx_str_t  value;
 
@@ -1264,7 +1270,17 @@ ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
 
     n = ngx_atoi(value.data, value.len);
 
-    return (n == NGX_ERROR || n < 1) ? dflt : (ngx_uint_t) n;
+    if (n != NGX_ERROR) {
+        return (n < 1) ? dflt : (ngx_uint_t) n;
+    }
+
+    for (i = 0; i < value.len; i++) {
+        if (value.data[i] < '0' || value.data[i] > '9') {
+            return dflt;
+        }
+    }
+
+    return (value.len == 0) ? dflt : NGX_MAX_INT_T_VALUE;
 }
 
 

@@ -466,6 +466,112 @@ sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
 }
 
 ###############################################################################
+# JSON nesting depth: jansson's own, 2048 (JSON_PARSER_MAX_DEPTH, a value
+# inside the deepest array or object counting as one more); deeper is 400
+# "Problems parsing JSON", however deep, for the API and the intake.
+
+{
+    # $d levels in all: the body's object, then arrays or objects
+    my $deep = sub {
+        my ($d, $obj, $head) = @_;
+        $head //= '{"config":{"url":"' . $URL . 'deep"},"x":';
+        return $head . ($obj ? '{"a":' x ($d - 1) . '1' . '}' x ($d - 1)
+            : '[' x ($d - 1) . ']' x ($d - 1)) . '}';
+    };
+
+    my $r = api(POST => "$REPO/hooks", $deep->(2048, 0));
+    is($r->{status}, 201, 'depth 2048: 201') or diag($r->{body});
+    reject('arrays, depth 2049', [POST => "$REPO/hooks", $OWNER,
+        $deep->(2049, 0)], 400, 'Problems parsing JSON', 'create');
+    reject('objects, depth 2049', [POST => "$REPO/hooks", $OWNER,
+        $deep->(2049, 1)], 400, 'Problems parsing JSON', 'create');
+    reject('arrays, depth 10000', [POST => "$REPO/hooks", $OWNER,
+        $deep->(10000, 0)], 400, 'Problems parsing JSON', 'create');
+    reject('objects, depth 10000', [POST => "$REPO/hooks", $OWNER,
+        $deep->(10000, 1)], 400, 'Problems parsing JSON', 'create');
+    reject('objects, depth 10000, update', [PATCH => "$REPO/hooks/$ha",
+        $OWNER, $deep->(10000, 1)], 400, 'Problems parsing JSON', 'update');
+    reject('arrays, depth 10000, update config', [PATCH =>
+        "$REPO/hooks/$ha/config", $OWNER, $deep->(10000, 0, '{"x":')], 400,
+        'Problems parsing JSON', 'config');
+    reject('unclosed, depth 60000', [POST => "$REPO/hooks", $OWNER,
+        '[' x 60000], 400, 'Problems parsing JSON', 'create');
+
+    # Deep, but parsed: the value is echoed in GitHub's type error.
+    my $d = '[' x 2045 . ']' x 2045;
+    reject('depth 2047 in events', [POST => "$REPO/hooks", $OWNER,
+        qq({"events":[$d],"config":{"url":"${URL}d"}})], 422,
+        "Invalid request.\n\nFor 'items', $d is not a string.", 'create');
+    reject('depth 2047 in config', [PATCH => "$REPO/hooks/$ha/config",
+        $OWNER, qq({"secret":[$d]})], 422,
+        "Invalid request.\n\nFor 'properties/secret', [$d] is not a "
+        . 'string.', 'config');
+
+    my $before = snapshot();
+    my $ev = sub { $t->http(POST => '/_webhooks/events', headers => {
+        'X-GitHub-Event' => 'push' }, body => $_[0]) };
+    for my $obj (0, 1) {
+        $r = $ev->($deep->(10000, $obj, '{"repository":{"full_name":'
+            . '"octocat/nohooks"},"x":'));
+        is($r->{status}, 400, "event of depth 10000 ($obj): 400");
+        is_deeply($r->{json}, { message => 'Problems parsing JSON',
+            documentation_url => $DOC{none}, status => '400' },
+            "event of depth 10000 ($obj): body");
+    }
+    is_deeply(snapshot(), $before, 'events of depth 10000: nothing kept');
+    $r = $ev->($deep->(2048, 0, '{"repository":{"full_name":'
+        . '"octocat/nohooks"},"x":'));
+    is($r->{status}, 202, 'event of depth 2048: 202') or diag($r->{raw});
+}
+
+###############################################################################
+# per_page (30 by default, at most 100) and page: what is not a number
+# above 0 is the default, a number too large for 64 bits is past the end.
+
+{
+    my $P = '/repos/octocat/pages';
+    my @ids = map { created("$P/hooks", { events => ["p$_"], config => {
+        url => "${URL}p$_" } }, "page hook $_") } 'a' .. 'c';
+    my $L = "http://localhost$P/hooks";
+    my $HUGE = '9' x 20;
+
+    for my $case (
+        ["per_page=$HUGE", [@ids], undef],
+        ['per_page=9223372036854775808', [@ids], undef],
+        ['per_page=9223372036854775807', [@ids], undef],
+        ['per_page=-1', [@ids], undef],
+        ['per_page=1.5', [@ids], undef],
+        ['per_page=0x10', [@ids], undef],
+        ['per_page=', [@ids], undef],
+        ['per_page=' . ('0' x 30) . '1', [$ids[0]],
+            qq{<$L?per_page=1&page=2>; rel="next", }
+            . qq{<$L?per_page=1&page=3>; rel="last"}],
+        ["page=$HUGE", [], qq{<$L?per_page=30&page=1>; rel="prev", }
+            . qq{<$L?per_page=30&page=1>; rel="first"}],
+        ['page=9223372036854775807', [],
+            qq{<$L?per_page=30&page=1>; rel="prev", }
+            . qq{<$L?per_page=30&page=1>; rel="first"}],
+        ['page=2', [], qq{<$L?per_page=30&page=1>; rel="prev", }
+            . qq{<$L?per_page=30&page=1>; rel="first"}],
+        ["per_page=1&page=$HUGE", [],
+            qq{<$L?per_page=1&page=3>; rel="prev", }
+            . qq{<$L?per_page=1&page=1>; rel="first"}],
+        ['page=-1', [@ids], undef],
+        ['page=0', [@ids], undef],
+        ['page=abc', [@ids], undef],
+        ['page=1e3', [@ids], undef],
+        ['page=' . ('x' x 4000), [@ids], undef],
+    ) {
+        my ($q, $want, $link) = @$case;
+        my $r = api(GET => "$P/hooks?$q");
+        is($r->{status}, 200, "$q: 200");
+        $t->schema_array_ok($r->{json}, 'hook', "$q: schema");
+        is_deeply([map { $_->{id} } @{$r->{json} || []}], $want, "$q: hooks");
+        is($r->{headers}{link}, $link, "$q: Link");
+    }
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok;
