@@ -572,6 +572,71 @@ sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
 }
 
 ###############################################################################
+# What a delivery keeps of the receiver's answer: 50 headers, each name
+# and value cut at 1024 bytes (GitLab's caps), and
+# webhooks_delivery_response_max (8k) of the body, cut where a UTF-8
+# character starts; headers past proxy_buffer_size fail the delivery.
+
+my $CAP = '/repos/octocat/capture';
+
+# A hook to $url, pinged: its delivery once made, in full.
+sub delivered {
+    my ($url, $name) = @_;
+    my $id = created("$CAP/hooks", { events => ['push'], config => {
+        url => $url } }, $name);
+    my $r = api(POST => "$CAP/hooks/$id/pings");
+    is($r->{status}, 204, "$name: ping 204") or diag($r->{raw});
+    my $item = $t->wait_for(sub {
+        my $l = api(GET => "$CAP/hooks/$id/deliveries")->{json};
+        ref $l eq 'ARRAY' && @$l && $l->[0]{status} ne 'queued' && $l->[0];
+    }, 10);
+    ok($item, "$name: delivered") or return {};
+    $r = api(GET => "$CAP/hooks/$id/deliveries/$item->{id}");
+    is($r->{status}, 200, "$name: delivery 200");
+    $t->schema_ok($r->{json}, 'hook-delivery', "$name: schema");
+    return $r->{json} // {};
+}
+
+{
+    my $d = delivered("$RCV/headers/many?n=200&size=100", '200 headers');
+    my $h = $d->{response}{headers} || {};
+    is(scalar keys %$h, 50, '200 headers: 50 kept');
+    is($h->{'X-Header-1'}, 'h' x 100, '200 headers: the first kept');
+    ok(!exists $h->{'X-Header-200'}, '200 headers: the last dropped');
+    is($d->{status_code}, 200, '200 headers: 200');
+
+    $d = delivered("$RCV/headers/long?n=3&size=4000", 'long headers');
+    $h = $d->{response}{headers} || {};
+    is_deeply([map { $h->{"X-Header-$_"} } 1 .. 3], [('h' x 1024) x 3],
+        'long headers: values cut at 1024 bytes');
+
+    $d = delivered("$RCV/headers/utf8?n=2&size=4000&utf8=1",
+        'long UTF-8 headers');
+    $h = $d->{response}{headers} || {};
+    ok(!grep({ ($h->{"X-Header-$_"} // '') ne "\x{20ac}" x 341 } 1 .. 2),
+        'long UTF-8 headers: cut before the character 1024 bytes splits');
+
+    $d = delivered("$RCV/utf8/body?size=9000", 'UTF-8 body');
+    ok(($d->{response}{payload} // '') eq "\x{20ac}" x 2730,
+        'UTF-8 body: cut before the character 8192 bytes splits');
+    $d = delivered("$RCV/utf8/exact?size=8193", 'UTF-8 body of 8193');
+    ok(($d->{response}{payload} // '') eq "\x{20ac}" x 2730,
+        'UTF-8 body of 8193: cut before the character 8192 bytes splits');
+    $d = delivered("$RCV/big/exact?size=8192", 'body of 8192');
+    is($d->{response}{payload}, 'x' x 8192, 'body of 8192: all of it');
+
+    $d = delivered("$RCV/headers/huge?n=40&size=4000",
+        'headers past proxy_buffer_size');
+    is($d->{status_code}, 502, 'headers past proxy_buffer_size: 502');
+    is($d->{status}, 'response headers too large',
+        'headers past proxy_buffer_size: says so');
+    is_deeply($d->{response}{headers}, {},
+        'headers past proxy_buffer_size: none kept');
+    is($d->{response}{payload}, '',
+        'headers past proxy_buffer_size: no body');
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok;
