@@ -637,6 +637,51 @@ sub delivered {
 }
 
 ###############################################################################
+# The deliveries cursor: "v1_" and a delivery id below 2^63, else 400;
+# per_page as for hooks.
+
+{
+    my $id = created("$CAP/hooks", { events => ['push'], config => {
+        url => "$RCV/ok/cursor" } }, 'cursor hook');
+    my $D = "$CAP/hooks/$id/deliveries";
+    api(POST => "$CAP/hooks/$id/pings") for 1 .. 3;
+    my $all = $t->wait_for(sub {
+        my $l = api(GET => $D)->{json};
+        ref $l eq 'ARRAY' && @$l == 3 && !grep({ $_->{status} eq 'queued' }
+            @$l) && $l;
+    }, 10) || [];
+    my @ids = map { $_->{id} } @$all;
+    is(scalar @ids, 3, 'cursor: 3 deliveries');
+
+    for my $c ('v1_0', 'v1_' . ('9' x 20), 'v1_9223372036854775808',
+        'v1_' . ('1' x 1000), 'v1_' . ('0' x 30) . '1', 'x' x 5000,
+        'v1_1x', 'v1_%201', 'V1_1', 'v1_+1', 'v1_-1', 'v1_', 'v2_1', '')
+    {
+        my $name = 'cursor ' . (length $c > 40 ? substr($c, 0, 20)
+            . '... (' . length($c) . ')' : "\"$c\"");
+        reject($name, [GET => "$D?cursor=$c", $OWNER], 400,
+            'Invalid cursor', 'deliveries');
+    }
+
+    my $r = api(GET => "$D?cursor=v1_9223372036854775807");
+    is($r->{status}, 200, 'cursor 2^63-1: 200');
+    is_deeply([map { $_->{id} } @{$r->{json} || []}], \@ids,
+        'cursor 2^63-1: all');
+    $r = api(GET => "$D?cursor=v1_$ids[1]");
+    is_deeply([map { $_->{id} } @{$r->{json} || []}], [@ids[1, 2]],
+        'cursor of the second: from it on');
+
+    for my $pp ('9' x 20, '-1', 'abc') {
+        $r = api(GET => "$D?per_page=$pp");
+        is($r->{status}, 200, "deliveries per_page=$pp: 200");
+        $t->schema_array_ok($r->{json}, 'hook-delivery-item',
+            "deliveries per_page=$pp: schema");
+        is(scalar @{$r->{json} || []}, 3, "deliveries per_page=$pp: all");
+        is($r->{headers}{link}, undef, "deliveries per_page=$pp: no Link");
+    }
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok;
