@@ -283,15 +283,10 @@ my $TOO_LARGE = 'Payload Too Large';
     my $body = '{"repository":{"full_name":"octocat/limits"},"x":"'
         . ('x' x (25 * 1024 * 1024));
     $body .= '"}';
-    my $r = chunked(POST => '/_webhooks/events', $body,
-        'X-GitHub-Event' => 'push', 'Content-Type' => 'application/json');
-    is($r->{status}, 413, 'intake, chunked over 25 MB: 413')
-        or diag($r->{raw});
-    is_deeply($r->{json}, { message => 'Payload Too Large',
-        documentation_url => $DOC{none}, status => '413' },
-        'intake, chunked over 25 MB: body');
-    is_deeply(snapshot(), $before, 'intake, chunked over 25 MB: '
-        . 'nothing queued');
+    refused('intake, chunked over 25 MB', chunked(POST => '/_webhooks/events',
+        $body, 'X-GitHub-Event' => 'push',
+        'Content-Type' => 'application/json'), $before, 413, $TOO_LARGE,
+        'none');
 }
 
 ###############################################################################
@@ -428,14 +423,11 @@ sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
         field => 'hub.topic', code => 'invalid',
         message => 'hub.topic names no repository' }]);
 
-    my $r = $t->http(POST => '/_webhooks/events', headers => {
-        'X-GitHub-Event' => 'push' }, body => $J->encode({ repository => {
-        full_name => "${o39}o/r" } }));
-    is($r->{status}, 422, 'event for an owner of 40: 422');
-    is_deeply($r->{json}{errors}, [{ resource => 'Event',
-        field => 'repository', code => 'invalid' }],
-        'event for an owner of 40: repository invalid');
-    is_deeply(snapshot(), $before, 'event for an owner of 40: nothing kept');
+    refused('event for an owner of 40', $t->http(POST => '/_webhooks/events',
+        headers => { 'X-GitHub-Event' => 'push' }, body => $J->encode({
+        repository => { full_name => "${o39}o/r" } })), $before, 422,
+        'Validation Failed', 'none', [{ resource => 'Event',
+        field => 'repository', code => 'invalid' }]);
 
     my $LONG = sub { "Invalid request.\n\nOnly 1024 characters are "
         . "allowed; $_[0] were supplied." };
@@ -511,14 +503,11 @@ sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
     my $ev = sub { $t->http(POST => '/_webhooks/events', headers => {
         'X-GitHub-Event' => 'push' }, body => $_[0]) };
     for my $obj (0, 1) {
-        $r = $ev->($deep->(10000, $obj, '{"repository":{"full_name":'
-            . '"octocat/nohooks"},"x":'));
-        is($r->{status}, 400, "event of depth 10000 ($obj): 400");
-        is_deeply($r->{json}, { message => 'Problems parsing JSON',
-            documentation_url => $DOC{none}, status => '400' },
-            "event of depth 10000 ($obj): body");
+        refused('event of depth 10000, ' . ($obj ? 'objects' : 'arrays'),
+            $ev->($deep->(10000, $obj, '{"repository":{"full_name":'
+            . '"octocat/nohooks"},"x":')), $before, 400,
+            'Problems parsing JSON', 'none');
     }
-    is_deeply(snapshot(), $before, 'events of depth 10000: nothing kept');
     $r = $ev->($deep->(2048, 0, '{"repository":{"full_name":'
         . '"octocat/nohooks"},"x":'));
     is($r->{status}, 202, 'event of depth 2048: 202') or diag($r->{raw});
