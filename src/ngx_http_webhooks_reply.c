@@ -260,7 +260,8 @@ ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body)
 
             p += n;
 
-        } else {
+        } else if (b->last != b->pos) {
+            /* the last buffer of a chunked body may be empty, with no memory */
             p = ngx_cpymem(p, b->pos, b->last - b->pos);
         }
     }
