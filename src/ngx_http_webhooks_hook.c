@@ -28,7 +28,6 @@
  */
 
 
-
 static ngx_int_t ngx_http_webhooks_type_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
     const char *type);

@@ -17,9 +17,10 @@
 #include "ngx_http_webhooks_auth.h"
 
 
+/* bytes of a URL to deliver to */
 #define NGX_HTTP_WEBHOOKS_URL_MAX     2048
 
-/* GitHub's event names are some 80: room for those yet to come */
+/* GitHub has fewer than 100 event names: room for those yet to come */
 #define NGX_HTTP_WEBHOOKS_EVENTS_MAX  256
 
 /* characters of a secret, a username or a password */

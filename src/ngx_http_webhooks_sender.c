@@ -1407,11 +1407,12 @@ ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
-        size = b->last - b->pos;
 
-        if (d->from_receiver && ngx_buf_in_memory(b) && size
+        if (d->from_receiver && ngx_buf_in_memory(b) && b->last != b->pos
             && !d->response_cut)
         {
+            size = b->last - b->pos;
+
             if (d->response == NULL) {
                 /* one byte more tells where the cut falls */
                 d->response = ngx_pnalloc(d->pool, max + 1);
