@@ -165,6 +165,12 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
                                    ctx->rt.doc_url, NULL);
         }
 
+        if (wlcf->body_max
+            && r->headers_in.content_length_n > (off_t) wlcf->body_max)
+        {
+            return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+        }
+
         r->request_body_in_single_buf = 1;
 
         rc = ngx_http_read_client_request_body(r,
@@ -196,14 +202,22 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                 body;
-    ngx_http_webhooks_ctx_t  *ctx;
+    ngx_int_t                      rc;
+    ngx_str_t                      body;
+    ngx_http_webhooks_ctx_t       *ctx;
+    ngx_http_webhooks_loc_conf_t  *wlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
 
     if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (wlcf->body_max && body.len > wlcf->body_max) {
+        ngx_http_finalize_request(r,
+                         ngx_http_webhooks_too_large(r, ctx->rt.doc_url));
         return;
     }
 
@@ -1237,10 +1251,16 @@ ngx_http_webhooks_base_url(ngx_http_request_t *r,
 }
 
 
+/*
+ * page and per_page, as GitHub takes them: what is not a number above 0
+ * is the default, and a number too large to hold is past any last page
+ */
+
 ngx_uint_t
 ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
     ngx_uint_t dflt)
 {
+    size_t     i;
     ngx_int_t  n;
     ngx_str_t  value;
 
@@ -1250,7 +1270,17 @@ ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
 
     n = ngx_atoi(value.data, value.len);
 
-    return (n == NGX_ERROR || n < 1) ? dflt : (ngx_uint_t) n;
+    if (n != NGX_ERROR) {
+        return (n < 1) ? dflt : (ngx_uint_t) n;
+    }
+
+    for (i = 0; i < value.len; i++) {
+        if (value.data[i] < '0' || value.data[i] > '9') {
+            return dflt;
+        }
+    }
+
+    return (value.len == 0) ? dflt : NGX_MAX_INT_T_VALUE;
 }
 
 

@@ -29,12 +29,11 @@
  */
 
 
-#define NGX_HTTP_WEBHOOKS_URL_MAX  2048
-
-
 static ngx_int_t ngx_http_webhooks_type_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
     const char *type);
+static ngx_int_t ngx_http_webhooks_length_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, size_t len, size_t max);
 static ngx_int_t ngx_http_webhooks_config_merge(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt, json_t *config, json_t *in,
     ngx_http_webhooks_fault_t *fault);
@@ -338,20 +337,28 @@ ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
 }
 
 
-/* appends the events of "in" that "events" lacks yet */
+/*
+ * Appends the events of "in" that "events" lacks yet.  Repeats collapse;
+ * past NGX_HTTP_WEBHOOKS_EVENTS_MAX distinct events, which also bounds
+ * the lookups, the whole request is refused.
+ */
 
 static ngx_int_t
 ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
     json_t *in, json_t *events, ngx_http_webhooks_fault_t *fault)
 {
-    size_t      i, j;
-    json_t     *e, *x;
-    ngx_str_t   name;
+    u_char      *msg;
+    size_t       i, j;
+    json_t      *e, *x;
+    ngx_str_t    name;
+    ngx_uint_t   invalid;
 
     if (!json_is_array(in)) {
         return ngx_http_webhooks_type_fault(r, fault, property, in,
                                             "an array");
     }
+
+    invalid = 0;
 
     json_array_foreach(in, i, e) {
 
@@ -364,9 +371,13 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
         name.len = json_string_length(e);
 
         if (ngx_http_webhooks_valid_event(&name) != NGX_OK) {
-            if (ngx_http_webhooks_hook_fault(r, fault, "invalid", "events",
-                                             NULL)
-                == NGX_ERROR)
+
+            /* one error for all of them, not one per name */
+
+            if (invalid++ == 0
+                && ngx_http_webhooks_hook_fault(r, fault, "invalid",
+                                                "events", NULL)
+                   == NGX_ERROR)
             {
                 return NGX_ERROR;
             }
@@ -380,9 +391,26 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
             }
         }
 
-        if (j == json_array_size(events)
-            && json_array_append(events, e) != 0)
-        {
+        if (j < json_array_size(events)) {
+            continue;
+        }
+
+        if (j == NGX_HTTP_WEBHOOKS_EVENTS_MAX) {
+            msg = ngx_pnalloc(r->pool, sizeof("A hook cannot have more "
+                                              "than  events")
+                                       + NGX_INT_T_LEN);
+            if (msg == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(msg, "A hook cannot have more than %ui events%Z",
+                        (ngx_uint_t) NGX_HTTP_WEBHOOKS_EVENTS_MAX);
+
+            return ngx_http_webhooks_hook_fault(r, fault, "custom", property,
+                                                (char *) msg);
+        }
+
+        if (json_array_append(events, e) != 0) {
             return NGX_ERROR;
         }
     }
@@ -424,6 +452,7 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault)
 {
     u_char       *msg;
+    size_t        n;
     json_t       *value;
     const char   *key, **k, **keys;
 
@@ -513,14 +542,23 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
                                                 "a string");
         }
 
-        if ((ngx_strcmp(key, "secret") == 0
-             || ngx_strcmp(key, "password") == 0
-             || ngx_strcmp(key, "username") == 0)
-            && json_string_length(value) == 0)
+        if (ngx_strcmp(key, "secret") == 0
+            || ngx_strcmp(key, "password") == 0
+            || ngx_strcmp(key, "username") == 0)
         {
-            /* an empty secret means no secret */
-            (void) json_object_del(config, key);
-            continue;
+            if (json_string_length(value) == 0) {
+                /* an empty secret means no secret */
+                (void) json_object_del(config, key);
+                continue;
+            }
+
+            n = ngx_utf8_length((u_char *) json_string_value(value),
+                                json_string_length(value));
+
+            if (n > NGX_HTTP_WEBHOOKS_SECRET_MAX) {
+                return ngx_http_webhooks_length_fault(r, fault, n,
+                                              NGX_HTTP_WEBHOOKS_SECRET_MAX);
+            }
         }
 
         if (json_object_set(config, key, value) != 0) {
@@ -748,6 +786,32 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
                 property, dump ? dump : "nil", type);
 
     free(dump);
+
+    fault->status = NGX_HTTP_WEBHOOKS_UNPROCESSABLE;
+    fault->message = (char *) msg;
+    fault->errors = NULL;
+
+    return NGX_DECLINED;
+}
+
+
+/* GitHub's schema check of a string's maxLength */
+
+static ngx_int_t
+ngx_http_webhooks_length_fault(ngx_http_request_t *r,
+    ngx_http_webhooks_fault_t *fault, size_t len, size_t max)
+{
+    u_char  *msg;
+
+    msg = ngx_pnalloc(r->pool, sizeof("Invalid request.\n\nOnly  characters "
+                                      "are allowed;  were supplied.")
+                               + 2 * NGX_SIZE_T_LEN);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(msg, "Invalid request.\n\nOnly %uz characters are allowed; "
+                "%uz were supplied.%Z", max, len);
 
     fault->status = NGX_HTTP_WEBHOOKS_UNPROCESSABLE;
     fault->message = (char *) msg;

@@ -17,6 +17,16 @@
 #include "ngx_http_webhooks_auth.h"
 
 
+/* bytes of a URL to deliver to */
+#define NGX_HTTP_WEBHOOKS_URL_MAX     2048
+
+/* GitHub has fewer than 100 event names: room for those yet to come */
+#define NGX_HTTP_WEBHOOKS_EVENTS_MAX  256
+
+/* characters of a secret, a username or a password */
+#define NGX_HTTP_WEBHOOKS_SECRET_MAX  1024
+
+
 /* why a request body was refused: 400, 422 with errors, or 422 alone */
 
 typedef struct {

@@ -80,7 +80,8 @@ static const char  *ngx_http_webhooks_events[] = {
 ngx_int_t
 ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                      rc;
+    ngx_http_webhooks_loc_conf_t  *wlcf;
 
     if (r->method != NGX_HTTP_POST) {
         rc = ngx_http_discard_request_body(r);
@@ -90,6 +91,14 @@ ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
 
         return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
                                        NULL, NULL);
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+
+    if (wlcf->body_max
+        && r->headers_in.content_length_n > (off_t) wlcf->body_max)
+    {
+        return ngx_http_webhooks_too_large(r, NGX_HTTP_WEBHOOKS_HUB_DOCS);
     }
 
     r->request_body_in_single_buf = 1;
@@ -156,6 +165,10 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
 
     if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (wlcf->body_max && body.len > wlcf->body_max) {
+        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
     }
 
     /* GitHub's own example posts with curl -F: multipart/form-data */

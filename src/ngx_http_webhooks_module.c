@@ -255,6 +255,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       offsetof(ngx_http_webhooks_loc_conf_t, max_hooks),
       &ngx_http_webhooks_max_hooks_bounds },
 
+    { ngx_string("webhooks_api_body_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, body_max),
+      NULL },
+
       ngx_null_command
 };
 
@@ -583,6 +590,7 @@ ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
     wlcf->admin = NGX_CONF_UNSET_PTR;
     wlcf->oauth_app = NGX_CONF_UNSET_PTR;
     wlcf->max_hooks = NGX_CONF_UNSET_UINT;
+    wlcf->body_max = NGX_CONF_UNSET_SIZE;
 
     return wlcf;
 }
@@ -603,6 +611,8 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->oauth_app, prev->oauth_app, NULL);
     ngx_conf_merge_uint_value(conf->max_hooks, prev->max_hooks,
                               NGX_HTTP_WEBHOOKS_MAX_HOOKS);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max,
+                              NGX_HTTP_WEBHOOKS_BODY_MAX);
 
     return NGX_CONF_OK;
 }

@@ -23,6 +23,9 @@
 /* GitHub caps hooks per event type on one org or repo at 20 */
 #define NGX_HTTP_WEBHOOKS_MAX_HOOKS  20
 
+/* far above any hook's JSON, below nginx's 1m client_max_body_size */
+#define NGX_HTTP_WEBHOOKS_BODY_MAX   (64 * 1024)
+
 
 typedef struct {
     ngx_str_t                    redis_addr;
@@ -70,6 +73,7 @@ typedef struct {
     ngx_http_complex_value_t    *admin;
     ngx_http_complex_value_t    *oauth_app;
     ngx_uint_t                   max_hooks;
+    size_t                       body_max;
 } ngx_http_webhooks_loc_conf_t;
 
 

@@ -29,6 +29,8 @@ void ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_webhooks_unavailable(ngx_http_request_t *r,
     const char *doc_url);
 ngx_int_t ngx_http_webhooks_busy(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhooks_too_large(ngx_http_request_t *r,
+    const char *doc_url);
 ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 ngx_table_elt_t *ngx_http_webhooks_header(ngx_http_request_t *r,

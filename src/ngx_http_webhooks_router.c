@@ -99,7 +99,7 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 #undef RDOC
 
 
-static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name);
+static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max);
 static ngx_int_t ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def,
     ngx_str_t *seg, ngx_uint_t nseg, ngx_http_webhooks_route_t *rt);
 
@@ -149,7 +149,10 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         scope = NGX_HTTP_WEBHOOKS_ORG;
         first = 2;
 
-        if (ngx_http_webhooks_valid_name(&seg[1]) != NGX_OK) {
+        if (ngx_http_webhooks_valid_name(&seg[1],
+                                         NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+            != NGX_OK)
+        {
             return NGX_DECLINED;
         }
 
@@ -161,8 +164,12 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         scope = NGX_HTTP_WEBHOOKS_REPO;
         first = 3;
 
-        if (ngx_http_webhooks_valid_name(&seg[1]) != NGX_OK
-            || ngx_http_webhooks_valid_name(&seg[2]) != NGX_OK)
+        if (ngx_http_webhooks_valid_name(&seg[1],
+                                         NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+               != NGX_OK
+            || ngx_http_webhooks_valid_name(&seg[2],
+                                            NGX_HTTP_WEBHOOKS_REPO_MAX)
+               != NGX_OK)
         {
             return NGX_DECLINED;
         }
@@ -295,7 +302,9 @@ ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
     ngx_str_t   part;
 
     if (scope == NGX_HTTP_WEBHOOKS_ORG) {
-        if (ngx_http_webhooks_valid_name(name) != NGX_OK) {
+        if (ngx_http_webhooks_valid_name(name, NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+            != NGX_OK)
+        {
             return NGX_DECLINED;
         }
 
@@ -308,14 +317,18 @@ ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
         part.data = name->data;
         part.len = slash - name->data;
 
-        if (ngx_http_webhooks_valid_name(&part) != NGX_OK) {
+        if (ngx_http_webhooks_valid_name(&part, NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+            != NGX_OK)
+        {
             return NGX_DECLINED;
         }
 
         part.data = slash + 1;
         part.len = name->data + name->len - part.data;
 
-        if (ngx_http_webhooks_valid_name(&part) != NGX_OK) {
+        if (ngx_http_webhooks_valid_name(&part, NGX_HTTP_WEBHOOKS_REPO_MAX)
+            != NGX_OK)
+        {
             return NGX_DECLINED;
         }
     }
@@ -366,15 +379,18 @@ ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id)
 }
 
 
-/* GitHub logins and repository names: letters, digits, "-", "_", "." */
+/*
+ * GitHub logins and repository names: letters, digits, "-", "_", ".", no
+ * longer than GitHub allows, so that a longer one is not found
+ */
 
 static ngx_int_t
-ngx_http_webhooks_valid_name(ngx_str_t *name)
+ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max)
 {
     size_t  i;
     u_char  ch;
 
-    if (name->len == 0 || name->len > NGX_HTTP_WEBHOOKS_NAME_MAX) {
+    if (name->len == 0 || name->len > max) {
         return NGX_DECLINED;
     }
 

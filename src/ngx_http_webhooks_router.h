@@ -16,7 +16,9 @@
 #define NGX_HTTP_WEBHOOKS_ORG            1
 #define NGX_HTTP_WEBHOOKS_REPO           2
 
-#define NGX_HTTP_WEBHOOKS_NAME_MAX       100
+/* GitHub's longest login (user or org) and repository name */
+#define NGX_HTTP_WEBHOOKS_LOGIN_MAX      39
+#define NGX_HTTP_WEBHOOKS_REPO_MAX       100
 
 
 typedef enum {

@@ -37,6 +37,7 @@
  */
 
 
+/* what the log keeps of a receiver's headers, as GitLab does */
 #define NGX_HTTP_WEBHOOKS_HEADERS_MAX  50
 #define NGX_HTTP_WEBHOOKS_HEADER_MAX   1024
 
@@ -75,6 +76,7 @@ typedef struct {
     size_t                           response_len;
 
     unsigned                         from_receiver:1;
+    unsigned                         response_cut:1;
     unsigned                         auto_retry:1;
     unsigned                         released:1;
     unsigned                         ended:1;
@@ -110,6 +112,8 @@ static void ngx_http_webhooks_fake_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_webhooks_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static size_t ngx_http_webhooks_utf8_cut(u_char *p, size_t len,
+    size_t max);
 static ngx_int_t ngx_http_webhooks_url_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_webhooks_host_variable(ngx_http_request_t *r,
@@ -1376,6 +1380,12 @@ ngx_http_webhooks_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     if (ngx_strlcasestrn(buf, buf + len, (u_char *) "timed out", 9 - 1)) {
         d->error = "timed out";
 
+    } else if (ngx_strlcasestrn(buf, buf + len, (u_char *) "too big header",
+                                14 - 1))
+    {
+        /* past proxy_buffer_size */
+        d->error = "response headers too large";
+
     } else if (ngx_strlcasestrn(buf, buf + len,
                                 (u_char *) "certificate verify", 18 - 1))
     {
@@ -1449,7 +1459,7 @@ static ngx_int_t
 ngx_http_webhooks_header_filter(ngx_http_request_t *r)
 {
     u_char                        *p;
-    size_t                         len;
+    size_t                         len, klen, vlen;
     ngx_uint_t                     i, n;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h, *kept[NGX_HTTP_WEBHOOKS_HEADERS_MAX];
@@ -1482,7 +1492,7 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
         d->retry_after = ngx_http_webhooks_retry_after(r);
     }
 
-    /* {"Name":"value",...}: names and values escaped, values capped */
+    /* {"Name":"value",...}: the first 50, escaped, each part cut */
 
     part = &r->upstream->headers_in.headers.part;
     h = part->elts;
@@ -1507,9 +1517,13 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
 
         kept[n++] = &h[i];
 
-        len += h[i].key.len + ngx_escape_json(NULL, h[i].key.data,
-                                               h[i].key.len)
-               + ngx_min(h[i].value.len, NGX_HTTP_WEBHOOKS_HEADER_MAX) * 6
+        klen = ngx_http_webhooks_utf8_cut(h[i].key.data, h[i].key.len,
+                                          NGX_HTTP_WEBHOOKS_HEADER_MAX);
+        vlen = ngx_http_webhooks_utf8_cut(h[i].value.data, h[i].value.len,
+                                          NGX_HTTP_WEBHOOKS_HEADER_MAX);
+
+        len += klen + ngx_escape_json(NULL, h[i].key.data, klen)
+               + vlen + ngx_escape_json(NULL, h[i].value.data, vlen)
                + sizeof("\"\":\"\",");
     }
 
@@ -1526,14 +1540,19 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
             *p++ = ',';
         }
 
+        klen = ngx_http_webhooks_utf8_cut(kept[i]->key.data,
+                                          kept[i]->key.len,
+                                          NGX_HTTP_WEBHOOKS_HEADER_MAX);
+        vlen = ngx_http_webhooks_utf8_cut(kept[i]->value.data,
+                                          kept[i]->value.len,
+                                          NGX_HTTP_WEBHOOKS_HEADER_MAX);
+
         *p++ = '"';
-        p = (u_char *) ngx_escape_json(p, kept[i]->key.data, kept[i]->key.len);
+        p = (u_char *) ngx_escape_json(p, kept[i]->key.data, klen);
         *p++ = '"';
         *p++ = ':';
         *p++ = '"';
-        p = (u_char *) ngx_escape_json(p, kept[i]->value.data,
-                                       ngx_min(kept[i]->value.len,
-                                               NGX_HTTP_WEBHOOKS_HEADER_MAX));
+        p = (u_char *) ngx_escape_json(p, kept[i]->value.data, vlen);
         *p++ = '"';
     }
 
@@ -1547,7 +1566,7 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    size_t                         n, max;
+    size_t                         n, size, max;
     ngx_buf_t                     *b;
     ngx_chain_t                   *cl;
     ngx_http_webhooks_delivery_t  *d;
@@ -1566,19 +1585,28 @@ ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (d->from_receiver && ngx_buf_in_memory(b)
-            && d->response_len < max)
+        if (d->from_receiver && ngx_buf_in_memory(b) && b->last != b->pos
+            && !d->response_cut)
         {
+            size = b->last - b->pos;
+
             if (d->response == NULL) {
-                d->response = ngx_pnalloc(d->pool, max);
+                /* one byte more tells where the cut falls */
+                d->response = ngx_pnalloc(d->pool, max + 1);
                 if (d->response == NULL) {
                     return NGX_ERROR;
                 }
             }
 
-            n = ngx_min((size_t) (b->last - b->pos), max - d->response_len);
+            n = ngx_min(size, max + 1 - d->response_len);
             ngx_memcpy(d->response + d->response_len, b->pos, n);
             d->response_len += n;
+
+            if (d->response_len > max) {
+                d->response_len = ngx_http_webhooks_utf8_cut(d->response,
+                                                     d->response_len, max);
+                d->response_cut = 1;
+            }
         }
 
         /* consumed: what is past the cap is dropped */
@@ -1590,6 +1618,30 @@ ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * At most max bytes of text, cut where a UTF-8 character starts: the
+ * log is JSON, in which a character cut short would lose the whole value
+ */
+
+static size_t
+ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
+{
+    size_t  n;
+
+    if (len <= max) {
+        return len;
+    }
+
+    /* the first byte cut off continues a character: drop its start */
+
+    for (n = max; n > 0 && max - n < 3 && (p[n] & 0xc0) == 0x80; n--) {
+        /* void */
+    }
+
+    return ((p[n] & 0xc0) == 0xc0) ? n : max;
 }
 
 

@@ -87,6 +87,12 @@ my @bad = (
       qr/"webhooks_max_hooks_per_event" must be between 1 and 10000, not 0/ ],
     [ location => 'webhooks_max_hooks_per_event many;',
       qr/"webhooks_max_hooks_per_event" directive invalid number/ ],
+    [ location => 'webhooks_api_body_max lots;',
+      qr/"webhooks_api_body_max" directive invalid value/ ],
+    [ location => 'webhooks_api_body_max -1;',
+      qr/"webhooks_api_body_max" directive invalid value/ ],
+    [ server => 'webhooks_api_body_max 1k; webhooks_api_body_max 2k;',
+      qr/"webhooks_api_body_max" directive is duplicate/ ],
     [ location => 'webhooks_login;',
       qr/invalid number of arguments in "webhooks_login"/ ],
 );
@@ -159,9 +165,15 @@ $t->nginx_conf(<<'EOF');
             webhooks_admin               1;
             webhooks_oauth_app           "";
             webhooks_max_hooks_per_event 250;
+            webhooks_api_body_max        16k;
         }
 
-        location = /hub { webhooks_hub on; webhooks_login $login; }
+        location = /hub {
+            webhooks_hub          on;
+            webhooks_login        $login;
+            webhooks_api_body_max 0;
+        }
+
         location = /events { webhooks_events on; }
 
         location /_webhooks/deliver {

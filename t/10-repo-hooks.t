@@ -153,10 +153,12 @@ hook_is($r->{json}, rhook('Octocat/Hello-World', $id3,
 ok(!exists stored('octocat/hello-world', $id3)->{config}{secret},
     'empty secret not stored');
 
-# Secrets are stored verbatim: escapes, UTF-8, a body past the buffer.
-my $odd = "q\"b\\s/\x{263a}\n" . ('z' x 20000);
+# Secrets are stored verbatim: escapes, UTF-8, the longest (t/15 has the
+# limit), in a body past the buffer.
+my $odd = "q\"b\\s/\x{263a}\n" . ('z' x 1016);
 $r = api(POST => '/repos/octocat/secrets/hooks',
-    { config => { url => 'http://example.com/odd', secret => $odd } });
+    JSON::PP->new->encode({ config => { url => 'http://example.com/odd',
+        secret => $odd } }) . (' ' x 20000));
 is($r->{status}, 201, 'odd secret: 201');
 is($r->{json}{config}{secret}, '********', 'odd secret: masked');
 is(stored('octocat/secrets', $r->{json}{id})->{config}{secret}, $odd,

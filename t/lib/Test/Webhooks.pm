@@ -745,6 +745,12 @@ sub schema_array_ok {
 #                    answers 200 "thanks" to the ones after it
 #   /big/...         200 with a body of ?size=N bytes (default 20000) of "x"
 #   /huge/...        200 with ?size=N bytes (default 100 MB), streamed
+#   /utf8/...        200 with ?size=N bytes (default 20000) of "\x{20ac}" in
+#                    UTF-8, three bytes each (the last cut short when N
+#                    is not a multiple of 3)
+#   /headers/...     200 with ?n=N headers (default 100) "X-Header-<i>",
+#                    each value ?size=S bytes (default 100) of "h", or of
+#                    "\x{20ac}" in UTF-8 with ?utf8=1
 # Every response carries "X-Receiver: webhooks-test" and
 # "Connection: close".  Each logged request has "inflight": how many
 # requests to its exact path were being answered when it came, itself
@@ -927,6 +933,14 @@ sub _receiver_conn {
         ($code, $out) = (500, 'not yet') if $seen < $n;
     } elsif ($seg eq 'big') {
         $out = 'x' x ($q{size} // 20000);
+    } elsif ($seg eq 'utf8') {
+        $out = substr("\xe2\x82\xac" x (($q{size} // 20000) / 3 + 1), 0,
+            $q{size} // 20000);
+    } elsif ($seg eq 'headers') {
+        my $size = $q{size} // 100;
+        my $v = $q{utf8} ? substr("\xe2\x82\xac" x ($size / 3 + 1), 0, $size)
+            : 'h' x $size;
+        $extra = join '', map { "X-Header-$_: $v\r\n" } 1 .. ($q{n} // 100);
     } elsif ($seg eq 'huge') {
         # size bytes, written a megabyte at a time
         $stream = $q{size} // 100 * 1024 * 1024;
@@ -1286,6 +1300,12 @@ depends on the first segment of the path:
     /hang-once/...   never answers the first request to this exact path,
                      200 "thanks" to the later ones
     /big/...         200 with ?size=N (default 20000) bytes of "x"
+    /utf8/...        200 with ?size=N (default 20000) bytes of a
+                     three-byte UTF-8 character (the last cut short when
+                     N is not a multiple of 3)
+    /headers/...     200 with ?n=N (default 100) headers X-Header-1..N,
+                     each of ?size=S (default 100) bytes: "h", or a
+                     three-byte UTF-8 character with ?utf8=1
 
 Every answer has C<Content-Type: text/plain>, C<X-Receiver: webhooks-test>
 and C<Connection: close>. Every request is recorded once fully read, before
