@@ -22,8 +22,8 @@
 #define NGX_HTTP_WEBHOOKS_AEAD_NONCE_LEN  12
 #define NGX_HTTP_WEBHOOKS_AEAD_TAG_LEN    16
 
-/* the longest secret sealed: far more than any HMAC key needs */
-#define NGX_HTTP_WEBHOOKS_AEAD_MAX        65536
+/* the longest secret sealed: lengths stay ints for OpenSSL */
+#define NGX_HTTP_WEBHOOKS_AEAD_MAX        (16 * 1024 * 1024)
 
 /* "v1.<key id>." then base64 of nonce, ciphertext and tag, then NUL */
 #define ngx_http_webhooks_aead_sealed_size(n)                                 \
