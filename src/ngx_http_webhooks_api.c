@@ -17,6 +17,7 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_store.h"
 
 
@@ -683,10 +684,19 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     u_char                         *p;
     ngx_str_t                       args[8];
     ngx_http_webhooks_loc_conf_t   *wlcf;
+    ngx_http_webhooks_main_conf_t  *wmcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    if (ngx_http_webhooks_json_dump(r->pool, ctx->hook, &ctx->next)
+    /* the id is known by now: sealed secrets are bound to it */
+
+    if (ngx_http_webhooks_secret_seal(r->pool, r->connection->log,
+                                      wmcf->secret_keys,
+                                      json_object_get(ctx->hook, "config"),
+                                      id)
+           != NGX_OK
+        || ngx_http_webhooks_json_dump(r->pool, ctx->hook, &ctx->next)
            != NGX_OK
         || ngx_http_webhooks_hook_view(r, &ctx->rt, ctx->hook, &ctx->view)
            != NGX_OK)

@@ -12,14 +12,17 @@
 #include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_secret.h"
 
 
 /*
- * The stored hook is JSON, the secret in it:
+ * The stored hook is JSON, with its secret sealed as "secret_enc" when
+ * webhooks_secret_key is set (ngx_http_webhooks_secret.c), else clear as
+ * "secret":
  *
  *   {"name":"web","active":true,"events":["push"],
  *    "config":{"content_type":"json","insecure_ssl":"0","url":"...",
- *              "secret":"..."},
+ *              "secret_enc":"v1...."},
  *    "created_at":"...","updated_at":"...",
  *    "creator":{"login":"octocat","app":""}}
  *
@@ -543,6 +546,13 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
         }
 
         if (ngx_strcmp(key, "secret") == 0
+            || ngx_strcmp(key, "password") == 0)
+        {
+            /* a new one replaces the old, clear or sealed */
+            ngx_http_webhooks_secret_drop(config, key);
+        }
+
+        if (ngx_strcmp(key, "secret") == 0
             || ngx_strcmp(key, "password") == 0
             || ngx_strcmp(key, "username") == 0)
         {
@@ -877,19 +887,23 @@ ngx_http_webhooks_config_render(json_t *hook)
 
     for (k = order; *k; k++) {
         key = *k;
-        v = json_object_get(config, key);
-
-        if (v == NULL) {
-            continue;
-        }
-
         if (ngx_strcmp(key, "secret") == 0
             || ngx_strcmp(key, "password") == 0)
         {
+            if (!ngx_http_webhooks_secret_is_set(config, key)) {
+                continue;
+            }
+
             /* never shown, only whether one is set */
             v = json_string("********");
 
         } else {
+            v = json_object_get(config, key);
+
+            if (v == NULL) {
+                continue;
+            }
+
             json_incref(v);
         }
 

@@ -15,6 +15,7 @@
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_store.h"
 
@@ -46,6 +47,8 @@ static char *ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webhooks_exit_process(ngx_cycle_t *cycle);
 
@@ -218,6 +221,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, prefix),
+      NULL },
+
+    { ngx_string("webhooks_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhooks_secret_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("webhooks_base_url"),
@@ -439,6 +449,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->host_concurrency = NGX_CONF_UNSET_UINT;
     wmcf->queue_max = NGX_CONF_UNSET_UINT;
     wmcf->ports = NGX_CONF_UNSET_PTR;
+    wmcf->secret_keys = NGX_CONF_UNSET_PTR;
 
     return wmcf;
 }
@@ -464,6 +475,13 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->hook_concurrency, 8);
     ngx_conf_init_uint_value(wmcf->host_concurrency, 16);
     ngx_conf_init_uint_value(wmcf->queue_max, 100000);
+    ngx_conf_init_ptr_value(wmcf->secret_keys, NULL);
+
+    if (wmcf->secret_keys == NULL && (wmcf->used || wmcf->sender_ctx)) {
+        ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                           "no \"webhooks_secret_key\": hook secrets are "
+                           "kept in Redis in clear text");
+    }
 
     if (wmcf->retry == NGX_CONF_UNSET_PTR) {
         i = sizeof(ngx_http_webhooks_retry_default) / sizeof(ngx_msec_t);
@@ -838,6 +856,69 @@ ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
                            "invalid value \"%V\" in \"%V\"", &value[1],
                            &cmd->name);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* key files: the first seals, all open */
+
+static char *
+ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_uint_t                     i, j;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_webhooks_aead_key_t  *keys;
+
+    if (wmcf->secret_keys != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->secret_keys = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                         sizeof(ngx_http_webhooks_aead_key_t));
+    if (wmcf->secret_keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_webhooks_secret_wipe;
+    cln->data = wmcf->secret_keys;
+
+    /* never grows past its first allocation: the cleanup wipes that */
+    keys = ngx_array_push_n(wmcf->secret_keys, cf->args->nelts - 1);
+    if (keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < cf->args->nelts - 1; i++) {
+
+        if (ngx_http_webhooks_secret_key_file(cf, &value[i + 1], &keys[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (ngx_memcmp(keys[j].id, keys[i].id,
+                           NGX_HTTP_WEBHOOKS_AEAD_ID_LEN)
+                == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" and \"%V\" hold the same key",
+                                   &value[j + 1], &value[i + 1]);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     return NGX_CONF_OK;

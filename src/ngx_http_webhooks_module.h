@@ -58,6 +58,9 @@ typedef struct {
     ngx_array_t                 *rules;
     ngx_array_t                 *ports;          /* NULL: any */
 
+    /* the first seals hook secrets, all open them; NULL: kept clear */
+    ngx_array_t                 *secret_keys;
+
     ngx_str_t                    queue;          /* <prefix>queue */
     ngx_str_t                    retry_key;      /* <prefix>retry */
     ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */

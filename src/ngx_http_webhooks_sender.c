@@ -13,6 +13,7 @@
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_sign.h"
 #include "ngx_http_webhooks_store.h"
@@ -280,6 +281,8 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
+    ngx_int_t  rc;
+
     d->cmd = NULL;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
@@ -307,10 +310,18 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ngx_http_webhooks_prepare(d, reply->element[0], reply->element[1],
-                                  reply->element[2])
-        != NGX_OK)
-    {
+    rc = ngx_http_webhooks_prepare(d, reply->element[0], reply->element[1],
+                                   reply->element[2]);
+
+    if (rc == NGX_DECLINED) {
+        /* never sent unsigned: failed, and maybe tried again later */
+        d->sent_at = ngx_time();
+        d->start = ngx_current_msec;
+        ngx_http_webhooks_record(d);
+        return;
+    }
+
+    if (rc != NGX_OK) {
         ngx_destroy_pool(d->pool);
         return;
     }
@@ -322,7 +333,10 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 }
 
 
-/* the request as GitHub sends it, signed over the exact bytes */
+/*
+ * The request as GitHub sends it, signed over the exact bytes;
+ * NGX_DECLINED when the secret does not open, with d->error saying so.
+ */
 
 static ngx_int_t
 ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
@@ -331,7 +345,8 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     u_char     sha1[NGX_HTTP_WEBHOOKS_SHA1_LEN];
     u_char     sha256[NGX_HTTP_WEBHOOKS_SHA256_LEN];
     json_t    *doc, *config;
-    ngx_str_t  json, ct, secret, insecure, v;
+    ngx_int_t  rc;
+    ngx_str_t  json, ct, secret, insecure, v, why;
 
     doc = ngx_http_webhooks_json_load(d->pool, (u_char *) hook->str,
                                       hook->len);
@@ -346,7 +361,6 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     }
 
     (void) ngx_http_webhooks_json_str(config, "content_type", &ct);
-    (void) ngx_http_webhooks_json_str(config, "secret", &secret);
     (void) ngx_http_webhooks_json_str(config, "insecure_ssl", &insecure);
 
     d->insecure = (insecure.len == 1 && insecure.data[0] == '1');
@@ -461,18 +475,40 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         return NGX_ERROR;
     }
 
-    if (secret.len) {
-        if (ngx_http_webhooks_sign(&secret, &d->body, sha1, sha256)
-               != NGX_OK
-            || ngx_http_webhooks_add(d, "X-Hub-Signature", sha1,
-                                     sizeof(sha1))
-               != NGX_OK
-            || ngx_http_webhooks_add(d, "X-Hub-Signature-256", sha256,
-                                     sizeof(sha256))
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    rc = ngx_http_webhooks_secret_open(d->pool, d->wmcf->secret_keys,
+                                       config, "secret", &d->hook, &secret,
+                                       &why);
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: delivery \"%V\" to hook %V not sent: %V",
+                      &d->entry.key, &d->hook, &why);
+
+        d->error = (const char *) why.data;
+        d->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (secret.len == 0) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_webhooks_sign(&secret, &d->body, sha1, sha256);
+
+    /* opened, or in the parsed hook: either goes with the pool */
+    ngx_explicit_memzero(secret.data, secret.len);
+
+    if (rc != NGX_OK
+        || ngx_http_webhooks_add(d, "X-Hub-Signature", sha1, sizeof(sha1))
+           != NGX_OK
+        || ngx_http_webhooks_add(d, "X-Hub-Signature-256", sha256,
+                                 sizeof(sha256))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -15,6 +15,20 @@ use Test::Webhooks;
 my $t = Test::Webhooks->new;
 $t->skip_unless_module;
 
+# Key files for webhooks_secret_key: good ones, and bad ones whose text
+# must never show in a message.
+my $HEX = 'c0ffee' x 10 . 'abcd';
+$t->write_file('good.key', "$HEX\n");
+$t->write_file('good2.key', uc(reverse $HEX) . "\r\n");
+$t->write_file('same.key', "$HEX  \n\n");
+$t->write_file('short.key', substr($HEX, 1) . "\n");
+$t->write_file('long.key', "${HEX}0\n");
+$t->write_file('nothex.key', substr($HEX, 0, 63) . "g\n");
+$t->write_file('raw.key', 'k' x 32);
+$t->write_file('empty.key', '');
+my $KEYMSG = qr/"webhooks_secret_key" file "[^"]*\.key" must hold a key/;
+$KEYMSG = qr/$KEYMSG of 64 hex digits, as "openssl rand -hex 32" writes/;
+
 # [ where, directive(s), what the message must say ]
 my @bad = (
     [ http => 'webhooks_redis_pass "";', qr/"webhooks_redis_pass"/ ],
@@ -95,6 +109,25 @@ my @bad = (
       qr/"webhooks_api_body_max" directive is duplicate/ ],
     [ location => 'webhooks_login;',
       qr/invalid number of arguments in "webhooks_login"/ ],
+    [ http => 'webhooks_secret_key;',
+      qr/invalid number of arguments in "webhooks_secret_key"/ ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/missing.key;',
+      qr/open\(\) ".*\/missing\.key" failed \(2: No such file or directory\)/ ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/short.key;', $KEYMSG ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/long.key;', $KEYMSG ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/nothex.key;', $KEYMSG ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/raw.key;', $KEYMSG ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/empty.key;', $KEYMSG ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/good.key %%TESTDIR%%/bad;',
+      qr/open\(\) ".*\/bad" failed/ ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/good.key '
+          . '%%TESTDIR%%/same.key;',
+      qr/".*\/good\.key" and ".*\/same\.key" hold the same key/ ],
+    [ http => 'webhooks_secret_key %%TESTDIR%%/good.key; '
+          . 'webhooks_secret_key %%TESTDIR%%/good2.key;',
+      qr/"webhooks_secret_key" directive is duplicate/ ],
+    [ server => 'webhooks_secret_key %%TESTDIR%%/good.key;',
+      qr/"webhooks_secret_key" directive is not allowed here/ ],
 );
 
 sub conf {
@@ -131,6 +164,26 @@ for my $case (@bad) {
     my ($rc, $out) = $t->nginx_test;
     isnt($rc, 0, "$where: $text: refused");
     like($out, $says, "$where: $text: says why") or diag $out;
+    unlike($out, qr/\Q@{[ substr($HEX, 8, 40) ]}\E/i,
+        "$where: $text: shows no key") if $text =~ /secret_key/;
+}
+
+# Without a key, nginx says what that means; with one, it does not.
+$t->nginx_conf(conf(http => ''));
+{
+    my ($rc, $out) = $t->nginx_test;
+    is($rc, 0, 'no webhooks_secret_key: accepted');
+    my $says = 'no "webhooks_secret_key": hook secrets are kept in Redis '
+        . 'in clear text';
+    like($out, qr/\[notice\].*\Q$says\E/,
+        'no webhooks_secret_key: a notice says so') or diag $out;
+}
+$t->nginx_conf(conf(http => 'webhooks_secret_key good.key;'));
+{
+    my ($rc, $out) = $t->nginx_test;
+    is($rc, 0, 'a key file relative to the configuration: accepted')
+        or diag $out;
+    unlike($out, qr/webhooks_secret_key/, 'then no notice') or diag $out;
 }
 
 # Every directive with a good value at once.
@@ -149,6 +202,7 @@ $t->nginx_conf(<<'EOF');
     webhooks_delivery_hook_concurrency 4;
     webhooks_delivery_host_concurrency 8;
     webhooks_delivery_queue_max     5000;
+    webhooks_secret_key             %%TESTDIR%%/good2.key %%TESTDIR%%/good.key;
 
     map $webhooks_auth_token $login { demo-owner octocat; }
 

@@ -24,6 +24,7 @@ $t->nginx_conf(<<'EOF');
     %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_allow 127.0.0.0/8 ::1;
     webhooks_login      $webhooks_demo_login;
     webhooks_admin      $webhooks_demo_admin;
     webhooks_oauth_app  $webhooks_demo_app;
@@ -40,6 +41,8 @@ $t->nginx_conf(<<'EOF');
             internal;
             client_max_body_size 0;
             proxy_pass           $webhooks_delivery_url;
+            proxy_set_header     Host $webhooks_delivery_host;
+            proxy_ssl_name       $webhooks_delivery_host;
             proxy_read_timeout   5s;
             proxy_buffer_size    64k;
             proxy_buffers        4 64k;
