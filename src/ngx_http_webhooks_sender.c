@@ -115,9 +115,7 @@ static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static size_t ngx_http_webhooks_utf8_cut(u_char *p, size_t len,
     size_t max);
-static ngx_int_t ngx_http_webhooks_url_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_host_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
@@ -151,14 +149,17 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_webhooks_url_variable;
+    var->get_handler = ngx_http_webhooks_variable;
+    var->data = offsetof(ngx_http_webhooks_delivery_t, target);
 
     var = ngx_http_add_variable(cf, &host, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_webhooks_host_variable;
+    var->get_handler = ngx_http_webhooks_variable;
+    var->data = offsetof(ngx_http_webhooks_delivery_t, parts)
+                + offsetof(ngx_http_webhooks_url_t, host);
 
     return NGX_OK;
 }
@@ -1681,10 +1682,13 @@ ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
 }
 
 
+/* $webhooks_delivery_url and $webhooks_delivery_host: data is the offset */
+
 static ngx_int_t
-ngx_http_webhooks_url_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    ngx_str_t                     *s;
     ngx_http_webhooks_delivery_t  *d;
 
     d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
@@ -1695,32 +1699,10 @@ ngx_http_webhooks_url_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = d->target.data;
-    v->len = d->target.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    s = (ngx_str_t *) ((char *) d + data);
 
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_webhooks_host_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_http_webhooks_delivery_t  *d;
-
-    d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
-                       : NULL;
-
-    if (d == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = d->parts.host.data;
-    v->len = d->parts.host.len;
+    v->data = s->data;
+    v->len = s->len;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
