@@ -503,6 +503,7 @@ ngx_int_t
 ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
     struct sockaddr_in6 *buf)
 {
+    size_t               len;
     in_addr_t            inaddr;
     struct sockaddr_in  *sin;
 #if (NGX_HAVE_INET6)
@@ -514,10 +515,17 @@ ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
     addr->sockaddr = (struct sockaddr *) buf;
     addr->name = *name;
 
-    if ((name->len == 9 && ngx_strncasecmp(name->data,
-                                           (u_char *) "localhost", 9) == 0)
-        || (name->len > 10
-            && ngx_strncasecmp(name->data + name->len - 10,
+    /* "localhost." is "localhost" too */
+    len = name->len;
+
+    if (len && name->data[len - 1] == '.') {
+        len--;
+    }
+
+    if ((len == 9 && ngx_strncasecmp(name->data, (u_char *) "localhost", 9)
+                     == 0)
+        || (len > 10
+            && ngx_strncasecmp(name->data + len - 10,
                                (u_char *) ".localhost", 10) == 0))
     {
         inaddr = htonl(INADDR_LOOPBACK);

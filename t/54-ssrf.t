@@ -200,6 +200,7 @@ public('http://127.0.0.1/', '127.0.0.1 is a loopback address');
 public('http://127.1.2.3:8080/x', '127.1.2.3 is a loopback address');
 public('http://localhost/', 'localhost is a loopback address');
 public('http://api.localhost:8080/', 'api.localhost is a loopback address');
+public('http://LocalHost./', 'LocalHost. is a loopback address');
 public('http://10.1.2.3/', '10.1.2.3 is a private address');
 public('http://172.16.0.1/', '172.16.0.1 is a private address');
 public('http://172.31.255.255/', '172.31.255.255 is a private address');
