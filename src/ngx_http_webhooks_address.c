@@ -221,6 +221,31 @@ ngx_http_webhooks_address_init(ngx_conf_t *cf,
 }
 
 
+/* run after the servers merged: the sender resolves with theirs */
+
+ngx_int_t
+ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (wmcf->sender_ctx == NULL) {
+        return NGX_OK;
+    }
+
+    clcf = wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (clcf->resolver == NULL || clcf->resolver->connections.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "no \"resolver\" in the server of "
+                           "\"webhooks_delivery_location\": only hooks "
+                           "whose URL is an address can be delivered to");
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_webhooks_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
     ngx_str_t *text, ngx_uint_t deny, const char *why)

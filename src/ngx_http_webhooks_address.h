@@ -31,6 +31,8 @@ char *ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_webhooks_address_init(ngx_conf_t *cf,
     ngx_http_webhooks_main_conf_t *wmcf);
+ngx_int_t ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
 
 ngx_int_t ngx_http_webhooks_url_parse(ngx_str_t *url,
     ngx_http_webhooks_url_t *u);

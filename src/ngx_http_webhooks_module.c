@@ -410,7 +410,15 @@ ngx_http_webhooks_token_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_webhooks_init(ngx_conf_t *cf)
 {
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
     if (ngx_http_webhooks_store_init() != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_address_resolver(cf, wmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -158,6 +158,22 @@ $t->nginx_conf(conf(http => 'webhooks_delivery_retention 1h; '
         'with a warning') or diag $out;
 }
 
+# A warning: names cannot be resolved without a resolver; none with one.
+$t->nginx_conf(conf(server => 'webhooks_delivery_location /_d;'));
+{
+    my ($rc, $out) = $t->nginx_test;
+    is($rc, 0, 'a delivery server without a resolver: accepted');
+    like($out, qr/\[warn\].*no "resolver" in the server of /
+        . qr/"webhooks_delivery_location"/, 'with a warning') or diag $out;
+}
+$t->nginx_conf(conf(server => 'webhooks_delivery_location /_d; '
+    . 'resolver 127.0.0.1;'));
+{
+    my ($rc, $out) = $t->nginx_test;
+    is($rc, 0, 'a delivery server with a resolver: accepted');
+    unlike($out, qr/no "resolver"/, 'without the warning') or diag $out;
+}
+
 for my $case (@bad) {
     my ($where, $text, $says) = @$case;
     $t->nginx_conf(conf($where, $text));
