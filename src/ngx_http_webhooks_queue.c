@@ -68,6 +68,7 @@ typedef struct {
 
     unsigned                        group:1;
     unsigned                        resuming:1;
+    unsigned                        rescan:1;
 } ngx_http_webhooks_queue_t;
 
 
@@ -91,7 +92,9 @@ static void ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
-static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q);
+static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e);
+static ngx_uint_t ngx_http_webhooks_queue_same(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_done(void *data,
@@ -250,7 +253,7 @@ ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
     ngx_queue_remove(&e->queue);
     q->inflight--;
 
-    ngx_http_webhooks_queue_resume(q);
+    ngx_http_webhooks_queue_resume(q, e);
     ngx_http_webhooks_queue_read(q);
 }
 
@@ -573,28 +576,56 @@ ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev)
 }
 
 
-/* a delivery ended: start those waiting that have room now, in order */
+/*
+ * A delivery ended: start those waiting that have room now, in order.
+ * Only what waits for the hook or the host e had can have room, and only
+ * one for each; NULL e looks at every entry.
+ */
 
 static void
-ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q)
+ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_entry_t *e)
 {
+    ngx_uint_t                        hook, host, same_hook, same_host;
     ngx_queue_t                      *l, *next;
     ngx_http_webhooks_queue_entry_t  *w;
 
     /* a delivery that fails to start ends at once, and comes back here */
     if (q->resuming) {
+        q->rescan = 1;
         return;
     }
 
     q->resuming = 1;
 
+again:
+
+    hook = 1;
+    host = 1;
+
     for (l = ngx_queue_head(&q->waiting);
          l != ngx_queue_sentinel(&q->waiting)
-         && q->inflight < q->wmcf->concurrency;
+         && q->inflight < q->wmcf->concurrency
+         && (hook || host);
          l = next)
     {
         next = ngx_queue_next(l);
         w = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+
+        if (e) {
+            same_hook = hook && ngx_http_webhooks_queue_same(&w->hook,
+                                                             &e->hook);
+            same_host = host && ngx_http_webhooks_queue_same(&w->host,
+                                                             &e->host);
+
+            if (!same_hook && !same_host) {
+                continue;
+            }
+
+        } else {
+            same_hook = 0;
+            same_host = 0;
+        }
 
         if (ngx_http_webhooks_queue_busy(q, w)) {
             continue;
@@ -603,12 +634,35 @@ ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q)
         ngx_queue_remove(l);
         q->nwaiting--;
 
+        if (same_hook) {
+            hook = 0;
+        }
+
+        if (same_host) {
+            host = 0;
+        }
+
         /* deliver() copies what it keeps */
         ngx_http_webhooks_queue_start(q, w);
         ngx_free(w);
     }
 
+    if (q->rescan) {
+        /* one ended meanwhile: any entry may have room now */
+        q->rescan = 0;
+        e = NULL;
+        goto again;
+    }
+
     q->resuming = 0;
+}
+
+
+static ngx_uint_t
+ngx_http_webhooks_queue_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len && a->len == b->len
+           && ngx_strncmp(a->data, b->data, a->len) == 0;
 }
 
 
