@@ -464,6 +464,15 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
             case 't':
                 entry.host = v;
                 break;
+            case 's':
+                entry.hooks = v;
+                break;
+            case 'p':
+                entry.payload = v;
+                break;
+            case 'x':
+                entry.send = v;
+                break;
             case 'd':
                 entry.deferred = ngx_atoi(v.data, v.len);
                 if (entry.deferred == (ngx_uint_t) NGX_ERROR) {
@@ -513,7 +522,8 @@ ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t  *w;
 
     w = ngx_alloc(sizeof(ngx_http_webhooks_queue_entry_t) + e->id.len
-                  + e->key.len + e->hook.len + e->host.len, ngx_cycle->log);
+                  + e->key.len + e->hook.len + e->host.len + e->hooks.len
+                  + e->payload.len + e->send.len, ngx_cycle->log);
     if (w == NULL) {
         /* left pending: claimed again after the claim timeout */
         return;
@@ -530,7 +540,13 @@ ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
     w->hook.data = p;
     p = ngx_cpymem(p, e->hook.data, e->hook.len);
     w->host.data = p;
-    ngx_memcpy(p, e->host.data, e->host.len);
+    p = ngx_cpymem(p, e->host.data, e->host.len);
+    w->hooks.data = p;
+    p = ngx_cpymem(p, e->hooks.data, e->hooks.len);
+    w->payload.data = p;
+    p = ngx_cpymem(p, e->payload.data, e->payload.len);
+    w->send.data = p;
+    ngx_memcpy(p, e->send.data, e->send.len);
 
     ngx_queue_insert_tail(&q->waiting, &w->queue);
     q->nwaiting++;

@@ -21,6 +21,9 @@ typedef struct {
     ngx_str_t                    key;        /* the delivery */
     ngx_str_t                    hook;       /* its hook's id */
     ngx_str_t                    host;       /* where it goes */
+    ngx_str_t                    hooks;      /* its hooks hash */
+    ngx_str_t                    payload;    /* its payload's key */
+    ngx_str_t                    send;       /* what the request says */
     ngx_uint_t                   deferred;   /* how often it was put off */
     ngx_msec_t                   since;      /* waiting in the worker */
 } ngx_http_webhooks_queue_entry_t;

@@ -84,7 +84,25 @@ typedef struct {
 } ngx_http_webhooks_delivery_t;
 
 
+/* the fields of a delivery the request is made of */
+typedef struct {
+    ngx_str_t                        guid;
+    ngx_str_t                        event;
+    ngx_str_t                        hook;
+    ngx_str_t                        hooks;
+    ngx_str_t                        payload;
+    ngx_str_t                        attempt;
+    ngx_str_t                        auto_retry;
+    ngx_str_t                        target_type;
+    ngx_str_t                        target_id;
+} ngx_http_webhooks_about_t;
+
+
 static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_about_entry(
+    ngx_http_webhooks_queue_entry_t *e, ngx_http_webhooks_about_t *a);
+static void ngx_http_webhooks_about_record(redisReply *record,
+    ngx_http_webhooks_about_t *a);
 static ngx_int_t ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_aimed(ngx_http_webhooks_delivery_t *d,
@@ -92,7 +110,7 @@ static ngx_int_t ngx_http_webhooks_aimed(ngx_http_webhooks_delivery_t *d,
 static void ngx_http_webhooks_blocked(ngx_http_webhooks_delivery_t *d,
     const char *fmt, ...);
 static ngx_int_t ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
-    redisReply *record, redisReply *hook, redisReply *payload);
+    ngx_http_webhooks_about_t *a, redisReply *hook, redisReply *payload);
 static ngx_int_t ngx_http_webhooks_add(ngx_http_webhooks_delivery_t *d,
     char *name, u_char *value, size_t len);
 static ngx_int_t ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d);
@@ -215,8 +233,10 @@ ngx_int_t
 ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_queue_entry_t *e)
 {
+    ngx_str_t                      args[4];
     ngx_pool_t                    *pool;
     ngx_pool_cleanup_t            *cln;
+    ngx_http_webhooks_about_t      about;
     ngx_http_webhooks_delivery_t  *d;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
@@ -240,6 +260,12 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->entry.hook.data = ngx_pstrdup(pool, &e->hook);
     d->entry.host.len = e->host.len;
     d->entry.host.data = ngx_pstrdup(pool, &e->host);
+    d->entry.hooks.len = e->hooks.len;
+    d->entry.hooks.data = ngx_pstrdup(pool, &e->hooks);
+    d->entry.payload.len = e->payload.len;
+    d->entry.payload.data = ngx_pstrdup(pool, &e->payload);
+    d->entry.send.len = e->send.len;
+    d->entry.send.data = ngx_pstrdup(pool, &e->send);
     d->entry.deferred = e->deferred;
 
     cln = ngx_pool_cleanup_add(pool, 0);
@@ -247,6 +273,9 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     if (d->entry.id.data == NULL || d->entry.key.data == NULL
         || (e->hook.len && d->entry.hook.data == NULL)
         || (e->host.len && d->entry.host.data == NULL)
+        || (e->hooks.len && d->entry.hooks.data == NULL)
+        || (e->payload.len && d->entry.payload.data == NULL)
+        || (e->send.len && d->entry.send.data == NULL)
         || cln == NULL)
     {
         ngx_destroy_pool(pool);
@@ -263,10 +292,26 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->finish.data = d;
     d->finish.log = ngx_cycle->log;
 
-    d->cmd = ngx_http_webhooks_redis_script(pool,
+    if (ngx_http_webhooks_about_entry(&d->entry, &about) == NGX_OK) {
+        /* what the entry does not say: whether the delivery is still on */
+        args[0] = d->entry.key;
+        args[1] = about.hooks;
+        args[2] = about.payload;
+        args[3] = about.hook;
+
+        d->cmd = ngx_http_webhooks_redis_script(pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_FETCH,
+                                            ngx_http_webhooks_take_done, d,
+                                            3, 4, args);
+
+    } else {
+        /* queued by an older version: the record says it all */
+        d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                             ngx_http_webhooks_take_done, d,
                                             1, 1, &d->entry.key);
+    }
+
     if (d->cmd == NULL) {
         /* released by the cleanup; the entry waits to be claimed again */
         ngx_destroy_pool(pool);
@@ -282,7 +327,9 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    redisReply                 *hook, *payload;
+    ngx_http_webhooks_about_t   about;
 
     d->cmd = NULL;
 
@@ -298,10 +345,27 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
-        || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[1]->type != REDIS_REPLY_STRING
-        || reply->element[2]->type != REDIS_REPLY_STRING)
+    /* [hook, payload] for an entry that says the rest, else [record, ...] */
+
+    hook = NULL;
+    payload = NULL;
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && ngx_http_webhooks_about_entry(&d->entry, &about) == NGX_OK)
+    {
+        hook = reply->element[0];
+        payload = reply->element[1];
+
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+               && reply->element[0]->type == REDIS_REPLY_ARRAY)
+    {
+        ngx_http_webhooks_about_record(reply->element[0], &about);
+        hook = reply->element[1];
+        payload = reply->element[2];
+    }
+
+    if (hook == NULL || hook->type != REDIS_REPLY_STRING
+        || payload->type != REDIS_REPLY_STRING)
     {
         /* the delivery, its hook or its payload expired or was deleted */
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
@@ -311,8 +375,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    rc = ngx_http_webhooks_prepare(d, reply->element[0], reply->element[1],
-                                   reply->element[2]);
+    rc = ngx_http_webhooks_prepare(d, &about, hook, payload);
 
     if (rc == NGX_DECLINED) {
         /* never sent unsigned: failed, and maybe tried again later */
@@ -334,6 +397,76 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 }
 
 
+/* what the stream entry says: all of it, or NGX_DECLINED */
+
+static ngx_int_t
+ngx_http_webhooks_about_entry(ngx_http_webhooks_queue_entry_t *e,
+    ngx_http_webhooks_about_t *a)
+{
+    u_char      *p, *last;
+    ngx_str_t   *f[6];
+    ngx_uint_t   i;
+
+    if (e->hooks.len == 0 || e->payload.len == 0 || e->send.len == 0
+        || e->hook.len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    a->hook = e->hook;
+    a->hooks = e->hooks;
+    a->payload = e->payload;
+
+    /* "<guid> <event> <attempt> <auto> <target type> <target id>" */
+
+    f[0] = &a->guid;
+    f[1] = &a->event;
+    f[2] = &a->attempt;
+    f[3] = &a->auto_retry;
+    f[4] = &a->target_type;
+    f[5] = &a->target_id;
+
+    p = e->send.data;
+    last = p + e->send.len;
+
+    for (i = 0; i < 6; i++) {
+        f[i]->data = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        f[i]->len = p - f[i]->data;
+
+        if (i < 5) {
+            if (p == last) {
+                return NGX_DECLINED;
+            }
+
+            p++;
+        }
+    }
+
+    return (p == last) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_http_webhooks_about_record(redisReply *record,
+    ngx_http_webhooks_about_t *a)
+{
+    (void) ngx_http_webhooks_field(record, "guid", &a->guid);
+    (void) ngx_http_webhooks_field(record, "event", &a->event);
+    (void) ngx_http_webhooks_field(record, "hook", &a->hook);
+    (void) ngx_http_webhooks_field(record, "hooks", &a->hooks);
+    (void) ngx_http_webhooks_field(record, "payload", &a->payload);
+    (void) ngx_http_webhooks_field(record, "attempt", &a->attempt);
+    (void) ngx_http_webhooks_field(record, "auto", &a->auto_retry);
+    (void) ngx_http_webhooks_field(record, "target_type", &a->target_type);
+    (void) ngx_http_webhooks_field(record, "target_id", &a->target_id);
+}
+
+
 /*
  * The request as GitHub sends it, signed over the exact bytes;
  * NGX_DECLINED when the secret does not open, with d->error saying so.
@@ -341,7 +474,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 
 static ngx_int_t
 ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
-    redisReply *record, redisReply *hook, redisReply *payload)
+    ngx_http_webhooks_about_t *a, redisReply *hook, redisReply *payload)
 {
     u_char     sha1[NGX_HTTP_WEBHOOKS_SHA1_LEN];
     u_char     sha256[NGX_HTTP_WEBHOOKS_SHA256_LEN];
@@ -410,21 +543,21 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         return NGX_ERROR;
     }
 
-    (void) ngx_http_webhooks_field(record, "guid", &v);
+    v = a->guid;
     if (ngx_http_webhooks_add(d, "X-GitHub-Delivery", v.data, v.len)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    (void) ngx_http_webhooks_field(record, "event", &v);
+    v = a->event;
     if (ngx_http_webhooks_add(d, "X-GitHub-Event", v.data, v.len)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    (void) ngx_http_webhooks_field(record, "hook", &v);
+    v = a->hook;
     if (ngx_http_webhooks_add(d, "X-GitHub-Hook-ID", v.data, v.len)
         != NGX_OK)
     {
@@ -433,11 +566,11 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
 
     d->hook.len = v.len;
     d->hook.data = ngx_pstrdup(d->pool, &v);
-    (void) ngx_http_webhooks_field(record, "hooks", &v);
+    v = a->hooks;
     d->hooks.len = v.len;
     d->hooks.data = ngx_pstrdup(d->pool, &v);
 
-    (void) ngx_http_webhooks_field(record, "payload", &v);
+    v = a->payload;
     d->payload.len = v.len;
     d->payload.data = ngx_pstrdup(d->pool, &v);
 
@@ -449,17 +582,17 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
 
     /* a delivery of an event taken in is tried again when it fails */
 
-    (void) ngx_http_webhooks_field(record, "auto", &v);
+    v = a->auto_retry;
     d->auto_retry = (v.len == 1 && v.data[0] == '1');
 
-    (void) ngx_http_webhooks_field(record, "attempt", &v);
+    v = a->attempt;
     d->attempt = ngx_atoi(v.data, v.len);
 
     if (d->attempt == (ngx_uint_t) NGX_ERROR || d->attempt == 0) {
         d->attempt = 1;
     }
 
-    (void) ngx_http_webhooks_field(record, "target_id", &v);
+    v = a->target_id;
     if (v.len
         && ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-ID",
                                  v.data, v.len)
@@ -468,7 +601,7 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         return NGX_ERROR;
     }
 
-    (void) ngx_http_webhooks_field(record, "target_type", &v);
+    v = a->target_type;
     if (ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-Type",
                               v.data, v.len)
         != NGX_OK)

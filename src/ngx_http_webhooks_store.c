@@ -21,7 +21,10 @@
  *   <prefix>queue                        stream of deliveries to make:
  *                                        "k" the delivery, "h" its hook
  *                                        id, "t" the target host, "d"
- *                                        how often it was put off
+ *                                        how often it was put off; "s"
+ *                                        its hooks hash, "p" its payload
+ *                                        and "x" what the request says
+ *                                        (see the queue function below)
  *   <prefix>retry                        sorted set of deliveries due
  *                                        later, by time in ms: "r:<key>"
  *                                        a failed delivery to try again,
@@ -123,6 +126,20 @@ static const char  ngx_http_webhooks_delete_lua[] =
 
 
 /*
+ * The fields of a delivery the sender needs, carried in its stream entry
+ * so that taking it reads no record: "<guid> <event> <attempt> <auto>
+ * <target type> <target id>".  They never change once the record is
+ * written.
+ */
+
+#define NGX_HTTP_WEBHOOKS_SEND_LUA                                          \
+    "local function send(guid, event, attempt, auto, ttype, tid)\n"           \
+    "  return table.concat({guid or '', event or '', attempt or '',\n"       \
+    "                       auto or '', ttype or '', tid or ''}, ' ')\n"     \
+    "end\n"
+
+
+/*
  * Queues one delivery: its record, its place in the hook's list and its
  * entry in the stream.  Shared by the scripts that follow.  A delivery
  * of an event taken in ("auto") is tried again when it fails; pings,
@@ -135,6 +152,7 @@ static const char  ngx_http_webhooks_delete_lua[] =
 
 #define NGX_HTTP_WEBHOOKS_QUEUE_LUA                                         \
     NGX_HTTP_WEBHOOKS_HOST_LUA                                                \
+    NGX_HTTP_WEBHOOKS_SEND_LUA                                                \
     "local function full(retry, max)\n"                                       \
     "  return redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', retry)\n"     \
     "         >= tonumber(max)\n"                                             \
@@ -151,7 +169,8 @@ static const char  ngx_http_webhooks_delete_lua[] =
     "  redis.call('EXPIRE', rk, ARGV[3])\n"                                   \
     "  redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)\n"             \
     "  redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', hook,\n"                \
-    "             't', host(url))\n"                                          \
+    "             't', host(url), 's', hooks, 'p', KEYS[1],\n"               \
+    "             'x', send(ARGV[1], ARGV[2], 1, auto, ttype, tid))\n"       \
     "  return id\n"                                                           \
     "end\n"
 
@@ -257,6 +276,20 @@ static const char  ngx_http_webhooks_take_lua[] =
 
 
 /*
+ * What the sender reads of a delivery its stream entry describes: the
+ * hook and the payload, if the delivery is still there.
+ *
+ * KEYS[1] the delivery, KEYS[2] the hooks hash, KEYS[3] the payload
+ * ARGV[1] the hook id
+ */
+
+static const char  ngx_http_webhooks_fetch_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
+    "return {redis.call('HGET', KEYS[2], ARGV[1]),\n"
+    "        redis.call('GET', KEYS[3])}\n";
+
+
+/*
  * The outcome of an attempt, and the queue entry done with.  A failure
  * may be tried again later; a hook none of whose deliveries succeeded
  * for the whole span is deactivated, with the reason as its last
@@ -322,6 +355,7 @@ static const char  ngx_http_webhooks_done_lua[] =
 
 static const char  ngx_http_webhooks_promote_lua[] =
     NGX_HTTP_WEBHOOKS_HOST_LUA
+    NGX_HTTP_WEBHOOKS_SEND_LUA
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
     "                       'LIMIT', 0, tonumber(ARGV[2]))\n"
     "for _, m in ipairs(due) do\n"
@@ -352,9 +386,12 @@ static const char  ngx_http_webhooks_promote_lua[] =
     "        redis.call('ZADD', sp .. 'deliveries:' .. r.hook, id, id)\n"
     "        redis.call('EXPIRE', r.payload, ARGV[3])\n"
     "        d = ''\n"
+    "        r.attempt, r.auto = (tonumber(r.attempt) or 1) + 1, 1\n"
     "      end\n"
     "      redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', r.hook,\n"
-    "                 't', host(doc.config.url), 'd', d)\n"
+    "                 't', host(doc.config.url), 'd', d, 's', r.hooks,\n"
+    "                 'p', r.payload, 'x', send(r.guid, r.event,\n"
+    "                 r.attempt, r.auto, r.target_type, r.target_id))\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -462,6 +499,7 @@ ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
     ngx_http_webhooks_lua(ngx_http_webhooks_follow_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_promote_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_defer_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_fetch_lua),
 };
 
 
