@@ -310,7 +310,11 @@ for my $case (
         . '2001:0:4136:e378:8000:63bf:3fff:fdd2, a Teredo address' ],
     [ 'ula.test', 'Blocked: ula.test resolves to fd00::1, '
         . 'a private address' ],
-    [ 'nowhere.test', 'failed to resolve host' ])
+    [ 'nowhere.test', 'failed to resolve host' ],
+    # names DNS cannot carry: an empty label, one over 63, over 255 in all
+    [ 'a..test', 'failed to resolve host' ],
+    [ ('l' x 64) . '.test', 'failed to resolve host' ],
+    [ join('.', ('n' x 60) x 5), 'failed to resolve host' ])
 {
     my ($name, $want) = @$case;
     my $id = hook($R, "http://$name:$RPORT/$name");
