@@ -69,6 +69,7 @@ typedef struct {
     unsigned                        group:1;
     unsigned                        resuming:1;
     unsigned                        rescan:1;
+    unsigned                        stale:1;
 } ngx_http_webhooks_queue_t;
 
 
@@ -90,7 +91,7 @@ static void ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
-static void ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
+static ngx_int_t ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
@@ -499,7 +500,7 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
 }
 
 
-static void
+static ngx_int_t
 ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e)
 {
@@ -508,7 +509,10 @@ ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
     if (ngx_http_webhooks_deliver(q->wmcf, e) != NGX_OK) {
         /* left pending: claimed again after the claim timeout */
         q->inflight--;
+        return NGX_ERROR;
     }
+
+    return NGX_OK;
 }
 
 
@@ -614,6 +618,15 @@ ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
 
     q->resuming = 1;
 
+    /*
+     * the last pass stopped at the concurrency limit: what it did not
+     * look at may wait for a hook or host no later delivery ends on
+     */
+    if (q->stale) {
+        q->stale = 0;
+        e = NULL;
+    }
+
 again:
 
     hook = 1;
@@ -650,16 +663,17 @@ again:
         ngx_queue_remove(l);
         q->nwaiting--;
 
-        if (same_hook) {
-            hook = 0;
-        }
-
-        if (same_host) {
-            host = 0;
-        }
-
         /* deliver() copies what it keeps */
-        ngx_http_webhooks_queue_start(q, w);
+        if (ngx_http_webhooks_queue_start(q, w) == NGX_OK) {
+            if (same_hook) {
+                hook = 0;
+            }
+
+            if (same_host) {
+                host = 0;
+            }
+        }
+
         ngx_free(w);
     }
 
@@ -670,6 +684,7 @@ again:
         goto again;
     }
 
+    q->stale = (q->nwaiting && q->inflight >= q->wmcf->concurrency);
     q->resuming = 0;
 }
 
@@ -700,17 +715,8 @@ ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
     {
         h = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
 
-        if (e->hook.len && h->hook.len == e->hook.len
-            && ngx_strncmp(h->hook.data, e->hook.data, e->hook.len) == 0)
-        {
-            hooks++;
-        }
-
-        if (e->host.len && h->host.len == e->host.len
-            && ngx_strncmp(h->host.data, e->host.data, e->host.len) == 0)
-        {
-            hosts++;
-        }
+        hooks += ngx_http_webhooks_queue_same(&h->hook, &e->hook);
+        hosts += ngx_http_webhooks_queue_same(&h->host, &e->host);
     }
 
     return hooks >= q->wmcf->hook_concurrency
