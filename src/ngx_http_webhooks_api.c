@@ -211,14 +211,16 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
 
-    if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+                         ngx_http_webhooks_too_large(r, ctx->rt.doc_url));
         return;
     }
 
-    if (wlcf->body_max && body.len > wlcf->body_max) {
-        ngx_http_finalize_request(r,
-                         ngx_http_webhooks_too_large(r, ctx->rt.doc_url));
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 

@@ -398,7 +398,7 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
             continue;
         }
 
-        if (j == NGX_HTTP_WEBHOOKS_EVENTS_MAX) {
+        if (j >= NGX_HTTP_WEBHOOKS_EVENTS_MAX) {
             msg = ngx_pnalloc(r->pool, sizeof("A hook cannot have more "
                                               "than  events")
                                        + NGX_INT_T_LEN);

@@ -163,12 +163,14 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                                        ctx->rt.doc_url, NULL);
     }
 
-    if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
     }
 
-    if (wlcf->body_max && body.len > wlcf->body_max) {
-        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* GitHub's own example posts with curl -F: multipart/form-data */

@@ -127,6 +127,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 {
     u_char                         *p;
     json_t                         *payload, *repo, *org, *sender, *owner;
+    ngx_int_t                       rc;
     ngx_str_t                       body, event, full, login, name, what;
     ngx_str_t                       args[I_NARGS];
     ngx_uint_t                      i;
@@ -157,14 +158,17 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "X-GitHub-Event", "invalid");
     }
 
-    if (ngx_http_webhooks_read_body(r, &body) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    rc = ngx_http_webhooks_read_body(r, &body,
+                                     NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
 
-    if (body.len > NGX_HTTP_WEBHOOKS_PAYLOAD_MAX) {
+    if (rc == NGX_DECLINED) {
         return ngx_http_webhooks_intake_fail(r,
                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     "Payload Too Large", NULL, NULL, NULL);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     payload = ngx_http_webhooks_json_load(r->pool, body.data, body.len);

@@ -210,10 +210,15 @@ ngx_http_webhooks_too_large(ngx_http_request_t *r, const char *doc_url)
 }
 
 
-/* the request body in one piece */
+/*
+ * The request body in one piece; NGX_DECLINED, with nothing copied, when
+ * it is over max bytes (0: no limit): a chunked body had no length to
+ * be checked by before it was read.
+ */
 
 ngx_int_t
-ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body,
+    size_t max)
 {
     u_char       *p;
     size_t        len;
@@ -237,6 +242,10 @@ ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body)
 
     if (len == 0) {
         return NGX_OK;
+    }
+
+    if (max && len > max) {
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, len);

@@ -32,7 +32,7 @@ ngx_int_t ngx_http_webhooks_busy(ngx_http_request_t *r);
 ngx_int_t ngx_http_webhooks_too_large(ngx_http_request_t *r,
     const char *doc_url);
 ngx_int_t ngx_http_webhooks_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
+    ngx_str_t *body, size_t max);
 ngx_table_elt_t *ngx_http_webhooks_header(ngx_http_request_t *r,
     ngx_str_t *name);
 
