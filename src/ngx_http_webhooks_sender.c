@@ -43,6 +43,20 @@
 #define NGX_HTTP_WEBHOOKS_HEADER_MAX   1024
 
 
+/* the fields of a delivery the request is made of */
+typedef struct {
+    ngx_str_t                        guid;
+    ngx_str_t                        event;
+    ngx_str_t                        hook;
+    ngx_str_t                        hooks;
+    ngx_str_t                        payload;
+    ngx_str_t                        attempt;
+    ngx_str_t                        auto_retry;
+    ngx_str_t                        target_type;
+    ngx_str_t                        target_id;
+} ngx_http_webhooks_about_t;
+
+
 typedef struct {
     ngx_pool_t                      *pool;
     ngx_http_webhooks_main_conf_t   *wmcf;
@@ -50,6 +64,7 @@ typedef struct {
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
     ngx_str_t                        payload;   /* its key */
+    ngx_http_webhooks_about_t        about;     /* what the entry says */
     ngx_uint_t                       attempt;
     time_t                           retry_after;
 
@@ -77,25 +92,13 @@ typedef struct {
     size_t                           response_len;
 
     unsigned                         from_receiver:1;
+    unsigned                         fetched:1; /* about is the entry's */
     unsigned                         response_cut:1;
     unsigned                         auto_retry:1;
     unsigned                         released:1;
     unsigned                         ended:1;
 } ngx_http_webhooks_delivery_t;
 
-
-/* the fields of a delivery the request is made of */
-typedef struct {
-    ngx_str_t                        guid;
-    ngx_str_t                        event;
-    ngx_str_t                        hook;
-    ngx_str_t                        hooks;
-    ngx_str_t                        payload;
-    ngx_str_t                        attempt;
-    ngx_str_t                        auto_retry;
-    ngx_str_t                        target_type;
-    ngx_str_t                        target_id;
-} ngx_http_webhooks_about_t;
 
 
 static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
@@ -236,7 +239,6 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_str_t                      args[4];
     ngx_pool_t                    *pool;
     ngx_pool_cleanup_t            *cln;
-    ngx_http_webhooks_about_t      about;
     ngx_http_webhooks_delivery_t  *d;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
@@ -292,12 +294,14 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->finish.data = d;
     d->finish.log = ngx_cycle->log;
 
-    if (ngx_http_webhooks_about_entry(&d->entry, &about) == NGX_OK) {
+    if (ngx_http_webhooks_about_entry(&d->entry, &d->about) == NGX_OK) {
         /* what the entry does not say: whether the delivery is still on */
+        d->fetched = 1;
+
         args[0] = d->entry.key;
-        args[1] = about.hooks;
-        args[2] = about.payload;
-        args[3] = about.hook;
+        args[1] = d->about.hooks;
+        args[2] = d->about.payload;
+        args[3] = d->about.hook;
 
         d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_FETCH,
@@ -350,9 +354,10 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
     hook = NULL;
     payload = NULL;
 
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-        && ngx_http_webhooks_about_entry(&d->entry, &about) == NGX_OK)
+    if (d->fetched && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 2)
     {
+        about = d->about;
         hook = reply->element[0];
         payload = reply->element[1];
 
