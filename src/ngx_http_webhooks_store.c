@@ -38,6 +38,8 @@
  *   <prefix>user:<login>                 a recent sender object of a login
  *   <prefix>ids                          ids made up for pings: "r:<repo>",
  *                                        "o:<org>", "u:<login>"
+ *   <prefix>idempotency:<key>            the event an Idempotency-Key took
+ *                                        in: "<sha1> <guid> <deliveries>"
  *
  * where <scope> is "<prefix>{o:<org>}:" or "<prefix>{r:<owner>/<repo>}:".
  * Deliveries and payloads expire after webhooks_delivery_retention.
@@ -177,19 +179,34 @@ static const char  ngx_http_webhooks_delete_lua[] =
 
 /*
  * An event taken in: every active hook of the repo and of the org that
- * subscribes to it gets one delivery, all or none.
+ * subscribes to it gets one delivery, all or none.  Under an idempotency
+ * key, the first event taken in is remembered for the ttl as "<sha1 of
+ * event and payload> <guid> <deliveries>", and the same key again queues
+ * nothing: it gets the first answer back, or a conflict when the event
+ * or payload differ.
  *
  * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or "",
- * KEYS[6] the retry set
+ * KEYS[6] the retry set, KEYS[7] the idempotency key or ""
  * ARGV[9] payload, [10] repo scope prefix, [11] repository id,
  *      [12] org scope prefix, [13] organization id, [14] repository
  *      object, [15] organization object, [16] sender key, [17] sender,
  *      [18] the most deliveries queued and due later
- * Returns the number of deliveries queued, -1 when the queue is full.
+ * Returns the number of deliveries queued, -1 when the queue is full,
+ * {"replay", guid, deliveries} or {"conflict"} under a key seen before.
  */
 
 static const char  ngx_http_webhooks_intake_lua[] =
     NGX_HTTP_WEBHOOKS_QUEUE_LUA
+    "local sum\n"
+    "if KEYS[7] ~= '' then\n"
+    "  sum = redis.sha1hex(ARGV[2] .. ' ' .. ARGV[9])\n"
+    "  local was = redis.call('GET', KEYS[7])\n"
+    "  if was then\n"
+    "    local s, g, c = string.match(was, '^(%x+) (%S+) (%d+)$')\n"
+    "    if s ~= sum then return {'conflict'} end\n"
+    "    return {'replay', g, tonumber(c)}\n"
+    "  end\n"
+    "end\n"
     "if full(KEYS[6], ARGV[18]) then return -1 end\n"
     "local n = 0\n"
     "local function fan(hooks, sp, ttype, tid)\n"
@@ -231,6 +248,10 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "end\n"
     "if ARGV[17] ~= '' then\n"
     "  redis.call('SET', ARGV[16], ARGV[17], 'NX', 'EX', 600)\n"
+    "end\n"
+    "if sum then\n"
+    "  redis.call('SET', KEYS[7], sum .. ' ' .. ARGV[1] .. ' ' .. n,\n"
+    "             'EX', ARGV[3])\n"
     "end\n"
     "return n\n";
 
