@@ -58,6 +58,7 @@ deb: deps
 	debian/rules clean
 	debian/rules binary
 	lintian --fail-on error build/deb/libnginx-mod-http-webhooks_*.deb
+	debian/rules clean
 
 # installs the package into the system's nginx and tries it (as root)
 test-deb: deb

@@ -31,6 +31,8 @@ typedef struct {
 #define REPO  NGX_HTTP_WEBHOOKS_REPO
 #define ODOC  "https://docs.github.com/rest/orgs/webhooks#"
 #define RDOC  "https://docs.github.com/rest/repos/webhooks#"
+/* not GitHub's: its REST docs at large, as for any other error */
+#define XDOC  "https://docs.github.com/rest"
 
 static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 
@@ -104,13 +106,13 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
 
     { ORG, NGX_HTTP_POST, "redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, NULL },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
     { ORG, NGX_HTTP_POST, "hooks/#/redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, NULL },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
     { REPO, NGX_HTTP_POST, "redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, NULL },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
     { REPO, NGX_HTTP_POST, "hooks/#/redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, NULL },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
 
     { 0, 0, NULL, 0, NULL }
 };
@@ -119,6 +121,7 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
 #undef REPO
 #undef ODOC
 #undef RDOC
+#undef XDOC
 
 
 static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max);
