@@ -26,8 +26,9 @@ $t->nginx_conf(<<'EOF');
         default                                 "";
     }
     map $wh_token $wh_login { demo-owner octocat; demo-member hubot;
-                              default ""; }
-    map $wh_token $wh_admin { demo-owner 1; default 0; }
+                              demo-app octocat; default ""; }
+    map $wh_token $wh_admin { demo-owner 1; demo-app 1; default 0; }
+    map $wh_token $wh_app   { demo-app 1; default ""; }
 
     webhooks_redis_pass          127.0.0.1:%%REDIS_PORT%%;
     webhooks_delivery_allow      127.0.0.0/8 ::1;
@@ -55,6 +56,7 @@ $t->nginx_conf(<<'EOF');
             webhooks_api   on;
             webhooks_login $wh_login;
             webhooks_admin $wh_admin;
+            webhooks_oauth_app $wh_app;
         }
     }
 EOF
@@ -120,6 +122,12 @@ is(api(POST => "$REPO/hooks/$A/redeliveries", {})->{status}, 404,
 is(api(GET => "$XREPO/redeliveries")->{status}, 404, 'GET: not found');
 is(api(POST => "/_webhooks$REPO/hooks/999/redeliveries", {})->{status},
     404, 'an unknown hook: 404');
+
+# an OAuth app redelivers for the hooks it created only
+is($t->api(POST => "$XREPO/hooks/$A/redeliveries", 'demo-app', {})
+    ->{status}, 404, 'an app, a hook a user made: 404');
+is_deeply($t->api(POST => "$XREPO/redeliveries", 'demo-app', {})->{json},
+    { queued => 0, cursor => undef }, 'an app, every hook: none of them');
 
 ###############################################################################
 # Bad input: 422 or 400, nothing queued.
