@@ -148,38 +148,30 @@ static ngx_int_t
 ngx_http_webhooks_redeliver_time(json_t *body, const char *name,
     ngx_str_t *value)
 {
-    u_char      *p;
     ngx_str_t    s;
     ngx_uint_t   i;
+
+    static u_char  form[] = "0000-00-00T00:00:00Z";
 
     if (json_object_get(body, name) == NULL) {
         return NGX_OK;
     }
 
     if (ngx_http_webhooks_json_str(body, name, &s) != NGX_OK
-        || s.len != sizeof("2011-09-06T17:26:27Z") - 1)
+        || s.len != sizeof(form) - 1)
     {
         return NGX_DECLINED;
     }
 
-    p = s.data;
-
     for (i = 0; i < s.len; i++) {
-        switch (i) {
-        case 4: case 7:
-            if (p[i] != '-') { return NGX_DECLINED; }
-            break;
-        case 10:
-            if (p[i] != 'T') { return NGX_DECLINED; }
-            break;
-        case 13: case 16:
-            if (p[i] != ':') { return NGX_DECLINED; }
-            break;
-        case 19:
-            if (p[i] != 'Z') { return NGX_DECLINED; }
-            break;
-        default:
-            if (p[i] < '0' || p[i] > '9') { return NGX_DECLINED; }
+
+        if (form[i] == '0') {
+            if (s.data[i] < '0' || s.data[i] > '9') {
+                return NGX_DECLINED;
+            }
+
+        } else if (s.data[i] != form[i]) {
+            return NGX_DECLINED;
         }
     }
 
