@@ -15,7 +15,7 @@ endif
 
 tests = $(foreach t,$(TESTS),$(or $(wildcard $(t)),$(wildcard $(t)*.t),$(t)))
 
-.PHONY: all deps build run test test-san valgrind bench fuzz clean npm
+.PHONY: all deps build run test test-san valgrind bench fuzz clean npm deb test-deb
 
 all: build
 
@@ -48,6 +48,21 @@ bench: build
 # libFuzzer harnesses of t/fuzz, about a minute in all: FUZZ_SECONDS each
 fuzz: deps
 	util/fuzz $(FUZZ_SECONDS)
+
+# libnginx-mod-http-webhooks in build/deb/, built by debian/rules (dh with
+# dh_nginx) as dpkg-buildpackage would, but with nothing written outside
+# the tree; lintian checks it.
+deb: deps
+	dpkg-checkbuilddeps
+	rm -rf build/deb && mkdir -p build/deb
+	debian/rules clean
+	debian/rules binary
+	lintian --fail-on error build/deb/libnginx-mod-http-webhooks_*.deb
+	debian/rules clean
+
+# installs the package into the system's nginx and tries it (as root)
+test-deb: deb
+	util/test-deb
 
 clean:
 	rm -rf build

@@ -15,6 +15,7 @@
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_redeliver.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_router.h"
 #include "ngx_http_webhooks_secret.h"
@@ -153,6 +154,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
     case NGX_HTTP_WEBHOOKS_OP_CREATE:
     case NGX_HTTP_WEBHOOKS_OP_UPDATE:
     case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
+    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
 
         if (ngx_http_webhooks_json_media(r) != NGX_OK) {
             rc = ngx_http_discard_request_body(r);
@@ -295,6 +297,9 @@ ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
         return ngx_http_webhooks_wait(r, ctx,
                    ngx_http_webhooks_redis_key_command(
                        ngx_http_webhooks_id_done, r, "INCR", &seq));
+
+    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
+        return ngx_http_webhooks_redeliver_failed(r, ctx);
 
     default:
         return ngx_http_webhooks_fetch(r, ctx);

@@ -28,11 +28,12 @@
 
 
 #define NGX_HTTP_WEBHOOKS_PAYLOAD_MAX  (25 * 1024 * 1024)
+#define NGX_HTTP_WEBHOOKS_IDEM_MAX     255
 
 /* the intake script's KEYS, then its ARGV */
 enum {
     I_PAYLOAD_KEY = 0, I_QUEUE, I_SEQ, I_REPO_HOOKS, I_ORG_HOOKS, I_RETRY,
-    I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
+    I_IDEM_KEY, I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
     I_INSTALLATION_ID, I_REDELIVERY, I_PAYLOAD, I_REPO_PREFIX, I_REPO_ID,
     I_ORG_PREFIX, I_ORG_ID, I_REPO_OBJECT, I_ORG_OBJECT, I_SENDER_KEY,
     I_SENDER_OBJECT, I_QUEUE_MAX, I_NARGS
@@ -53,6 +54,10 @@ static void ngx_http_webhooks_intake_cleanup(void *data);
 static ngx_int_t ngx_http_webhooks_intake_fail(ngx_http_request_t *r,
     ngx_uint_t status, const char *message, const char *resource,
     const char *field, const char *code);
+static ngx_int_t ngx_http_webhooks_intake_key(ngx_http_request_t *r,
+    ngx_str_t *key);
+static ngx_int_t ngx_http_webhooks_intake_replay(ngx_http_request_t *r,
+    redisReply *reply);
 static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
 static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
@@ -61,6 +66,8 @@ static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_http_webhooks_event_header =
     ngx_string("X-GitHub-Event");
+static ngx_str_t  ngx_http_webhooks_idem_header =
+    ngx_string("Idempotency-Key");
 
 
 ngx_int_t
@@ -158,6 +165,23 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "X-GitHub-Event", "invalid");
     }
 
+    for (i = 0; i < I_NARGS; i++) {
+        ngx_str_set(&args[i], "");
+    }
+
+    rc = ngx_http_webhooks_intake_key(r, &args[I_IDEM_KEY]);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_webhooks_intake_fail(r,
+                                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                       "Validation Failed", "Event",
+                                       "Idempotency-Key", "invalid");
+    }
+
     rc = ngx_http_webhooks_read_body(r, &body,
                                      NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
 
@@ -177,10 +201,6 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         return ngx_http_webhooks_intake_fail(r, NGX_HTTP_BAD_REQUEST,
                                              "Problems parsing JSON",
                                              NULL, NULL, NULL);
-    }
-
-    for (i = 0; i < I_NARGS; i++) {
-        ngx_str_set(&args[i], "");
     }
 
     /* the repository: "full_name", or the owner's login and the name */
@@ -398,6 +418,12 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
     ctx->cmd = NULL;
 
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_intake_replay(r, reply));
+        return;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         if (reply && reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -433,6 +459,112 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
 
     ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
                                                        &body));
+}
+
+
+/*
+ * Idempotency-Key: 1 to 255 visible ASCII characters, bare or as the
+ * quoted string of draft-ietf-httpapi-idempotency-key-header.  Absent is
+ * fine: the key stays "".
+ */
+
+static ngx_int_t
+ngx_http_webhooks_intake_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    u_char                         *p, *last;
+    ngx_str_t                       v, what;
+    ngx_table_elt_t                *h;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_idem_header);
+
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    v = h->value;
+
+    if (v.len >= 2 && v.data[0] == '"' && v.data[v.len - 1] == '"') {
+        v.data++;
+        v.len -= 2;
+    }
+
+    if (v.len == 0 || v.len > NGX_HTTP_WEBHOOKS_IDEM_MAX) {
+        return NGX_DECLINED;
+    }
+
+    last = v.data + v.len;
+
+    for (p = v.data; p < last; p++) {
+        if (*p < 0x21 || *p > 0x7e || *p == '"') {
+            return NGX_DECLINED;
+        }
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    what.len = sizeof("idempotency:") - 1 + v.len;
+    what.data = ngx_pnalloc(r->pool, what.len);
+    if (what.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(what.data, "idempotency:%V", &v);
+
+    return ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what, key);
+}
+
+
+/* the same key again: the first answer, or 422 for another event */
+
+static ngx_int_t
+ngx_http_webhooks_intake_replay(ngx_http_request_t *r, redisReply *reply)
+{
+    u_char      *p;
+    ngx_str_t    body, yes;
+    redisReply  *guid, *n;
+
+    if (reply->elements == 1) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhooks: Idempotency-Key reused with another event");
+
+        return ngx_http_webhooks_intake_fail(r,
+                          NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                          "Idempotency-Key was already used for another event",
+                          "Event", "Idempotency-Key", "already_exists");
+    }
+
+    if (reply->elements != 3
+        || reply->element[1]->type != REDIS_REPLY_STRING
+        || reply->element[2]->type != REDIS_REPLY_INTEGER)
+    {
+        return ngx_http_webhooks_unavailable(r, NULL);
+    }
+
+    guid = reply->element[1];
+    n = reply->element[2];
+
+    p = ngx_pnalloc(r->pool, sizeof("{\"guid\":\"\",\"deliveries\":}")
+                             + guid->len + NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.data = p;
+    body.len = ngx_sprintf(p, "{\"guid\":\"%*s\",\"deliveries\":%L}",
+                           (size_t) guid->len, guid->str,
+                           (int64_t) n->integer)
+               - p;
+
+    ngx_str_set(&yes, "true");
+
+    if (ngx_http_webhooks_add_header(r, "Idempotent-Replayed", &yes)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED, &body);
 }
 
 

@@ -14,7 +14,9 @@
 #define NGX_HTTP_WEBHOOKS_SEGMENTS  8
 
 
-/* "#" in a pattern stands for a hook id, a second one for a delivery id */
+/*
+ * "#" in a pattern stands for a hook id, a second one for a delivery id.
+ */
 
 typedef struct {
     ngx_uint_t                   scope;
@@ -29,6 +31,8 @@ typedef struct {
 #define REPO  NGX_HTTP_WEBHOOKS_REPO
 #define ODOC  "https://docs.github.com/rest/orgs/webhooks#"
 #define RDOC  "https://docs.github.com/rest/repos/webhooks#"
+/* not GitHub's: its REST docs at large, as for any other error */
+#define XDOC  "https://docs.github.com/rest"
 
 static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 
@@ -93,10 +97,31 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
     { 0, 0, NULL, 0, NULL }
 };
 
+
+/*
+ * Operations of this module's own live below "/_webhooks/", a first
+ * segment no GitHub path has, so that they never take a GitHub meaning.
+ */
+
+static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
+
+    { ORG, NGX_HTTP_POST, "redeliveries",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+    { ORG, NGX_HTTP_POST, "hooks/#/redeliveries",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+    { REPO, NGX_HTTP_POST, "redeliveries",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+    { REPO, NGX_HTTP_POST, "hooks/#/redeliveries",
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+
+    { 0, 0, NULL, 0, NULL }
+};
+
 #undef ORG
 #undef REPO
 #undef ODOC
 #undef RDOC
+#undef XDOC
 
 
 static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max);
@@ -109,8 +134,8 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     ngx_http_webhooks_route_t *rt)
 {
     u_char                         *p, *last;
-    ngx_str_t                       seg[NGX_HTTP_WEBHOOKS_SEGMENTS];
-    ngx_uint_t                      n, first, scope;
+    ngx_str_t                       seg[NGX_HTTP_WEBHOOKS_SEGMENTS + 1];
+    ngx_uint_t                      n, first, scope, ext;
     ngx_http_webhooks_route_def_t  *def;
 
     p = path->data;
@@ -125,7 +150,7 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     n = 0;
 
     while (p < last) {
-        if (n == NGX_HTTP_WEBHOOKS_SEGMENTS) {
+        if (n == NGX_HTTP_WEBHOOKS_SEGMENTS + 1) {
             return NGX_DECLINED;
         }
 
@@ -142,6 +167,17 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         }
 
         n++;
+    }
+
+    ext = (n > 1 && seg[0].len == 9
+           && ngx_strncmp(seg[0].data, "_webhooks", 9) == 0);
+
+    if (ext) {
+        ngx_memmove(&seg[0], &seg[1], (n - 1) * sizeof(ngx_str_t));
+        n--;
+
+    } else if (n > NGX_HTTP_WEBHOOKS_SEGMENTS) {
+        return NGX_DECLINED;
     }
 
     if (n >= 3 && seg[0].len == 4 && ngx_strncmp(seg[0].data, "orgs", 4) == 0)
@@ -182,7 +218,9 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_DECLINED;
     }
 
-    for (def = ngx_http_webhooks_routes; def->pattern; def++) {
+    def = ext ? ngx_http_webhooks_ext_routes : ngx_http_webhooks_routes;
+
+    for ( /* void */ ; def->pattern; def++) {
 
         if (def->scope != scope || !(def->method & r->method)) {
             continue;

@@ -38,6 +38,8 @@
  *   <prefix>user:<login>                 a recent sender object of a login
  *   <prefix>ids                          ids made up for pings: "r:<repo>",
  *                                        "o:<org>", "u:<login>"
+ *   <prefix>idempotency:<key>            the event an Idempotency-Key took
+ *                                        in: "<sha1> <guid> <deliveries>"
  *
  * where <scope> is "<prefix>{o:<org>}:" or "<prefix>{r:<owner>/<repo>}:".
  * Deliveries and payloads expire after webhooks_delivery_retention.
@@ -177,19 +179,34 @@ static const char  ngx_http_webhooks_delete_lua[] =
 
 /*
  * An event taken in: every active hook of the repo and of the org that
- * subscribes to it gets one delivery, all or none.
+ * subscribes to it gets one delivery, all or none.  Under an idempotency
+ * key, the first event taken in is remembered for the ttl as "<sha1 of
+ * event and payload> <guid> <deliveries>", and the same key again queues
+ * nothing: it gets the first answer back, or a conflict when the event
+ * or payload differ.
  *
  * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or "",
- * KEYS[6] the retry set
+ * KEYS[6] the retry set, KEYS[7] the idempotency key or ""
  * ARGV[9] payload, [10] repo scope prefix, [11] repository id,
  *      [12] org scope prefix, [13] organization id, [14] repository
  *      object, [15] organization object, [16] sender key, [17] sender,
  *      [18] the most deliveries queued and due later
- * Returns the number of deliveries queued, -1 when the queue is full.
+ * Returns the number of deliveries queued, -1 when the queue is full,
+ * {"replay", guid, deliveries} or {"conflict"} under a key seen before.
  */
 
 static const char  ngx_http_webhooks_intake_lua[] =
     NGX_HTTP_WEBHOOKS_QUEUE_LUA
+    "local sum\n"
+    "if KEYS[7] ~= '' then\n"
+    "  sum = redis.sha1hex(ARGV[2] .. ' ' .. ARGV[9])\n"
+    "  local was = redis.call('GET', KEYS[7])\n"
+    "  if was then\n"
+    "    local s, g, c = string.match(was, '^(%x+) (%S+) (%d+)$')\n"
+    "    if s ~= sum then return {'conflict'} end\n"
+    "    return {'replay', g, tonumber(c)}\n"
+    "  end\n"
+    "end\n"
     "if full(KEYS[6], ARGV[18]) then return -1 end\n"
     "local n = 0\n"
     "local function fan(hooks, sp, ttype, tid)\n"
@@ -231,6 +248,10 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "end\n"
     "if ARGV[17] ~= '' then\n"
     "  redis.call('SET', ARGV[16], ARGV[17], 'NX', 'EX', 600)\n"
+    "end\n"
+    "if sum then\n"
+    "  redis.call('SET', KEYS[7], sum .. ' ' .. ARGV[1] .. ' ' .. n,\n"
+    "             'EX', ARGV[3])\n"
     "end\n"
     "return n\n";
 
@@ -485,6 +506,109 @@ static const char  ngx_http_webhooks_follow_lua[] =
     "return redis.call('GET', k)\n";
 
 
+/*
+ * Bulk redelivery: the deliveries of one hook, or of every hook of the
+ * scope the caller may see, whose last attempt (the newest delivery of
+ * their GUID to the hook) failed within [since, until] and that no
+ * automatic try awaits, each redelivered as the API's redelivery does.
+ * Hooks go by id, deliveries newest first; a delivery redelivered is no
+ * longer the last attempt of its GUID, so a second call queues it again
+ * only once the redelivery failed too.  All queued, or none when the
+ * queue would overflow.
+ *
+ * KEYS[1] the hooks hash, KEYS[2] queue, KEYS[3] delivery counter,
+ * KEYS[4] the retry set
+ * ARGV[1] scope prefix, [2] hook id or "" for all, [3] since, [4] until,
+ *      [5] how many at most, [6] cursor: hook id or "", [7] cursor:
+ *      delivery id, [8] the caller's OAuth app or "", [9] ttl, [10] now,
+ *      [11] the most deliveries queued and due later
+ * Returns {queued, next hook, next delivery} ("" when done), -1 if the
+ * hook is not found, -2 if the queue is full.
+ */
+
+static const char  ngx_http_webhooks_bulk_lua[] =
+    NGX_HTTP_WEBHOOKS_HOST_LUA
+    NGX_HTTP_WEBHOOKS_SEND_LUA
+    "local sp, max = ARGV[1], tonumber(ARGV[5])\n"
+    "local ch, cd = tonumber(ARGV[6]), tonumber(ARGV[7])\n"
+    "local function mine(h)\n"
+    "  return (redis.call('HGET', KEYS[1], h .. ':c') or '') == ARGV[8]\n"
+    "end\n"
+    "local hooks = {}\n"
+    "if ARGV[2] ~= '' then\n"
+    "  if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0\n"
+    "     or not mine(ARGV[2]) then return -1 end\n"
+    "  hooks[1] = tonumber(ARGV[2])\n"
+    "else\n"
+    "  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "    if string.find(f, '^%d+$') and mine(f) then\n"
+    "      hooks[#hooks + 1] = tonumber(f)\n"
+    "    end\n"
+    "  end\n"
+    "  table.sort(hooks)\n"
+    "end\n"
+    "local todo, nh, nd = {}, '', ''\n"
+    "for _, h in ipairs(hooks) do\n"
+    "  if nh ~= '' then break end\n"
+    "  if not ch or h >= ch then\n"
+    "    local below = (h == ch) and cd or nil\n"
+    "    local zk, seen, top = sp .. 'deliveries:' .. h, {}, '+inf'\n"
+    "    while nh == '' do\n"
+    "      local ids = redis.call('ZREVRANGEBYSCORE', zk, top, '-inf',\n"
+    "                             'LIMIT', 0, 100)\n"
+    "      if #ids == 0 then break end\n"
+    "      for _, id in ipairs(ids) do\n"
+    "        top = '(' .. id\n"
+    "        local rk = sp .. 'delivery:' .. id\n"
+    "        local r = redis.call('HMGET', rk, 'guid', 'status',\n"
+    "                             'status_code', 'delivered_at', 'payload')\n"
+    "        if r[1] and not seen[r[1]] then\n"
+    "          seen[r[1]] = true\n"
+    "          local c = tonumber(r[3]) or 0\n"
+    "          if (not below or tonumber(id) <= below)\n"
+    "             and r[2] ~= 'queued' and (c < 200 or c > 299)\n"
+    "             and (r[4] or '') >= ARGV[3] and (r[4] or '') <= ARGV[4]\n"
+    "             and not redis.call('ZSCORE', KEYS[4], 'r:' .. rk)\n"
+    "             and redis.call('EXISTS', r[5]) == 1 then\n"
+    "            if #todo == max then\n"
+    "              nh, nd = h, id\n"
+    "              break\n"
+    "            end\n"
+    "            todo[#todo + 1] = {h, rk}\n"
+    "          end\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if #todo > 0 and redis.call('XLEN', KEYS[2])\n"
+    "   + redis.call('ZCARD', KEYS[4]) + #todo > tonumber(ARGV[11]) then\n"
+    "  return -2\n"
+    "end\n"
+    "for _, t in ipairs(todo) do\n"
+    "  local h, a = t[1], {}\n"
+    "  local f = redis.call('HGETALL', t[2])\n"
+    "  for i = 1, #f, 2 do a[f[i]] = f[i + 1] end\n"
+    "  local url = cjson.decode(redis.call('HGET', KEYS[1], h)).config.url\n"
+    "  local id = redis.call('INCR', KEYS[3])\n"
+    "  local rk = sp .. 'delivery:' .. id\n"
+    "  redis.call('HSET', rk, 'id', id, 'hook', h, 'hooks', KEYS[1],\n"
+    "    'guid', a.guid, 'event', a.event, 'action', a.action or '',\n"
+    "    'repository_id', a.repository_id or '',\n"
+    "    'installation_id', a.installation_id or '', 'redelivery', 1,\n"
+    "    'target_type', a.target_type or '', 'target_id', a.target_id or '',\n"
+    "    'payload', a.payload, 'delivered_at', ARGV[10], 'status', 'queued',\n"
+    "    'status_code', 0, 'duration', 0, 'attempt', 1, 'auto', 0)\n"
+    "  redis.call('EXPIRE', rk, ARGV[9])\n"
+    "  redis.call('EXPIRE', a.payload, ARGV[9])\n"
+    "  redis.call('ZADD', sp .. 'deliveries:' .. h, id, id)\n"
+    "  redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', h, 't', host(url),\n"
+    "             's', KEYS[1], 'p', a.payload, 'x', send(a.guid, a.event,\n"
+    "             1, 0, a.target_type, a.target_id))\n"
+    "end\n"
+    "return {#todo, tostring(nh), tostring(nd)}\n";
+
+
 #define ngx_http_webhooks_lua(s)  { { sizeof(s) - 1, (u_char *) s }, "" }
 
 ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
@@ -500,6 +624,7 @@ ngx_http_webhooks_redis_script_t  ngx_http_webhooks_scripts[] = {
     ngx_http_webhooks_lua(ngx_http_webhooks_promote_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_defer_lua),
     ngx_http_webhooks_lua(ngx_http_webhooks_fetch_lua),
+    ngx_http_webhooks_lua(ngx_http_webhooks_bulk_lua),
 };
 
 

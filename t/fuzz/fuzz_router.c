@@ -127,7 +127,7 @@ fuzz_check_route(ngx_pool_t *pool, ngx_str_t *path, ngx_int_t rc,
     }
 
     fuzz_assert(rt->op >= NGX_HTTP_WEBHOOKS_OP_LIST
-                && rt->op <= NGX_HTTP_WEBHOOKS_OP_TEST);
+                && rt->op <= NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED);
     fuzz_assert(rt->scope == NGX_HTTP_WEBHOOKS_ORG
                 || rt->scope == NGX_HTTP_WEBHOOKS_REPO);
     fuzz_assert(rt->doc_url != NULL);
@@ -157,11 +157,15 @@ fuzz_check_route(ngx_pool_t *pool, ngx_str_t *path, ngx_int_t rc,
         fuzz_assert(id == rt->delivery_id);
     }
 
-    /* an op on one hook has its id, a list or a create has none */
+    /*
+     * an op on one hook has its id, a list or a create has none; a bulk
+     * redelivery is for one hook or for all
+     */
 
-    fuzz_assert((rt->hook_id == 0)
-                == (rt->op == NGX_HTTP_WEBHOOKS_OP_LIST
-                    || rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE));
+    fuzz_assert(rt->op == NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED
+                || (rt->hook_id == 0)
+                   == (rt->op == NGX_HTTP_WEBHOOKS_OP_LIST
+                       || rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE));
 
     again = rt->name;
     fuzz_assert(ngx_http_webhooks_route_scope(pool, rt->scope, &again, rt)

@@ -1,0 +1,22 @@
+
+/*
+ * Copyright (C) the ngx_http_webhooks authors
+ */
+
+
+#ifndef _NGX_HTTP_WEBHOOKS_REDELIVER_H_INCLUDED_
+#define _NGX_HTTP_WEBHOOKS_REDELIVER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhooks_api.h"
+
+
+ngx_int_t ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+
+
+#endif /* _NGX_HTTP_WEBHOOKS_REDELIVER_H_INCLUDED_ */
