@@ -106,6 +106,24 @@ sub fds {
 my $LATE = qr/^timed out: past the delivery deadline$/;
 
 ###############################################################################
+# The directive: "auto" or a time above 0, once.
+
+for ([ '0', qr/must be "auto" or a time above 0, not "0"/ ],
+     [ 'soon', qr/must be "auto" or a time above 0, not "soon"/ ],
+     [ "auto;\n    webhooks_delivery_timeout 5s", qr/is duplicate/ ])
+{
+    my ($v, $err) = @$_;
+    $t->nginx_conf(<<"EOF");
+    webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
+    webhooks_delivery_timeout $v;
+    server { listen 127.0.0.1:%%PORT%%; location / { webhooks_api on; } }
+EOF
+    my ($rc, $out) = $t->nginx_test;
+    isnt($rc, 0, "webhooks_delivery_timeout $v: refused");
+    like($out, $err, "webhooks_delivery_timeout $v: why");
+}
+
+###############################################################################
 # A receiver that takes the connection and never answers, with nginx's
 # own timeouts an hour long: the deadline of 2 s ends the attempt, and
 # the try after it succeeds.
