@@ -2130,16 +2130,24 @@ ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    /* "<prefix>{o:<org>}:hooks" or "<prefix>{r:<owner>/<repo>}:hooks" */
+    /*
+     * "<prefix>{o:<org>}:hooks" or "<prefix>{r:<owner>/<repo>}:hooks":
+     * the last "{", as names have none and a prefix may
+     */
 
     last = d->hooks.data + d->hooks.len;
-    p = ngx_strlchr(d->hooks.data, last, '{');
 
-    if (p == NULL || last - p < 4 || p[2] != ':'
-        || (p[1] != 'o' && p[1] != 'r'))
+    for (p = last; p > d->hooks.data && p[-1] != '{'; p--) {
+        /* void */
+    }
+
+    if (p == d->hooks.data || last - p < 3 || p[1] != ':'
+        || (p[0] != 'o' && p[0] != 'r'))
     {
         return NGX_OK;
     }
+
+    p--;
 
     name = p + 3;
     last = ngx_strlchr(name, last, '}');
