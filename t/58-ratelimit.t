@@ -122,7 +122,7 @@ my @times = sort { $a <=> $b } map { $_->{time} } @got;
 my $span = $times[-1] - $times[0];
 ok($span >= 29 * 0.2 * 0.8, "delay: spread over ~5.8 s by the limit ($span)");
 my @gaps = map { $times[$_] - $times[$_ - 1] } 1 .. $#times;
-ok(min(@gaps) >= 0.1, 'delay: no two closer than the rate allows ('
+ok(min(@gaps) >= 0.05, 'delay: no two closer than the rate allows ('
     . min(@gaps) . ')');
 
 my $log = settled("repos/$R", $delay, 30, 20);
