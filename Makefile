@@ -30,7 +30,8 @@ run: build
 
 # Octokit, pinned by t/package-lock.json, drives the API as a GitHub client.
 npm:
-	@test -d t/node_modules/@octokit/rest -a -d t/node_modules/@octokit/webhooks || \
+	@test -d t/node_modules/@octokit/rest -a -d t/node_modules/@octokit/webhooks \
+	-a -d t/node_modules/@octokit/plugin-throttling || \
 	npm ci --no-audit --no-fund --prefix t
 
 test: build npm

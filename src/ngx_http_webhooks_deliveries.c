@@ -341,22 +341,22 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
 
 /*
  * id, guid, delivered_at, redelivery, duration, status, status_code,
- * event, action, installation_id, repository_id: as the list script
- * gives them, or taken from a delivery's hash
+ * event, action, installation_id, repository_id, throttled_at: as the
+ * list script gives them, or taken from a delivery's hash
  */
 
 static json_t *
 ngx_http_webhooks_item(redisReply *r)
 {
     size_t     i;
-    ngx_str_t  f[11];
-    json_t    *action, *installation, *repository;
+    ngx_str_t  f[12];
+    json_t    *action, *installation, *repository, *throttled;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 11) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 12) {
         return NULL;
     }
 
-    for (i = 0; i < 11; i++) {
+    for (i = 0; i < 12; i++) {
         if (r->element[i]->type == REDIS_REPLY_STRING) {
             f[i].data = (u_char *) r->element[i]->str;
             f[i].len = r->element[i]->len;
@@ -373,8 +373,10 @@ ngx_http_webhooks_item(redisReply *r)
     repository = f[10].len
                  ? json_integer(ngx_atoof(f[10].data, f[10].len))
                  : json_null();
+    throttled = f[11].len ? ngx_http_webhooks_json_stringn(&f[11])
+                          : json_null();
 
-    return json_pack("{s:I,s:s%,s:s%,s:b,s:f,s:s%,s:I,s:s%,s:o,s:o,s:o,s:n}",
+    return json_pack("{s:I,s:s%,s:s%,s:b,s:f,s:s%,s:I,s:s%,s:o,s:o,s:o,s:o}",
                      "id", (json_int_t) ngx_atoof(f[0].data, f[0].len),
                      "guid", f[1].data, f[1].len,
                      "delivered_at", f[2].data, f[2].len,
@@ -389,7 +391,7 @@ ngx_http_webhooks_item(redisReply *r)
                      "action", action,
                      "installation_id", installation,
                      "repository_id", repository,
-                     "throttled_at");
+                     "throttled_at", throttled);
 }
 
 
@@ -492,17 +494,17 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
     size_t       i;
     json_t      *out, *v;
     ngx_str_t    f;
-    redisReply   fields, *e[11], ev[11];
+    redisReply   fields, *e[12], ev[12];
 
     static const char  *names[] = {
         "id", "guid", "delivered_at", "redelivery", "duration", "status",
         "status_code", "event", "action", "installation_id",
-        "repository_id"
+        "repository_id", "throttled_at"
     };
 
     /* the item's fields in the list script's order */
 
-    for (i = 0; i < 11; i++) {
+    for (i = 0; i < 12; i++) {
         ngx_memzero(&ev[i], sizeof(redisReply));
 
         if (ngx_http_webhooks_field(record, names[i], &f) == NGX_OK) {
@@ -519,7 +521,7 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
 
     ngx_memzero(&fields, sizeof(redisReply));
     fields.type = REDIS_REPLY_ARRAY;
-    fields.elements = 11;
+    fields.elements = 12;
     fields.element = e;
 
     out = ngx_http_webhooks_item(&fields);

@@ -43,6 +43,8 @@ static char *ngx_http_webhooks_conf_set_num(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_delivery_location(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_delivery_timeout(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
@@ -186,6 +188,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, claim_timeout),
+      NULL },
+
+    { ngx_string("webhooks_delivery_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_delivery_timeout,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, delivery_timeout),
       NULL },
 
     { ngx_string("webhooks_delivery_response_max"),
@@ -422,6 +431,10 @@ ngx_http_webhooks_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_webhooks_sender_phases(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_webhooks_sender_filters(cf);
 }
 
@@ -451,6 +464,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->retention = NGX_CONF_UNSET;
     wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->response_max = NGX_CONF_UNSET_SIZE;
+    wmcf->delivery_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->retry = NGX_CONF_UNSET_PTR;
     wmcf->fail_span = NGX_CONF_UNSET;
     wmcf->hook_concurrency = NGX_CONF_UNSET_UINT;
@@ -479,6 +493,7 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
     ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
     ngx_conf_init_size_value(wmcf->response_max, 8192);
+    ngx_conf_init_msec_value(wmcf->delivery_timeout, 0);
     ngx_conf_init_value(wmcf->fail_span, 5 * 24 * 60 * 60);
     ngx_conf_init_uint_value(wmcf->hook_concurrency, 8);
     ngx_conf_init_uint_value(wmcf->host_concurrency, 16);
@@ -784,6 +799,42 @@ ngx_http_webhooks_conf_set_num(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must be between %i and %i, not %i",
                            &cmd->name, bounds->low, bounds->high, n);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "auto" (0: from the delivery location's proxy timeouts), or a time */
+
+static char *
+ngx_http_webhooks_delivery_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (wmcf->delivery_timeout != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 4 && ngx_strncmp(value[1].data, "auto", 4) == 0) {
+        wmcf->delivery_timeout = 0;
+        return NGX_CONF_OK;
+    }
+
+    wmcf->delivery_timeout = ngx_parse_time(&value[1], 0);
+
+    if (wmcf->delivery_timeout == (ngx_msec_t) NGX_ERROR
+        || wmcf->delivery_timeout == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be \"auto\" or a time above 0, "
+                           "not \"%V\"", &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 

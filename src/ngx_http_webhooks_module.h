@@ -44,6 +44,7 @@ typedef struct {
     ngx_str_t                    retention_text;
     ngx_msec_t                   claim_timeout;
     size_t                       response_max;
+    ngx_msec_t                   delivery_timeout;  /* 0: auto */
 
     /* reliability: retries, the failing span, caps and the queue bound */
     ngx_array_t                 *retry;          /* of ngx_msec_t */

@@ -88,7 +88,7 @@ static void ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q);
 static ngx_uint_t ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
-    ngx_http_webhooks_queue_entry_t *e);
+    ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled);
 static void ngx_http_webhooks_queue_wait(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static ngx_int_t ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
@@ -235,6 +235,22 @@ ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
 
     } else {
         ngx_queue_init(&e->queue);
+    }
+}
+
+
+/*
+ * A delivery a limit of nginx's refused before it left (limit_req,
+ * limit_conn): put off as a busy hook's is, with the time on its record;
+ * its attempt is not used up.  The caller releases the entry.
+ */
+
+void
+ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
+    ngx_str_t *throttled)
+{
+    if (ngx_http_webhooks_queue) {
+        ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue, e, throttled);
     }
 }
 
@@ -494,7 +510,7 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
             ngx_http_webhooks_queue_wait(q, &entry);
 
         } else {
-            ngx_http_webhooks_queue_defer(q, &entry);
+            ngx_http_webhooks_queue_defer(q, &entry, NULL);
         }
     }
 }
@@ -588,7 +604,7 @@ ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev)
         ngx_queue_remove(l);
         q->nwaiting--;
 
-        ngx_http_webhooks_queue_defer(q, w);
+        ngx_http_webhooks_queue_defer(q, w, NULL);
         ngx_free(w);
     }
 
@@ -731,10 +747,11 @@ ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
 
 static void
 ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
-    ngx_http_webhooks_queue_entry_t *e)
+    ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled)
 {
     u_char       *p;
-    ngx_str_t     args[6];
+    ngx_str_t     args[8];
+    ngx_uint_t    n, nkeys;
     ngx_msec_t    delay;
     ngx_pool_t   *pool;
     ngx_time_t   *tp;
@@ -756,19 +773,34 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
 
     tp = ngx_timeofday();
 
-    args[0] = q->wmcf->queue;
-    args[1] = q->wmcf->retry_key;
-    args[2] = e->id;
-    ngx_str_set(&args[3], NGX_HTTP_WEBHOOKS_GROUP);
+    /* KEYS[3] and ARGV[5]: the delivery and when it was throttled */
 
-    args[4].data = p;
-    args[4].len = ngx_sprintf(p, "%M",
+    n = 0;
+    args[n++] = q->wmcf->queue;
+    args[n++] = q->wmcf->retry_key;
+
+    if (throttled) {
+        args[n++] = e->key;
+    }
+
+    nkeys = n;
+
+    args[n++] = e->id;
+    ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
+
+    args[n].data = p;
+    args[n].len = ngx_sprintf(p, "%M",
                               (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
                   - p;
-    p += args[4].len;
+    p += args[n++].len;
 
-    args[5].data = p;
-    args[5].len = ngx_sprintf(p, "d%ui:%V", e->deferred + 1, &e->key) - p;
+    args[n].data = p;
+    args[n].len = ngx_sprintf(p, "d%ui:%V", e->deferred + 1, &e->key) - p;
+    n++;
+
+    if (throttled) {
+        args[n++] = *throttled;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "webhooks delivery \"%V\" to \"%V\" put off for %Mms",
@@ -780,7 +812,7 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
      * claimed again after the claim timeout
      */
     (void) ngx_http_webhooks_redis_script(pool, NGX_HTTP_WEBHOOKS_SCRIPT_DEFER,
-                                          NULL, NULL, 2, 6, args);
+                                          NULL, NULL, nkeys, n, args);
 
     ngx_destroy_pool(pool);
 }

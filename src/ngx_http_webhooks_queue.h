@@ -33,6 +33,8 @@ ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf);
 void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
 void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
+void ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
+    ngx_str_t *throttled);
 void ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e);
 
 

@@ -38,6 +38,11 @@
  */
 
 
+/* the deadline of "auto": GitHub's 10 s and a margin, or the proxy's */
+#define NGX_HTTP_WEBHOOKS_DEADLINE         15000
+#define NGX_HTTP_WEBHOOKS_DEADLINE_MARGIN  5000
+
+
 /* what the log keeps of a receiver's headers, as GitLab does */
 #define NGX_HTTP_WEBHOOKS_HEADERS_MAX  50
 #define NGX_HTTP_WEBHOOKS_HEADER_MAX   1024
@@ -80,7 +85,10 @@ typedef struct {
 
     ngx_connection_t                *conn;
     ngx_http_request_t              *request;
+    ngx_http_request_t              *sub;       /* the subrequest */
     ngx_event_t                      finish;
+    ngx_event_t                      deadline;
+    ngx_msec_t                       started;   /* the subrequest */
 
     ngx_int_t                        rc;
     ngx_uint_t                       status;
@@ -97,6 +105,8 @@ typedef struct {
     unsigned                         auto_retry:1;
     unsigned                         released:1;
     unsigned                         ended:1;
+    unsigned                         throttled:1;
+    unsigned                         limits:1;  /* in the preaccess phase */
 } ngx_http_webhooks_delivery_t;
 
 
@@ -121,8 +131,10 @@ static ngx_int_t ngx_http_webhooks_post_subrequest(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_webhooks_parent_handler(ngx_http_request_t *r);
 static void ngx_http_webhooks_finish_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_deadline_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_record_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_throttle(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_end(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_cleanup(void *data);
@@ -131,12 +143,16 @@ static void ngx_http_webhooks_log_writer(ngx_log_t *log, ngx_uint_t level,
 static u_char *ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf,
     size_t len);
 static void ngx_http_webhooks_fake_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_webhooks_preaccess_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_precontent_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static size_t ngx_http_webhooks_utf8_cut(u_char *p, size_t len,
     size_t max);
 static ngx_int_t ngx_http_webhooks_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
@@ -164,6 +180,8 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
 
     static ngx_str_t  url = ngx_string("webhooks_delivery_url");
     static ngx_str_t  host = ngx_string("webhooks_delivery_host");
+    static ngx_str_t  hook = ngx_string("webhooks_hook_id");
+    static ngx_str_t  scope = ngx_string("webhooks_scope");
 
     var = ngx_http_add_variable(cf, &url, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
@@ -181,6 +199,55 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
     var->get_handler = ngx_http_webhooks_variable;
     var->data = offsetof(ngx_http_webhooks_delivery_t, parts)
                 + offsetof(ngx_http_webhooks_url_t, host);
+
+    /* whose delivery it is, for limits per hook or per org or repo */
+
+    var = ngx_http_add_variable(cf, &hook, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webhooks_variable;
+    var->data = offsetof(ngx_http_webhooks_delivery_t, hook);
+
+    var = ngx_http_add_variable(cf, &scope, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webhooks_scope_variable;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Where a delivery's subrequest is: between these two it is with the
+ * limits (limit_req, limit_conn), whose refusal is no failure.  Handlers
+ * registered last run first in their phase.
+ */
+
+ngx_int_t
+ngx_http_webhooks_sender_phases(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_webhooks_preaccess_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_webhooks_precontent_handler;
 
     return NGX_OK;
 }
@@ -293,6 +360,10 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->finish.handler = ngx_http_webhooks_finish_handler;
     d->finish.data = d;
     d->finish.log = ngx_cycle->log;
+
+    d->deadline.handler = ngx_http_webhooks_deadline_handler;
+    d->deadline.data = d;
+    d->deadline.log = ngx_cycle->log;
 
     if (ngx_http_webhooks_about_entry(&d->entry, &d->about) == NGX_OK) {
         /* what the entry does not say: whether the delivery is still on */
@@ -1062,6 +1133,15 @@ ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d)
 
     ngx_http_set_ctx(sr, d, ngx_http_webhooks_module);
 
+    /* whatever the location does, the attempt ends by then */
+
+    d->sub = sr;
+    d->started = ngx_current_msec;
+
+    ngx_add_timer(&d->deadline, wmcf->delivery_timeout
+                                ? wmcf->delivery_timeout
+                                : NGX_HTTP_WEBHOOKS_DEADLINE);
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "webhooks delivery \"%V\" to \"%V\" via \"%V\"",
                    &d->entry.key, &d->url, uri);
@@ -1094,6 +1174,10 @@ ngx_http_webhooks_post_subrequest(ngx_http_request_t *r, void *data,
         && rc != NGX_DONE)
     {
         d->rc = rc;
+
+        /* refused by a limit, before any upstream: not the receiver's */
+        d->throttled = (d->limits && r->upstream == NULL
+                        && rc >= NGX_HTTP_BAD_REQUEST);
     }
 
     return rc;
@@ -1134,6 +1218,10 @@ ngx_http_webhooks_finish_handler(ngx_event_t *ev)
 
     c = d->conn;
 
+    if (d->deadline.timer_set) {
+        ngx_del_timer(&d->deadline);
+    }
+
     d->request->logged = 1;
     ngx_http_free_request(d->request, 0);
 
@@ -1148,6 +1236,79 @@ ngx_http_webhooks_finish_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * An attempt past its deadline, whatever holds it (a limit's delay, an
+ * upstream that trickles, a module that never finalizes): what the
+ * subrequest holds is released through the request's cleanups, as
+ * ngx_http_terminate_request() does, and the request is freed here,
+ * never finalized again.
+ */
+
+static void
+ngx_http_webhooks_deadline_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_delivery_t *d = ev->data;
+
+    ngx_msec_t                 limit, elapsed;
+    ngx_http_request_t        *r;
+    ngx_http_cleanup_t        *cln;
+    ngx_http_upstream_conf_t  *ucf;
+
+    r = d->request;
+
+    if (r == NULL || d->finish.posted) {
+        return;
+    }
+
+    elapsed = ngx_current_msec - d->started;
+
+    /* "auto": an upstream gets its own timeouts in full, and a margin */
+
+    if (d->wmcf->delivery_timeout == 0 && d->sub->upstream
+        && d->sub->upstream->conf)
+    {
+        ucf = d->sub->upstream->conf;
+        limit = ucf->connect_timeout + ucf->send_timeout + ucf->read_timeout
+                + NGX_HTTP_WEBHOOKS_DEADLINE_MARGIN;
+
+        if (elapsed < limit) {
+            ngx_add_timer(ev, limit - elapsed);
+            return;
+        }
+    }
+
+    if (r->blocked) {
+        /* a thread or AIO works for it: not freed under its feet */
+        ngx_add_timer(ev, 100);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "webhooks: delivery \"%V\" to \"%V\" ended: no outcome "
+                  "after %M ms", &d->entry.key, &d->url, elapsed);
+
+    d->rc = NGX_HTTP_GATEWAY_TIME_OUT;
+    d->from_receiver = 0;
+    d->error = "timed out: past the delivery deadline";
+
+    /* an upstream cleanup finalizes the subrequest: a reference for it */
+    r->count++;
+
+    cln = r->cleanup;
+    r->cleanup = NULL;
+
+    while (cln) {
+        if (cln->handler) {
+            cln->handler(cln->data);
+        }
+
+        cln = cln->next;
+    }
+
+    ngx_http_webhooks_finish_handler(&d->finish);
+}
+
+
 /* the outcome as GitHub words it, and the hook's last response */
 
 static void
@@ -1158,6 +1319,11 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     ngx_uint_t     i, n, ok;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
+
+    if (d->throttled) {
+        ngx_http_webhooks_throttle(d);
+        return;
+    }
 
     if (!d->from_receiver) {
         d->status = (d->rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) d->rc
@@ -1363,6 +1529,35 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
 }
 
 
+/*
+ * Refused by a limit in the delivery location: the receiver got nothing,
+ * so nothing is recorded but the time, and the delivery waits its turn
+ * again, neither failed nor tried.
+ */
+
+static void
+ngx_http_webhooks_throttle(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_str_t  at;
+
+    at.data = ngx_pnalloc(d->pool, sizeof("2011-09-06T17:26:27Z"));
+
+    if (at.data) {
+        at.len = ngx_http_webhooks_time(at.data, ngx_time()) - at.data;
+
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "webhooks: delivery \"%V\" to \"%V\" throttled "
+                      "(%i), put off", &d->entry.key, &d->url, d->rc);
+
+        ngx_http_webhooks_queue_throttle(&d->entry, &at);
+    }
+
+    /* else pending still: claimed again after the claim timeout */
+
+    ngx_http_webhooks_end(d);
+}
+
+
 /* done with an entry whose delivery cannot be made any more */
 
 static void
@@ -1516,6 +1711,10 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
+    if (d->deadline.timer_set) {
+        ngx_del_timer(&d->deadline);
+    }
+
     if (!d->ended) {
         /*
          * nginx closed the fake request itself (an internal error in the
@@ -1623,10 +1822,70 @@ ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 }
 
 
+/*
+ * The descriptor is never in epoll: what comes is a timer, as the one
+ * limit_req delays a request with, and it runs the request as nginx's
+ * own connection handler would.
+ */
+
 static void
 ngx_http_webhooks_fake_handler(ngx_event_t *ev)
 {
-    /* the descriptor is never in epoll */
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    ngx_http_set_log_request(c->log, r);
+
+    if (ev->delayed && ev->timedout) {
+        ev->delayed = 0;
+        ev->timedout = 0;
+    }
+
+    if (ev->write) {
+        r->write_event_handler(r);
+
+    } else {
+        r->read_event_handler(r);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_preaccess_handler(ngx_http_request_t *r)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    if (r != r->main) {
+        d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+        if (d) {
+            d->limits = 1;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_precontent_handler(ngx_http_request_t *r)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    if (r != r->main) {
+        d = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+
+        if (d) {
+            d->limits = 0;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -1820,7 +2079,10 @@ ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
 }
 
 
-/* $webhooks_delivery_url and $webhooks_delivery_host: data is the offset */
+/*
+ * $webhooks_delivery_url, $webhooks_delivery_host and, in a delivery,
+ * $webhooks_hook_id: data is the offset
+ */
 
 static ngx_int_t
 ngx_http_webhooks_variable(ngx_http_request_t *r,
@@ -1841,6 +2103,71 @@ ngx_http_webhooks_variable(ngx_http_request_t *r,
 
     v->data = s->data;
     v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* in a delivery, "org:<name>" or "repo:<owner>/<name>", from its hooks */
+
+static ngx_int_t
+ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                        *p, *last, *name;
+    ngx_uint_t                     org;
+    ngx_http_webhooks_delivery_t  *d;
+
+    d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
+                       : NULL;
+
+    v->not_found = 1;
+
+    if (d == NULL) {
+        return NGX_OK;
+    }
+
+    /*
+     * "<prefix>{o:<org>}:hooks" or "<prefix>{r:<owner>/<repo>}:hooks":
+     * the last "{", as names have none and a prefix may
+     */
+
+    last = d->hooks.data + d->hooks.len;
+
+    for (p = last; p > d->hooks.data && p[-1] != '{'; p--) {
+        /* void */
+    }
+
+    if (p == d->hooks.data || last - p < 3 || p[1] != ':'
+        || (p[0] != 'o' && p[0] != 'r'))
+    {
+        return NGX_OK;
+    }
+
+    p--;
+
+    name = p + 3;
+    last = ngx_strlchr(name, last, '}');
+
+    if (last == NULL) {
+        return NGX_OK;
+    }
+
+    v->data = ngx_pnalloc(r->pool, sizeof("repo:") - 1 + (last - name));
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    org = (p[1] == 'o');
+
+    p = org ? ngx_cpymem(v->data, "org:", 4)
+            : ngx_cpymem(v->data, "repo:", 5);
+    p = ngx_cpymem(p, name, last - name);
+
+    v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

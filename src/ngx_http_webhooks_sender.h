@@ -17,6 +17,7 @@
 
 
 ngx_int_t ngx_http_webhooks_sender_conf(ngx_conf_t *cf);
+ngx_int_t ngx_http_webhooks_sender_phases(ngx_conf_t *cf);
 ngx_int_t ngx_http_webhooks_sender_filters(ngx_conf_t *cf);
 ngx_int_t ngx_http_webhooks_sender_init(ngx_cycle_t *cycle);
 void ngx_http_webhooks_sender_done(ngx_cycle_t *cycle);

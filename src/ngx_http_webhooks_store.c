@@ -421,13 +421,18 @@ static const char  ngx_http_webhooks_promote_lua[] =
 
 /*
  * A delivery put off: its hook or host has as many in flight as it may
- * have in this worker.
+ * have in this worker, or a limit of nginx's refused it.
  *
- * KEYS[1] the queue, KEYS[2] the retry set
- * ARGV[1] entry id, [2] group, [3] when (ms), [4] "d<n>:<key>"
+ * KEYS[1] the queue, KEYS[2] the retry set, KEYS[3] the delivery when
+ *      throttled
+ * ARGV[1] entry id, [2] group, [3] when (ms), [4] "d<n>:<key>", [5] when
+ *      it was throttled
  */
 
 static const char  ngx_http_webhooks_defer_lua[] =
+    "if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  redis.call('HSET', KEYS[3], 'throttled_at', ARGV[5])\n"
+    "end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])\n"
     "redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])\n"
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
@@ -452,7 +457,7 @@ static const char  ngx_http_webhooks_list_lua[] =
     "    local r = redis.call('HMGET', ARGV[1] .. 'delivery:' .. id, 'id',\n"
     "      'guid', 'delivered_at', 'redelivery', 'duration', 'status',\n"
     "      'status_code', 'event', 'action', 'installation_id',\n"
-    "      'repository_id')\n"
+    "      'repository_id', 'throttled_at')\n"
     "    if not r[1] then\n"
     "      redis.call('ZREM', KEYS[1], id)\n"
     "    else\n"
