@@ -28,10 +28,15 @@ build: deps
 run: build
 	util/run
 
-# Octokit, pinned by t/package-lock.json, drives the API as a GitHub client.
+# Octokit, pinned by t/package-lock.json, drives the API as a GitHub client;
+# GitHub's OpenAPI descriptions from the same lock are cut to what the suite
+# checks against (build/spec).
+npm_dirs = rest webhooks openapi openapi-webhooks
+
 npm:
-	@test -d t/node_modules/@octokit/rest -a -d t/node_modules/@octokit/webhooks || \
-	npm ci --no-audit --no-fund --prefix t
+	@for d in $(npm_dirs); do test -d t/node_modules/@octokit/$$d || exit 1; \
+	done || npm ci --no-audit --no-fund --prefix t
+	node t/octokit/spec.mjs build/spec
 
 test: build npm
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) -r $(tests)
