@@ -40,6 +40,10 @@ typedef struct {
 
 static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
 static void ngx_http_webhooks_cleanup(void *data);
+static ngx_uint_t ngx_http_webhooks_body_required(
+    ngx_http_webhooks_route_t *rt);
+static ngx_int_t ngx_http_webhooks_not_object(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, json_t *body);
 
 static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
@@ -224,14 +228,17 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (body.len == 0) {
+    if (body.len == 0 && !ngx_http_webhooks_body_required(&ctx->rt)) {
         ctx->body = ngx_http_webhooks_json_own(r->pool, json_object());
 
-    } else {
-        ctx->body = ngx_http_webhooks_json_load(r->pool, body.data,
-                                                body.len);
+    } else if (body.len == 0) {
+        ctx->body = ngx_http_webhooks_json_own(r->pool, json_null());
 
-        if (ctx->body == NULL || !json_is_object(ctx->body)) {
+    } else {
+        ctx->body = ngx_http_webhooks_json_load_any(r->pool, body.data,
+                                                    body.len);
+
+        if (ctx->body == NULL) {
             rc = ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
                                          "Problems parsing JSON",
                                          ctx->rt.doc_url, NULL);
@@ -245,11 +252,60 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
+    if (!json_is_object(ctx->body)) {
+        ngx_http_finalize_request(r,
+                              ngx_http_webhooks_not_object(r, ctx, ctx->body));
+        return;
+    }
+
     rc = ngx_http_webhooks_api_run(r, ctx);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/* GitHub's description makes these bodies required */
+
+static ngx_uint_t
+ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
+{
+    return (rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE
+            && rt->scope == NGX_HTTP_WEBHOOKS_ORG)
+           || (rt->op == NGX_HTTP_WEBHOOKS_OP_UPDATE
+               && rt->scope == NGX_HTTP_WEBHOOKS_REPO);
+}
+
+
+/*
+ * A body that parses but is not an object fails GitHub's schema check of
+ * the whole body ("links/0/schema"), an absent one as nil
+ */
+
+static ngx_int_t
+ngx_http_webhooks_not_object(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, json_t *body)
+{
+    u_char     *p;
+    ngx_str_t   shown;
+
+    static const char  head[] = "Invalid request.\n\nFor 'links/0/schema', ";
+    static const char  tail[] = " is not an object.";
+
+    if (ngx_http_webhooks_json_inspect(r->pool, body, &shown) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(head) - 1 + shown.len + sizeof(tail));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "%s%V%s%Z", head, &shown, tail);
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                   (char *) p, ctx->rt.doc_url, NULL);
 }
 
 
