@@ -17,6 +17,7 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_store.h"
 
@@ -40,6 +41,8 @@ typedef struct {
 
 static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
 static void ngx_http_webhooks_cleanup(void *data);
+static ngx_int_t ngx_http_webhooks_bad_version(ngx_http_request_t *r,
+    ngx_str_t *version);
 static ngx_uint_t ngx_http_webhooks_body_required(
     ngx_http_webhooks_route_t *rt);
 static ngx_int_t ngx_http_webhooks_not_object(ngx_http_request_t *r,
@@ -74,7 +77,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 {
     size_t                         len;
     ngx_int_t                      rc;
-    ngx_str_t                      path, prefix;
+    ngx_str_t                      path, prefix, version;
     ngx_http_webhooks_ctx_t       *ctx;
     ngx_http_webhooks_loc_conf_t  *wlcf;
     ngx_http_webhooks_main_conf_t *wmcf;
@@ -88,6 +91,21 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
+
+    rc = ngx_http_webhooks_headers_start(r, &version);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_bad_version(r, &version);
+    }
 
     if (ngx_http_webhooks_path(r, &path, &prefix) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -263,6 +281,53 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/* GitHub's 400, its "errors" a string naming the versions it serves */
+
+static ngx_int_t
+ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
+{
+    json_t     *shown, *errors;
+    ngx_str_t   dump;
+    u_char     *p;
+
+    static const char  head[] = "The version you specified in the "
+                                "\"X-GitHub-API-Version\" request header, ";
+    static const char  tail[] = ", is not a supported version. The following "
+                                "versions are currently supported: "
+                                "\"2026-03-10\" (most recent) and "
+                                "\"2022-11-28\".";
+
+    /* quoted and escaped as a JSON string: headers may hold anything */
+    shown = ngx_http_webhooks_json_own(r->pool,
+                                       json_stringn((char *) version->data,
+                                                    version->len));
+    if (shown == NULL) {
+        shown = ngx_http_webhooks_json_own(r->pool, json_string("?"));
+    }
+
+    if (shown == NULL
+        || ngx_http_webhooks_json_dump(r->pool, shown, &dump) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(head) - 1 + dump.len + sizeof(tail));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "%s%V%s%Z", head, &dump, tail);
+
+    errors = ngx_http_webhooks_json_own(r->pool, json_string((char *) p));
+    if (errors == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
+                                   NULL, errors);
 }
 
 

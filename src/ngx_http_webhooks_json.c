@@ -235,9 +235,24 @@ ngx_http_webhooks_json_ruby(json_t *json, ngx_http_webhooks_json_out_t *o)
 ngx_int_t
 ngx_http_webhooks_json_dump(ngx_pool_t *pool, json_t *json, ngx_str_t *out)
 {
+    return ngx_http_webhooks_json_dumpf(pool, json, 0, out);
+}
+
+
+/*
+ * JSON_REAL_PRECISION(15) writes a number read from a short decimal as
+ * that decimal again (0.03, not jansson's 0.029999999999999999)
+ */
+
+ngx_int_t
+ngx_http_webhooks_json_dumpf(ngx_pool_t *pool, json_t *json, size_t flags,
+    ngx_str_t *out)
+{
     size_t  len;
 
-    len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    flags |= JSON_COMPACT | JSON_ENCODE_ANY;
+
+    len = json_dumpb(json, NULL, 0, flags);
     if (len == 0) {
         return NGX_ERROR;
     }
@@ -247,8 +262,7 @@ ngx_http_webhooks_json_dump(ngx_pool_t *pool, json_t *json, ngx_str_t *out)
         return NGX_ERROR;
     }
 
-    out->len = json_dumpb(json, (char *) out->data, len,
-                          JSON_COMPACT | JSON_ENCODE_ANY);
+    out->len = json_dumpb(json, (char *) out->data, len, flags);
 
     return out->len == len ? NGX_OK : NGX_ERROR;
 }
