@@ -126,7 +126,30 @@ ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
     ngx_table_elt_t  *h;
     u_char            md[EVP_MAX_MD_SIZE];
 
-    if (EVP_Digest(body->data, body->len, md, &n, EVP_sha256(), NULL) != 1) {
+    /*
+     * fetched once per process: an implicit fetch on every call (what
+     * EVP_sha256() costs in OpenSSL 3) takes as long as the hash
+     */
+    static EVP_MD      *sha256;
+    static EVP_MD_CTX  *ctx;
+
+    if (ctx == NULL) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        ctx = EVP_MD_CTX_new();
+
+        if (sha256 == NULL || ctx == NULL) {
+            EVP_MD_free(sha256);
+            EVP_MD_CTX_free(ctx);
+            sha256 = NULL;
+            ctx = NULL;
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1
+        || EVP_DigestUpdate(ctx, body->data, body->len) != 1
+        || EVP_DigestFinal_ex(ctx, md, &n) != 1)
+    {
         return NGX_ERROR;
     }
 
