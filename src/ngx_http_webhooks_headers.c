@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <openssl/rand.h>
 
 #include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_reply.h"
@@ -37,7 +38,6 @@ static ngx_str_t  ngx_http_webhooks_versions[] = {
 static ngx_str_t  ngx_http_webhooks_version_header =
     ngx_string("X-GitHub-Api-Version");
 
-static ngx_int_t  ngx_http_webhooks_request_id_index = NGX_ERROR;
 static ngx_int_t  ngx_http_webhooks_own_index = NGX_ERROR;
 
 
@@ -47,7 +47,6 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
     ngx_http_variable_t  *var;
 
     static ngx_str_t  name = ngx_string("webhooks_request_id");
-    static ngx_str_t  request_id = ngx_string("request_id");
 
     var = ngx_http_add_variable(cf, &name, 0);
     if (var == NULL) {
@@ -57,12 +56,7 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
     var->get_handler = ngx_http_webhooks_request_id_variable;
 
     ngx_http_webhooks_own_index = ngx_http_get_variable_index(cf, &name);
-    ngx_http_webhooks_request_id_index = ngx_http_get_variable_index(cf,
-                                                                 &request_id);
-
-    if (ngx_http_webhooks_own_index == NGX_ERROR
-        || ngx_http_webhooks_request_id_index == NGX_ERROR)
-    {
+    if (ngx_http_webhooks_own_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -71,26 +65,33 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
 
 
 /*
- * GitHub's form, CB4A:2B4F:1A2B3C:1C3D4E:5F6A7B8C, made of nginx's
- * $request_id: the access log's $request_id names the same request
+ * GitHub's form, CB4A:2B4F:1A2B3C:1C3D4E:5F6A7B8C: 32 random bits drawn
+ * once per process (hosts and workers apart), a 48-bit count of the
+ * process's requests, and the time (restarts apart).  A random draw per
+ * request would cost more than the rest of a GET of a hook.
  */
 
 static ngx_int_t
 ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                     *p, *s;
-    ngx_uint_t                  i, j;
-    ngx_http_variable_value_t  *id;
+    u_char  *p;
 
-    static const size_t  groups[] = { 4, 4, 6, 6, 8 };
+    static uint32_t   seed;
+    static uint64_t   count;
+    static ngx_pid_t  pid;
 
-    id = ngx_http_get_indexed_variable(r, ngx_http_webhooks_request_id_index);
+    if (pid != ngx_pid) {
+        /* the first request of this process: not the master's draw */
+        if (RAND_bytes((u_char *) &seed, sizeof(seed)) != 1) {
+            seed = (uint32_t) ngx_random();
+        }
 
-    if (id == NULL || id->not_found || id->len < 28) {
-        v->not_found = 1;
-        return NGX_OK;
+        pid = ngx_pid;
+        count = 0;
     }
+
+    count++;
 
     p = ngx_pnalloc(r->pool, NGX_HTTP_WEBHOOKS_REQUEST_ID_LEN);
     if (p == NULL) {
@@ -98,20 +99,11 @@ ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
     }
 
     v->data = p;
-    s = id->data;
-
-    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-        if (i) {
-            *p++ = ':';
-        }
-
-        for (j = 0; j < groups[i]; j++) {
-            *p++ = ngx_toupper(*s);
-            s++;
-        }
-    }
-
-    v->len = p - v->data;
+    v->len = ngx_sprintf(p, "%04XD:%04XD:%06XL:%06XL:%08XD",
+                         seed >> 16, seed & 0xffff,
+                         (count >> 24) & 0xffffff, count & 0xffffff,
+                         (uint32_t) ngx_time())
+             - p;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
