@@ -48,7 +48,10 @@ function hooks() {
   const version = require("@octokit/openapi/package.json").version;
   return closure(doc, paths, {
     openapi: doc.openapi,
-    info: { ...doc.info, version: `${doc.info.version} (@octokit/openapi ${version}, hook routes)` },
+    info: {
+      ...doc.info,
+      version: `${doc.info.version} (@octokit/openapi ${version}, hooks)`,
+    },
     paths,
     components: {},
   });
@@ -60,7 +63,10 @@ function payloads() {
   const version = require("@octokit/openapi-webhooks/package.json").version;
   return closure(doc, webhooks, {
     openapi: doc.openapi,
-    info: { ...doc.info, version: `${doc.info.version} (@octokit/openapi-webhooks ${version}, ping and push)` },
+    info: {
+      ...doc.info,
+      version: `${doc.info.version} (@octokit/openapi-webhooks ${version})`,
+    },
     webhooks,
     components: {},
   });
