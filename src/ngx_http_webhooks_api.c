@@ -18,6 +18,7 @@
 #include "ngx_http_webhooks_redeliver.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_router.h"
+#include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_store.h"
 
@@ -41,6 +42,12 @@ typedef struct {
 
 static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
 static void ngx_http_webhooks_cleanup(void *data);
+static ngx_int_t ngx_http_webhooks_bad_version(ngx_http_request_t *r,
+    ngx_str_t *version);
+static ngx_uint_t ngx_http_webhooks_body_required(
+    ngx_http_webhooks_route_t *rt);
+static ngx_int_t ngx_http_webhooks_not_object(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, json_t *body);
 
 static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
@@ -71,7 +78,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 {
     size_t                         len;
     ngx_int_t                      rc;
-    ngx_str_t                      path, prefix;
+    ngx_str_t                      path, prefix, version;
     ngx_http_webhooks_ctx_t       *ctx;
     ngx_http_webhooks_loc_conf_t  *wlcf;
     ngx_http_webhooks_main_conf_t *wmcf;
@@ -85,6 +92,21 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
+
+    rc = ngx_http_webhooks_headers_start(r, &version);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_bad_version(r, &version);
+    }
 
     if (ngx_http_webhooks_path(r, &path, &prefix) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -226,14 +248,17 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (body.len == 0) {
+    if (body.len == 0 && !ngx_http_webhooks_body_required(&ctx->rt)) {
         ctx->body = ngx_http_webhooks_json_own(r->pool, json_object());
 
-    } else {
-        ctx->body = ngx_http_webhooks_json_load(r->pool, body.data,
-                                                body.len);
+    } else if (body.len == 0) {
+        ctx->body = ngx_http_webhooks_json_own(r->pool, json_null());
 
-        if (ctx->body == NULL || !json_is_object(ctx->body)) {
+    } else {
+        ctx->body = ngx_http_webhooks_json_load_any(r->pool, body.data,
+                                                    body.len);
+
+        if (ctx->body == NULL) {
             rc = ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
                                          "Problems parsing JSON",
                                          ctx->rt.doc_url, NULL);
@@ -247,11 +272,107 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
+    if (!json_is_object(ctx->body)) {
+        ngx_http_finalize_request(r,
+                              ngx_http_webhooks_not_object(r, ctx, ctx->body));
+        return;
+    }
+
     rc = ngx_http_webhooks_api_run(r, ctx);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/* GitHub's 400, its "errors" a string naming the versions it serves */
+
+static ngx_int_t
+ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
+{
+    json_t     *shown, *errors;
+    ngx_str_t   dump;
+    u_char     *p;
+
+    static const char  head[] = "The version you specified in the "
+                                "\"X-GitHub-API-Version\" request header, ";
+    static const char  tail[] = ", is not a supported version. The following "
+                                "versions are currently supported: "
+                                "\"2026-03-10\" (most recent) and "
+                                "\"2022-11-28\".";
+
+    /* quoted and escaped as a JSON string: headers may hold anything */
+    shown = ngx_http_webhooks_json_own(r->pool,
+                                       json_stringn((char *) version->data,
+                                                    version->len));
+    if (shown == NULL) {
+        shown = ngx_http_webhooks_json_own(r->pool, json_string("?"));
+    }
+
+    if (shown == NULL
+        || ngx_http_webhooks_json_dump(r->pool, shown, &dump) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(head) - 1 + dump.len + sizeof(tail));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "%s%V%s%Z", head, &dump, tail);
+
+    errors = ngx_http_webhooks_json_own(r->pool, json_string((char *) p));
+    if (errors == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
+                                   NULL, errors);
+}
+
+
+/* GitHub's description makes these bodies required */
+
+static ngx_uint_t
+ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
+{
+    return (rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE
+            && rt->scope == NGX_HTTP_WEBHOOKS_ORG)
+           || (rt->op == NGX_HTTP_WEBHOOKS_OP_UPDATE
+               && rt->scope == NGX_HTTP_WEBHOOKS_REPO);
+}
+
+
+/*
+ * A body that parses but is not an object fails GitHub's schema check of
+ * the whole body ("links/0/schema"), an absent one as nil
+ */
+
+static ngx_int_t
+ngx_http_webhooks_not_object(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, json_t *body)
+{
+    u_char     *p;
+    ngx_str_t   shown;
+
+    static const char  head[] = "Invalid request.\n\nFor 'links/0/schema', ";
+    static const char  tail[] = " is not an object.";
+
+    if (ngx_http_webhooks_json_inspect(r->pool, body, &shown) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(head) - 1 + shown.len + sizeof(tail));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "%s%V%s%Z", head, &shown, tail);
+
+    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                   (char *) p, ctx->rt.doc_url, NULL);
 }
 
 

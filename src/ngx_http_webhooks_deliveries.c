@@ -42,6 +42,12 @@ static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static void ngx_http_webhooks_list_deliveries_done(void *data,
     redisReply *reply);
+static ngx_int_t ngx_http_webhooks_list_query(ngx_http_request_t *r,
+    ngx_str_t *query);
+static ngx_int_t ngx_http_webhooks_web_url(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web);
+static ngx_int_t ngx_http_webhooks_send_log(ngx_http_request_t *r,
+    json_t *json);
 static json_t *ngx_http_webhooks_item(redisReply *r);
 static void ngx_http_webhooks_take_delivery_done(void *data,
     redisReply *reply);
@@ -185,7 +191,7 @@ static ngx_int_t
 ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
-    ngx_str_t                       args[5], cursor, status;
+    ngx_str_t                       args[6], cursor, status, redelivery;
     ngx_uint_t                      per_page;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
@@ -217,6 +223,24 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     }
 
     ngx_str_set(&args[4], "");
+    ngx_str_set(&args[5], "");
+
+    if (ngx_http_arg(r, (u_char *) "redelivery", 10, &redelivery) == NGX_OK) {
+        if (!(redelivery.len == 4
+              && ngx_strncmp(redelivery.data, "true", 4) == 0)
+            && !(redelivery.len == 5
+                 && ngx_strncmp(redelivery.data, "false", 5) == 0))
+        {
+            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                       "Validation Failed", ctx->rt.doc_url,
+                       ngx_http_webhooks_json_own(r->pool,
+                           json_pack("[{s:s,s:s,s:s}]", "resource",
+                                     "HookDelivery", "field", "redelivery",
+                                     "code", "invalid")));
+        }
+
+        args[5] = redelivery;
+    }
 
     if (ngx_http_arg(r, (u_char *) "status", 6, &status) == NGX_OK) {
         if (!(status.len == 7 && ngx_strncmp(status.data, "success", 7) == 0)
@@ -258,7 +282,7 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
                                     ngx_http_webhooks_list_deliveries_done, r,
-                                    1, 5, args));
+                                    1, 6, args));
 }
 
 
@@ -270,7 +294,8 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
     size_t                    i, n;
     json_t                   *list, *item;
     ngx_int_t                 rc;
-    ngx_str_t                 link, status, url;
+    ngx_str_t                 link, url, query, next, prev;
+    redisReply               *items;
     ngx_http_webhooks_ctx_t  *ctx;
 
     ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
@@ -279,16 +304,25 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
         return;
     }
 
+    if (reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_ARRAY)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    items = reply->element[0];
+
     list = ngx_http_webhooks_json_own(r->pool, json_array());
     if (list == NULL) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    n = ngx_min(reply->elements, ctx->per_page);
+    n = ngx_min(items->elements, ctx->per_page);
 
     for (i = 0; i < n; i++) {
-        item = ngx_http_webhooks_item(reply->element[i]);
+        item = ngx_http_webhooks_item(items->element[i]);
 
         if (item == NULL || json_array_append_new(list, item) != 0) {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -296,37 +330,59 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
         }
     }
 
-    if (reply->elements > ctx->per_page
-        && reply->element[n]->type == REDIS_REPLY_ARRAY
-        && reply->element[n]->element[0]->type == REDIS_REPLY_STRING)
+    ngx_str_null(&next);
+    ngx_str_null(&prev);
+
+    if (items->elements > ctx->per_page
+        && items->element[n]->type == REDIS_REPLY_ARRAY
+        && items->element[n]->elements
+        && items->element[n]->element[0]->type == REDIS_REPLY_STRING)
     {
+        next.data = (u_char *) items->element[n]->element[0]->str;
+        next.len = items->element[n]->element[0]->len;
+    }
+
+    if (reply->element[1]->type == REDIS_REPLY_STRING) {
+        prev.data = (u_char *) reply->element[1]->str;
+        prev.len = reply->element[1]->len;
+    }
+
+    if (next.len || prev.len) {
         if (ngx_http_webhooks_hook_url(r->pool, &ctx->rt, &ctx->base,
                                        &ctx->name, &ctx->rt.hook,
                                        "/deliveries", &url)
-            != NGX_OK)
+            != NGX_OK
+            || ngx_http_webhooks_list_query(r, &query) != NGX_OK)
         {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        if (ngx_http_arg(r, (u_char *) "status", 6, &status) != NGX_OK) {
-            ngx_str_null(&status);
-        }
-
-        link.data = ngx_pnalloc(r->pool, url.len + status.len + 128);
+        link.data = ngx_pnalloc(r->pool, 2 * (url.len + query.len + 64)
+                                         + next.len + prev.len);
         if (link.data == NULL) {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        link.len = ngx_sprintf(link.data,
-                               "<%V?per_page=%ui&cursor=v1_%*s%s%V>; "
-                               "rel=\"next\"",
-                               &url, ctx->per_page,
-                               (size_t) reply->element[n]->element[0]->len,
-                               reply->element[n]->element[0]->str,
-                               status.len ? "&status=" : "", &status)
-                   - link.data;
+        link.len = 0;
+
+        if (prev.len) {
+            link.len = ngx_sprintf(link.data,
+                                   "<%V?per_page=%ui&cursor=v1_%V%V>; "
+                                   "rel=\"prev\"",
+                                   &url, ctx->per_page, &prev, &query)
+                       - link.data;
+        }
+
+        if (next.len) {
+            link.len = ngx_sprintf(link.data + link.len,
+                                   "%s<%V?per_page=%ui&cursor=v1_%V%V>; "
+                                   "rel=\"next\"",
+                                   link.len ? ", " : "",
+                                   &url, ctx->per_page, &next, &query)
+                       - link.data;
+        }
 
         if (ngx_http_webhooks_add_header(r, "Link", &link) != NGX_OK) {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -334,8 +390,107 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
         }
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_json(r, NGX_HTTP_OK,
-                                                            list));
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_log(r, list));
+}
+
+
+/* the filters of a page, for its links: "&status=...&redelivery=..." */
+
+static ngx_int_t
+ngx_http_webhooks_list_query(ngx_http_request_t *r, ngx_str_t *query)
+{
+    u_char     *p;
+    ngx_str_t   status, redelivery;
+
+    if (ngx_http_arg(r, (u_char *) "status", 6, &status) != NGX_OK) {
+        ngx_str_null(&status);
+    }
+
+    if (ngx_http_arg(r, (u_char *) "redelivery", 10, &redelivery) != NGX_OK)
+    {
+        ngx_str_null(&redelivery);
+    }
+
+    /* both were checked to be plain words before the page was read */
+
+    p = ngx_pnalloc(r->pool, sizeof("&status=&redelivery=") + status.len
+                             + redelivery.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    query->data = p;
+
+    if (status.len) {
+        p = ngx_sprintf(p, "&status=%V", &status);
+    }
+
+    if (redelivery.len) {
+        p = ngx_sprintf(p, "&redelivery=%V", &redelivery);
+    }
+
+    query->len = p - query->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The base of web URLs: webhooks_web_url, else the API's base without
+ * GitHub Enterprise's "/api/v3" (https://HOST/api/v3 -> https://HOST)
+ */
+
+static ngx_int_t
+ngx_http_webhooks_web_url(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web)
+{
+    ngx_http_webhooks_loc_conf_t  *wlcf;
+
+    static const char  api[] = "/api/v3";
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
+
+    if (wlcf->web_url) {
+        if (ngx_http_complex_value(r, wlcf->web_url, web) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        while (web->len && web->data[web->len - 1] == '/') {
+            web->len--;
+        }
+
+        return NGX_OK;
+    }
+
+    *web = ctx->base;
+
+    if (web->len >= sizeof(api) - 1
+        && ngx_strncasecmp(web->data + web->len - (sizeof(api) - 1),
+                           (u_char *) api, sizeof(api) - 1)
+           == 0)
+    {
+        web->len -= sizeof(api) - 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* durations as the short decimals they are kept as */
+
+static ngx_int_t
+ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_webhooks_json_dumpf(r->pool, json, JSON_REAL_PRECISION(15),
+                                     &body)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_send(r, NGX_HTTP_OK, &body);
 }
 
 
@@ -438,8 +593,7 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
                   ngx_http_webhooks_delivery_json(r, record,
                                                   reply->element[2]));
         ngx_http_webhooks_finish(r, out
-                                    ? ngx_http_webhooks_send_json(r,
-                                                        NGX_HTTP_OK, out)
+                                    ? ngx_http_webhooks_send_log(r, out)
                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -703,6 +857,12 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
 
     ping.repo = (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO);
     ping.base = ctx->base;
+
+    if (ngx_http_webhooks_web_url(r, ctx, &ping.web) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ping.name = ctx->name;
     ping.login = ctx->who.login;
 

@@ -151,13 +151,26 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
     in = json_object_get(body, "config");
 
     if (in) {
-        /* a config replaces the old one: an omitted secret is dropped */
+        /*
+         * a config replaces the old one, but for its secrets: a client
+         * that read the hook could not know them
+         */
         config = json_pack("{s:s,s:s}", "content_type", "form",
                            "insecure_ssl", "0");
 
-        if (config == NULL
-            || json_object_set_new(hook, "config", config) != 0)
+        if (config == NULL) {
+            return NULL;
+        }
+
+        if (ngx_http_webhooks_secret_keep(json_object_get(hook, "config"),
+                                          config)
+            != NGX_OK)
         {
+            json_decref(config);
+            return NULL;
+        }
+
+        if (json_object_set_new(hook, "config", config) != 0) {
             return NULL;
         }
 
@@ -548,6 +561,11 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
         if (ngx_strcmp(key, "secret") == 0
             || ngx_strcmp(key, "password") == 0)
         {
+            if (ngx_http_webhooks_secret_masked(value)) {
+                /* sent back as read: the stored one stays */
+                continue;
+            }
+
             /* a new one replaces the old, clear or sealed */
             ngx_http_webhooks_secret_drop(config, key);
         }
@@ -895,7 +913,7 @@ ngx_http_webhooks_config_render(json_t *hook)
             }
 
             /* never shown, only whether one is set */
-            v = json_string("********");
+            v = json_string(NGX_HTTP_WEBHOOKS_SECRET_MASK);
 
         } else {
             v = json_object_get(config, key);

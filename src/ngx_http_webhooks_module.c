@@ -11,6 +11,7 @@
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
@@ -246,6 +247,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       offsetof(ngx_http_webhooks_loc_conf_t, base_url),
       NULL },
 
+    { ngx_string("webhooks_web_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, web_url),
+      NULL },
+
     { ngx_string("webhooks_login"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -329,6 +337,10 @@ ngx_http_webhooks_add_variables(ngx_conf_t *cf)
     }
 
     var->get_handler = ngx_http_webhooks_token_variable;
+
+    if (ngx_http_webhooks_headers_conf(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_webhooks_sender_conf(cf);
 }
@@ -627,6 +639,7 @@ ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
     wlcf->events = NGX_CONF_UNSET;
     wlcf->hub = NGX_CONF_UNSET;
     wlcf->base_url = NGX_CONF_UNSET_PTR;
+    wlcf->web_url = NGX_CONF_UNSET_PTR;
     wlcf->login = NGX_CONF_UNSET_PTR;
     wlcf->admin = NGX_CONF_UNSET_PTR;
     wlcf->oauth_app = NGX_CONF_UNSET_PTR;
@@ -647,6 +660,7 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->events, prev->events, 0);
     ngx_conf_merge_value(conf->hub, prev->hub, 0);
     ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
+    ngx_conf_merge_ptr_value(conf->web_url, prev->web_url, NULL);
     ngx_conf_merge_ptr_value(conf->login, prev->login, NULL);
     ngx_conf_merge_ptr_value(conf->admin, prev->admin, NULL);
     ngx_conf_merge_ptr_value(conf->oauth_app, prev->oauth_app, NULL);
@@ -765,9 +779,9 @@ ngx_http_webhooks_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         && value[1].data[0] != '$')
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webhooks_base_url\" must start with "
+                           "\"%V\" must start with "
                            "\"http://\", \"https://\" or a variable, "
-                           "not \"%V\"", &value[1]);
+                           "not \"%V\"", &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -73,6 +73,7 @@ typedef struct {
     ngx_flag_t                   events;
     ngx_flag_t                   hub;
     ngx_http_complex_value_t    *base_url;
+    ngx_http_complex_value_t    *web_url;       /* of html_url and such */
     ngx_http_complex_value_t    *login;
     ngx_http_complex_value_t    *admin;
     ngx_http_complex_value_t    *oauth_app;

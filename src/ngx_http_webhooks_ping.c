@@ -16,7 +16,8 @@
  * A ping tells about the repository or organization and the sender.
  * The module keeps the objects of the latest event taken in for each;
  * when there was none, it makes up complete ones from the names, with
- * URLs below the API's base URL and ids of its own.
+ * API URLs below the API's base URL, web URLs (html_url, clone_url,
+ * avatar_url) below the web URL, and ids of its own.
  */
 
 
@@ -111,12 +112,12 @@ static const char  *ngx_http_webhooks_org_urls[] = {
 
 static ngx_int_t ngx_http_webhooks_urls(json_t *object, ngx_str_t *base,
     const char *path, ngx_str_t *name, const char **urls);
-static json_t *ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *login,
-    int64_t id, const char *type);
-static json_t *ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full,
-    int64_t id, int64_t owner_id);
-static json_t *ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *login,
-    int64_t id);
+static json_t *ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *login, int64_t id, const char *type);
+static json_t *ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *full, int64_t id, int64_t owner_id);
+static json_t *ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *login, int64_t id);
 static json_t *ngx_http_webhooks_known(ngx_str_t *text);
 
 
@@ -148,13 +149,13 @@ ngx_http_webhooks_urls(json_t *object, ngx_str_t *base, const char *path,
 
 
 static json_t *
-ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *login, int64_t id,
-    const char *type)
+ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *login, int64_t id, const char *type)
 {
     u_char   buf[1024], *p;
     json_t  *u;
 
-    if (base->len + login->len + 64 > sizeof(buf)) {
+    if (ngx_max(base->len, web->len) + login->len + 64 > sizeof(buf)) {
         return NULL;
     }
 
@@ -172,7 +173,7 @@ ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *login, int64_t id,
         goto failed;
     }
 
-    p = ngx_sprintf(buf, "%V/avatars/%V", base, login);
+    p = ngx_sprintf(buf, "%V/avatars/%V", web, login);
     if (json_object_set_new(u, "avatar_url", json_stringn((char *) buf,
                                                           p - buf))
         != 0
@@ -181,7 +182,7 @@ ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *login, int64_t id,
         goto failed;
     }
 
-    p = ngx_sprintf(buf, "%V/%V", base, login);
+    p = ngx_sprintf(buf, "%V/%V", web, login);
     if (json_object_set_new(u, "html_url", json_stringn((char *) buf,
                                                         p - buf))
         != 0
@@ -204,12 +205,13 @@ failed:
 
 
 static json_t *
-ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *login, int64_t id)
+ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *web, ngx_str_t *login,
+    int64_t id)
 {
     u_char   buf[1024], *p;
     json_t  *o;
 
-    if (base->len + login->len + 64 > sizeof(buf)) {
+    if (ngx_max(base->len, web->len) + login->len + 64 > sizeof(buf)) {
         return NULL;
     }
 
@@ -230,7 +232,7 @@ ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *login, int64_t id)
         goto failed;
     }
 
-    p = ngx_sprintf(buf, "%V/avatars/%V", base, login);
+    p = ngx_sprintf(buf, "%V/avatars/%V", web, login);
     if (json_object_set_new(o, "avatar_url", json_stringn((char *) buf,
                                                           p - buf))
         != 0
@@ -249,14 +251,14 @@ failed:
 
 
 static json_t *
-ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
-    int64_t owner_id)
+ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web, ngx_str_t *full,
+    int64_t id, int64_t owner_id)
 {
     u_char     buf[1024], *p, host[256], *h, *slash;
     json_t    *r, *owner, *extra;
     ngx_str_t  login, name;
 
-    if (base->len + full->len + 64 > sizeof(buf)) {
+    if (ngx_max(base->len, web->len) + full->len + 64 > sizeof(buf)) {
         return NULL;
     }
 
@@ -270,12 +272,12 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
     name.data = slash + 1;
     name.len = full->data + full->len - name.data;
 
-    /* the host of the base URL, for git@ and git:// URLs */
+    /* the host of the web URL, for git@ and git:// URLs */
 
-    h = ngx_strnstr(base->data, "://", base->len);
-    h = h ? h + 3 : base->data;
+    h = ngx_strnstr(web->data, "://", web->len);
+    h = h ? h + 3 : web->data;
 
-    for (p = host; h < base->data + base->len && *h != '/' && *h != ':'
+    for (p = host; h < web->data + web->len && *h != '/' && *h != ':'
                    && p < host + sizeof(host) - 1;
          h++)
     {
@@ -284,7 +286,7 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
 
     *p = '\0';
 
-    owner = ngx_http_webhooks_make_user(base, &login, owner_id, "User");
+    owner = ngx_http_webhooks_make_user(base, web, &login, owner_id, "User");
     if (owner == NULL) {
         return NULL;
     }
@@ -311,7 +313,7 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
         goto failed;
     }
 
-    p = ngx_sprintf(buf, "%V/%V", base, full);
+    p = ngx_sprintf(buf, "%V/%V", web, full);
     if (json_object_set_new(r, "html_url", json_stringn((char *) buf,
                                                         p - buf))
         != 0
@@ -322,7 +324,7 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *full, int64_t id,
         goto failed;
     }
 
-    p = ngx_sprintf(buf, "%V/%V.git", base, full);
+    p = ngx_sprintf(buf, "%V/%V.git", web, full);
     if (json_object_set_new(r, "clone_url", json_stringn((char *) buf,
                                                          p - buf))
         != 0)
@@ -431,17 +433,19 @@ ngx_http_webhooks_ping_payload(ngx_http_request_t *r,
         id = ngx_atoi(ping->scope_id.data, ping->scope_id.len);
 
         scope = ping->repo
-                ? ngx_http_webhooks_make_repo(&ping->base, &ping->name, id,
+                ? ngx_http_webhooks_make_repo(&ping->base, &ping->web,
+                         &ping->name, id,
                          ngx_atoi(ping->owner_id.data, ping->owner_id.len))
-                : ngx_http_webhooks_make_org(&ping->base, &ping->name, id);
+                : ngx_http_webhooks_make_org(&ping->base, &ping->web,
+                                             &ping->name, id);
     }
 
     sender = ngx_http_webhooks_known(&ping->sender_object);
 
     if (sender == NULL) {
         id = ngx_atoi(ping->sender_id.data, ping->sender_id.len);
-        sender = ngx_http_webhooks_make_user(&ping->base, &ping->login, id,
-                                             "User");
+        sender = ngx_http_webhooks_make_user(&ping->base, &ping->web,
+                                             &ping->login, id, "User");
     }
 
     if (scope == NULL || sender == NULL) {

@@ -16,6 +16,7 @@
 typedef struct {
     ngx_uint_t                   repo;           /* or an org's hook */
     ngx_str_t                    base;           /* of the API */
+    ngx_str_t                    web;            /* of html_url and such */
     ngx_str_t                    name;           /* "owner/repo" or "org" */
     ngx_str_t                    login;          /* the sender */
     ngx_str_t                    hook;           /* as the API shows it */

@@ -7,10 +7,15 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <openssl/evp.h>
 
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_json.h"
+
+
+static ngx_int_t ngx_http_webhooks_etag(ngx_http_request_t *r,
+    ngx_str_t *body);
 
 
 static ngx_str_t  ngx_http_webhooks_content_type =
@@ -61,10 +66,23 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* only a GET's 200 may become a 304 ("If-None-Match: *" too) */
+    if (status != NGX_HTTP_OK || r->method != NGX_HTTP_GET
+        || body == NULL || body->len == 0)
+    {
+        r->disable_not_modified = 1;
+    }
+
     if (body == NULL || body->len == 0) {
         r->header_only = 1;
         r->headers_out.content_length_n = 0;
         return ngx_http_send_header(r);
+    }
+
+    if (r->disable_not_modified == 0
+        && ngx_http_webhooks_etag(r, body) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.content_type = ngx_http_webhooks_content_type;
@@ -91,6 +109,72 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * GitHub's weak tag of a GET's answer, from the body already built: what
+ * the caller may see is all that it hashes.  nginx's not_modified filter
+ * turns the answer into a 304 when If-None-Match names it.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char           *p;
+    unsigned int      n;
+    ngx_table_elt_t  *h;
+    u_char            md[EVP_MAX_MD_SIZE];
+
+    /*
+     * fetched once per process: an implicit fetch on every call (what
+     * EVP_sha256() costs in OpenSSL 3) takes as long as the hash
+     */
+    static EVP_MD      *sha256;
+    static EVP_MD_CTX  *ctx;
+
+    if (ctx == NULL) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        ctx = EVP_MD_CTX_new();
+
+        if (sha256 == NULL || ctx == NULL) {
+            EVP_MD_free(sha256);
+            EVP_MD_CTX_free(ctx);
+            sha256 = NULL;
+            ctx = NULL;
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1
+        || EVP_DigestUpdate(ctx, body->data, body->len) != 1
+        || EVP_DigestFinal_ex(ctx, md, &n) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("W/\"\"") - 1 + 2 * n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "ETag");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, "W/\"", 3);
+    p = ngx_hex_dump(p, md, n);
+    *p++ = '"';
+
+    h->value.len = p - h->value.data;
+    r->headers_out.etag = h;
+
+    return NGX_OK;
 }
 
 

@@ -234,6 +234,43 @@ ngx_http_webhooks_secret_drop(json_t *config, const char *field)
 }
 
 
+/* copies the secret fields of "from", clear or sealed, into "to" */
+
+ngx_int_t
+ngx_http_webhooks_secret_keep(json_t *from, json_t *to)
+{
+    json_t                            *v;
+    ngx_http_webhooks_secret_field_t  *f;
+
+    for (f = ngx_http_webhooks_secret_fields; f->clear; f++) {
+
+        v = json_object_get(from, f->clear);
+        if (v && json_object_set(to, f->clear, v) != 0) {
+            return NGX_ERROR;
+        }
+
+        v = json_object_get(from, f->sealed);
+        if (v && json_object_set(to, f->sealed, v) != 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the mask answers show: a client that sends back what it read */
+
+ngx_uint_t
+ngx_http_webhooks_secret_masked(json_t *value)
+{
+    return json_is_string(value)
+           && ngx_strcmp(json_string_value(value),
+                         NGX_HTTP_WEBHOOKS_SECRET_MASK)
+              == 0;
+}
+
+
 /*
  * A key file, read once with the configuration: by the master, so it
  * may be readable by root only.  Its text is never logged.

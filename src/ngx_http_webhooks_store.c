@@ -440,39 +440,68 @@ static const char  ngx_http_webhooks_defer_lua[] =
 
 
 /*
- * A page of a hook's deliveries, newest first, from a cursor on.
+ * A page of a hook's deliveries, newest first, from a cursor on, and the
+ * cursor of the page before it.
  *
  * KEYS[1] the hook's deliveries
  * ARGV[1] scope prefix, [2] highest id ("+inf" for the first page),
- *      [3] how many, [4] "", "success" or "failure"
+ *      [3] how many, plus one, [4] "", "success" or "failure",
+ *      [5] "", "true" or "false" (redeliveries)
+ * Reply: { records (one more than asked for when there are more),
+ *          id of the newest record of the page before, or false }
  */
 
 static const char  ngx_http_webhooks_list_lua[] =
-    "local out, max, want = {}, ARGV[2], tonumber(ARGV[3])\n"
-    "while #out < want do\n"
+    "local want = tonumber(ARGV[3]) - 1\n"
+    "local function record(id)\n"
+    "  local r = redis.call('HMGET', ARGV[1] .. 'delivery:' .. id, 'id',\n"
+    "    'guid', 'delivered_at', 'redelivery', 'duration', 'status',\n"
+    "    'status_code', 'event', 'action', 'installation_id',\n"
+    "    'repository_id', 'throttled_at')\n"
+    "  if not r[1] then\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    return nil\n"
+    "  end\n"
+    "  local c = tonumber(r[7]) or 0\n"
+    "  if (ARGV[4] == 'success' and (c < 200 or c > 399))\n"
+    "      or (ARGV[4] == 'failure' and (c < 400 or c > 599))\n"
+    "      or (ARGV[5] == 'true' and r[4] ~= '1')\n"
+    "      or (ARGV[5] == 'false' and r[4] == '1') then\n"
+    "    return nil\n"
+    "  end\n"
+    "  return r\n"
+    "end\n"
+    "local out, max = {}, ARGV[2]\n"
+    "while #out < want + 1 do\n"
     "  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf',\n"
     "                         'LIMIT', 0, 100)\n"
     "  if #ids == 0 then break end\n"
     "  for _, id in ipairs(ids) do\n"
-    "    local r = redis.call('HMGET', ARGV[1] .. 'delivery:' .. id, 'id',\n"
-    "      'guid', 'delivered_at', 'redelivery', 'duration', 'status',\n"
-    "      'status_code', 'event', 'action', 'installation_id',\n"
-    "      'repository_id', 'throttled_at')\n"
-    "    if not r[1] then\n"
-    "      redis.call('ZREM', KEYS[1], id)\n"
-    "    else\n"
-    "      local c = tonumber(r[7]) or 0\n"
-    "      if ARGV[4] == '' or (ARGV[4] == 'success' and c >= 200\n"
-    "          and c <= 399) or (ARGV[4] == 'failure' and c >= 400\n"
-    "          and c <= 599) then\n"
-    "        out[#out + 1] = r\n"
-    "        if #out == want then break end\n"
-    "      end\n"
+    "    local r = record(id)\n"
+    "    if r then\n"
+    "      out[#out + 1] = r\n"
+    "      if #out == want + 1 then break end\n"
     "    end\n"
     "    max = '(' .. id\n"
     "  end\n"
     "end\n"
-    "return out\n";
+    "local prev, n, min = false, 0, ARGV[2]\n"
+    "if min ~= '+inf' then\n"
+    "  min = '(' .. (out[1] and out[1][1] or min)\n"
+    "  while n < want do\n"
+    "    local ids = redis.call('ZRANGEBYSCORE', KEYS[1], min, '+inf',\n"
+    "                           'LIMIT', 0, 100)\n"
+    "    if #ids == 0 then break end\n"
+    "    for _, id in ipairs(ids) do\n"
+    "      if record(id) then\n"
+    "        prev, n = id, n + 1\n"
+    "        if n == want then break end\n"
+    "      end\n"
+    "      min = '(' .. id\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {out, prev}\n";
 
 
 /*

@@ -121,8 +121,7 @@ $t->log_ok;
 
 # OpenAPI schemas.
 
-my $spec = Test::Webhooks::repo_root()
-    . '/../shared/spec/github-hooks.openapi.json';
+my $spec = Test::Webhooks::spec_dir() . '/github-hooks.openapi.json';
 my $doc = do {
     open my $fh, '<', $spec or die "$spec: $!";
     local $/;

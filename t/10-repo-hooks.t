@@ -244,12 +244,12 @@ is($r->{status}, 200, 'update: 200');
 hook_is($r->{json}, rhook('Octocat/Hello-World', $id2,
     active => JSON::PP::false, events => ['pull_request', 'push'],
     config => { url => 'http://example.com/replaced',
-        content_type => 'form', insecure_ssl => '0' }),
-    'update: config replaced, secret dropped, events replaced');
+        content_type => 'form', insecure_ssl => '0', secret => '********' }),
+    'update: config replaced but for the secret, events replaced');
 is($r->{json}{created_at}, $before->{created_at}, 'update: created_at kept');
 isnt($r->{json}{updated_at}, $before->{updated_at}, 'update: updated_at');
-ok(!exists stored('octocat/hello-world', $id2)->{config}{secret},
-    'update: secret gone from redis');
+ok(exists stored('octocat/hello-world', $id2)->{config}{secret},
+    'update: secret kept in redis');
 
 $r = api(PATCH => "/repos/octocat/hello-world/hooks/$id2",
     { add_events => ['issues', 'push'], active => JSON::PP::true,
@@ -258,7 +258,7 @@ is($r->{status}, 200, 'add_events: 200');
 hook_is($r->{json}, rhook('Octocat/Hello-World', $id2,
     events => ['pull_request', 'push', 'issues'],
     config => { url => 'http://example.com/replaced',
-        content_type => 'form', insecure_ssl => '0' }),
+        content_type => 'form', insecure_ssl => '0', secret => '********' }),
     'add_events: appended once, config untouched');
 
 $r = api(PATCH => "/repos/octocat/hello-world/hooks/$id2",

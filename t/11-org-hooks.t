@@ -220,18 +220,20 @@ $r = api(PATCH => "/orgs/octo-org/hooks/$id1",
 is($r->{status}, 200, 'update: 200');
 hook_is($r->{json}, ohook('Octo-Org', $id1, active => JSON::PP::false,
     events => ['issues'], config => { url => 'https://example.com/org2',
-        content_type => 'form', insecure_ssl => '0', username => 'u' }),
-    'update: config replaced, events replaced');
+        content_type => 'form', insecure_ssl => '0', username => 'u',
+        password => '********' }),
+    'update: config replaced but for its secrets, events replaced');
 is($r->{json}{created_at}, $before->{created_at}, 'update: created_at kept');
 isnt($r->{json}{updated_at}, $before->{updated_at}, 'update: updated_at');
 $st = stored('octo-org', $id1);
-ok(!exists $st->{config}{secret} && !exists $st->{config}{password},
-    'update: secret and password dropped in redis');
+ok(!exists $st->{config}{secret} && $st->{config}{password} eq 'pw2',
+    'update: no secret yet, password kept in redis');
 
 $r = api(PATCH => "/orgs/octo-org/hooks/$id1", { active => JSON::PP::true });
 hook_is($r->{json}, ohook('Octo-Org', $id1, events => ['issues'],
     config => { url => 'https://example.com/org2', content_type => 'form',
-        insecure_ssl => '0', username => 'u' }), 'update active only');
+        insecure_ssl => '0', username => 'u', password => '********' }),
+    'update active only');
 
 error_is(api(PATCH => "/orgs/octo-org/hooks/$id1", { name => 'irc' }), 422,
     { message => 'Validation Failed', errors => [{ resource => 'Hook',

@@ -205,17 +205,24 @@ reject('415 before hook lookup', [PATCH => "$REPO/hooks/999999", $OWNER,
     '{}', headers => { 'Content-Type' => 'text/plain' }],
     415, 'Unsupported Media Type', 'update');
 
-for my $body ('{bad', '[]', '"x"', '1', 'null', 'true',
-    '[{"config":{"url":"http://example.com/arr"}}]',
-    '{"config":{"url":"http://example.com/t"}} x')
-{
+for my $body ('{bad', '{"config":{"url":"http://example.com/t"}} x') {
     reject("POST $body", [POST => "$REPO/hooks", $OWNER, $body],
         400, 'Problems parsing JSON', 'create');
 }
+# JSON, but not an object: GitHub's schema check of the whole body.
+for (['[]', '[]'], ['"x"', '"x"'], ['1', '1'], ['null', 'nil'],
+    ['true', 'true'],
+    ['[{"config":{"url":"http://example.com/arr"}}]',
+        '[{"config"=>{"url"=>"http://example.com/arr"}}]'])
+{
+    my ($body, $shown) = @$_;
+    reject("POST $body", [POST => "$REPO/hooks", $OWNER, $body],
+        422, typed('links/0/schema', $shown, 'an object'), 'create');
+}
 reject('PATCH {bad', [PATCH => "$REPO/hooks/$ha", $OWNER, '{bad'],
     400, 'Problems parsing JSON', 'update');
-reject('400 before hook lookup', [PATCH => "$REPO/hooks/999999", $OWNER,
-    '[]'], 400, 'Problems parsing JSON', 'update');
+reject('422 before hook lookup', [PATCH => "$REPO/hooks/999999", $OWNER,
+    '[]'], 422, typed('links/0/schema', '[]', 'an object'), 'update');
 reject('404 before 422', [PATCH => "$REPO/hooks/999999", $OWNER,
     { name => 'irc' }], 404, 'Not Found', 'update');
 

@@ -671,12 +671,26 @@ sub api {
 
 my %SCHEMA;
 
+# GitHub's descriptions, cut by t/octokit/spec.mjs from @octokit/openapi
+# and @octokit/openapi-webhooks (t/node_modules) into build/spec: the whole
+# files take seconds to load in every test file.
+sub spec_dir {
+    my $dir = "$ROOT/build/spec";
+    my @want = map {"$dir/$_.openapi.json"} qw(github-hooks
+        github-webhook-payloads);
+    my $lock = "$ROOT/t/package-lock.json";
+    return $dir unless grep { !-f $_ || -M $_ > -M $lock } @want;
+    system('node', "$ROOT/t/octokit/spec.mjs", $dir) == 0
+        or die "t/octokit/spec.mjs failed (make npm installs its input)\n";
+    return $dir;
+}
+
 # Schemas by name from the hooks spec (OpenAPI 3.0, with "nullable"), else
 # from the payloads spec (OpenAPI 3.1, read as draft 2019-09: Debian ships
 # no json-schema.org meta-schemas, so nothing may fetch them).
 sub _schema_for {
     my ($name) = @_;
-    my $dir = "$ROOT/../shared/spec";
+    my $dir = spec_dir();
     require JSON::Validator;
     require JSON::Validator::Schema::Draft201909;
 
@@ -1258,8 +1272,12 @@ $data is encoded (or sent as is when a plain string).
 
 =item schema_errors($data, $name), schema_array_errors(...)
 
-Validate against C<#/components/schemas/$name> of
-../shared/spec/github-hooks.openapi.json, else of the payloads spec,
+Validate against C<#/components/schemas/$name> of GitHub's REST API
+description (C<@octokit/openapi>), else of its webhook payloads description
+(C<@octokit/openapi-webhooks>), both pinned in t/package.json and cut to the
+hook routes and the ping and push payloads into build/spec by
+t/octokit/spec.mjs (C<spec_dir()> runs it when the cut is missing or older
+than t/package-lock.json),
 without type coercion. Validate before comparing fields with C<==>: that
 gives Perl strings a number flag.
 
