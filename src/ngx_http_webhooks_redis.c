@@ -7,29 +7,38 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <hiredis/async.h>
+#include <ngx_event_connect.h>
 #include <openssl/sha.h>
 
 #include "ngx_http_webhooks_redis.h"
 
 
 /*
- * One hiredis async context per worker, its socket wrapped in an
- * ngx_connection_t.  Commands of all requests are pipelined on it.
- * Replies come back in order, so the oldest command in flight bounds
- * the time we wait: one timer covers them all, and a command that
- * times out drops the connection, which fails every command in flight
- * and reconnects with backoff.
+ * One connection per worker (and one for the queue's blocking reads),
+ * an ngx_peer_connection_t driven by nginx's own event handlers: nginx
+ * does the I/O, TLS included; hiredis only formats commands and parses
+ * replies (redisReader).  Commands of all requests are pipelined on it
+ * and their replies come back in order: callbacks wait in a FIFO.  The
+ * oldest command in flight bounds the time we wait: one timer covers
+ * them all, and a command that times out drops the connection, which
+ * fails every command in flight and reconnects with backoff.
+ *
+ * Each connection opens with a handshake command (PING, or AUTH when a
+ * password is set) and counts as up only once it is answered: every
+ * command queued meanwhile is refused with the connection if Redis
+ * refuses us.
  */
 
 
 #define NGX_HTTP_WEBHOOKS_REDIS_DOWN        0
 #define NGX_HTTP_WEBHOOKS_REDIS_CONNECTING  1
 #define NGX_HTTP_WEBHOOKS_REDIS_UP          2
-#define NGX_HTTP_WEBHOOKS_REDIS_CLOSING     3
 
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MAX  2000
+
+#define NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE    16384
+#define NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP     65536
 
 
 struct ngx_http_webhooks_redis_cmd_s {
@@ -49,17 +58,28 @@ struct ngx_http_webhooks_redis_cmd_s {
 
 
 struct ngx_http_webhooks_redis_s {
-    redisAsyncContext                   *ac;
+    ngx_peer_connection_t                peer;
     ngx_connection_t                    *conn;
+    redisReader                         *reader;
     ngx_log_t                           *log;
     ngx_pool_t                          *pool;
     ngx_http_webhooks_main_conf_t       *wmcf;
+
+    /* what is formatted and not yet written; malloc'ed: it grows */
+    u_char                              *out;
+    size_t                               out_pos;
+    size_t                               out_len;
+    size_t                               out_size;
+    size_t                               out_secret;
+
+    u_char                              *in;
 
     ngx_event_t                          timer;
     ngx_event_t                          reconnect;
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
-    unsigned                             flushing:1;
+    ngx_uint_t                           attempt;
+    unsigned                             connected:1;
     unsigned                             closed:1;
 
     ngx_queue_t                          busy;
@@ -67,26 +87,33 @@ struct ngx_http_webhooks_redis_s {
 
     ngx_http_webhooks_redis_script_t    *scripts;
     ngx_uint_t                           nscripts;
+
+    ngx_http_webhooks_redis_stats_t      stats;
 };
 
 
 static void ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd,
-    const char *why);
+    ngx_uint_t level, const char *why);
 static void ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd);
-static void ngx_http_webhooks_redis_connected(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
+static void ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_ready(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_redis_test_connect(ngx_connection_t *c);
+static void ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_webhooks_redis_add_read(void *privdata);
-static void ngx_http_webhooks_redis_del_read(void *privdata);
-static void ngx_http_webhooks_redis_add_write(void *privdata);
-static void ngx_http_webhooks_redis_del_write(void *privdata);
-static void ngx_http_webhooks_redis_cleanup(void *privdata);
+static ngx_int_t ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_process(
+    ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply);
+static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_alloc(
+    ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd,
+    int argc, const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
@@ -106,6 +133,11 @@ ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
 
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_webhooks_redis_t));
     if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->in = ngx_palloc(cycle->pool, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
+    if (rd->in == NULL) {
         return NULL;
     }
 
@@ -161,13 +193,19 @@ ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd)
     /* no more reconnects: the worker is going away */
     rd->closed = 1;
 
-    if (rd->ac) {
+    if (rd->conn) {
         /* fails whatever is in flight and releases the connection */
-        redisAsyncFree(rd->ac);
+        ngx_http_webhooks_redis_drop(rd, 0, NULL);
     }
 
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_size = 0;
     }
 }
 
@@ -191,10 +229,17 @@ ngx_http_webhooks_redis_main(void)
 }
 
 
+ngx_http_webhooks_redis_stats_t *
+ngx_http_webhooks_redis_stats(ngx_http_webhooks_redis_t *rd)
+{
+    return rd ? &rd->stats : NULL;
+}
+
+
 ngx_int_t
 ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {
-    return rd != NULL && rd->ac != NULL
+    return rd != NULL && rd->conn != NULL
            && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
                || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
 }
@@ -203,98 +248,127 @@ ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 static void
 ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 {
-    u_char                         *p;
-    u_char                          host[NGX_SOCKADDR_STRLEN + 1];
+    ngx_int_t                       rc;
     ngx_url_t                      *u;
+    ngx_addr_t                     *addr;
     ngx_connection_t               *c;
-    redisAsyncContext              *ac;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = rd->wmcf;
     u = &wmcf->redis_url;
 
-    if (u->family == AF_UNIX) {
-        /* ngx_parse_url() keeps the path after "unix:" in u->host */
-        p = ngx_cpymem(host, u->host.data, ngx_min(u->host.len,
-                                                   NGX_SOCKADDR_STRLEN));
-        *p = '\0';
-        ac = redisAsyncConnectUnix((char *) host);
+    /* the addresses were resolved with the configuration, not here */
+    addr = &u->addrs[rd->attempt++ % u->naddrs];
 
-    } else {
-        /* a numeric address: hiredis must not resolve names in a worker */
-        p = host + ngx_sock_ntop(u->addrs[0].sockaddr, u->addrs[0].socklen,
-                                 host, NGX_SOCKADDR_STRLEN, 0);
-        *p = '\0';
-        ac = redisAsyncConnect((char *) host, (int) u->port);
+    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+
+    rd->peer.sockaddr = addr->sockaddr;
+    rd->peer.socklen = addr->socklen;
+    rd->peer.name = &wmcf->redis_addr;
+    rd->peer.get = ngx_event_get_peer;
+    rd->peer.log = rd->log;
+    rd->peer.log_error = NGX_ERROR_ERR;
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_http_webhooks_redis_schedule(rd);
+        return;
     }
 
-    if (ac == NULL) {
+    rd->stats.connects++;
+
+    rc = ngx_event_connect_peer(&rd->peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\": out of memory",
+                      "webhooks: redis \"%V\" connect failed",
                       &wmcf->redis_addr);
+
+        if (rd->peer.connection) {
+            ngx_close_connection(rd->peer.connection);
+            rd->peer.connection = NULL;
+        }
+
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
         ngx_http_webhooks_redis_schedule(rd);
         return;
     }
 
-    if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" connect failed: %s",
-                      &wmcf->redis_addr, ac->errstr);
-        redisAsyncFree(ac);
-        ngx_http_webhooks_redis_schedule(rd);
-        return;
-    }
-
-    c = ngx_get_connection(ac->c.fd, rd->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
-        ngx_http_webhooks_redis_schedule(rd);
-        return;
-    }
+    c = rd->peer.connection;
 
     c->data = rd;
     c->read->handler = ngx_http_webhooks_redis_read_handler;
     c->write->handler = ngx_http_webhooks_redis_write_handler;
+    c->log = rd->log;
     c->read->log = rd->log;
     c->write->log = rd->log;
 
-    rd->ac = ac;
     rd->conn = c;
+    rd->connected = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_CONNECTING;
-
-    ac->data = rd;
-    ac->ev.data = rd;
-    ac->ev.addRead = ngx_http_webhooks_redis_add_read;
-    ac->ev.delRead = ngx_http_webhooks_redis_del_read;
-    ac->ev.addWrite = ngx_http_webhooks_redis_add_write;
-    ac->ev.delWrite = ngx_http_webhooks_redis_del_write;
-    ac->ev.cleanup = ngx_http_webhooks_redis_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_http_webhooks_redis_connected);
-
-    /* the first writable event tells that connect() is done */
-    ngx_http_webhooks_redis_add_write(rd);
+    rd->out_pos = 0;
+    rd->out_len = 0;
 
     ngx_add_timer(&rd->timer, wmcf->redis_connect_timeout);
 
-    /* queued first, so scripts exist before any EVALSHA is read */
+    /* the first command: nothing is read before Redis accepts us */
+    ngx_http_webhooks_redis_handshake(rd);
+
+    /* queued next, so scripts exist before any EVALSHA is read */
     ngx_http_webhooks_redis_load_scripts(rd);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
-                   "webhooks redis connecting fd:%d", ac->c.fd);
+                   "webhooks redis connecting fd:%d", c->fd);
+
+    if (rc == NGX_OK) {
+        ngx_http_webhooks_redis_established(rd);
+    }
 }
 
 
 static void
-ngx_http_webhooks_redis_connected(const redisAsyncContext *ac, int status)
+ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_http_webhooks_redis_t  *rd = ac->data;
+    const char                     *argv[1];
+    size_t                          argvlen[1];
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
-    if (status != REDIS_OK) {
+    cmd = ngx_http_webhooks_redis_alloc(rd);
+    if (cmd == NULL) {
+        return;
+    }
+
+    argv[0] = "PING";
+    argvlen[0] = 4;
+
+    cmd->handler = ngx_http_webhooks_redis_ready;
+    cmd->data = rd;
+    cmd->rd = rd;
+    cmd->argc = 1;
+    cmd->argv = argv;
+    cmd->argvlen = argvlen;
+
+    if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
+        ngx_queue_insert_tail(&rd->free, &cmd->queue);
+    }
+}
+
+
+static void
+ngx_http_webhooks_redis_ready(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" connect failed: %s",
-                      &rd->wmcf->redis_addr, ac->errstr);
-        /* hiredis frees the context next; the cleanup hook follows */
+                      "webhooks: redis \"%V\" refused us: %*s",
+                      &rd->wmcf->redis_addr, (size_t) reply->len, reply->str);
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
         return;
     }
 
@@ -308,24 +382,16 @@ ngx_http_webhooks_redis_connected(const redisAsyncContext *ac, int status)
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
-
-    if (!ngx_queue_empty(&rd->busy)) {
-        ngx_http_webhooks_redis_cmd_t  *cmd;
-
-        cmd = ngx_queue_data(ngx_queue_head(&rd->busy),
-                             ngx_http_webhooks_redis_cmd_t, queue);
-        ngx_add_timer(&rd->timer, cmd->deadline > ngx_current_msec
-                                  ? cmd->deadline - ngx_current_msec : 1);
-    }
 }
 
 
 static void
 ngx_http_webhooks_redis_load_scripts(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_uint_t   i;
-    const char  *argv[3];
-    size_t       argvlen[3];
+    ngx_uint_t                      i;
+    const char                     *argv[3];
+    size_t                          argvlen[3];
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
     for (i = 0; i < rd->nscripts; i++) {
         argv[0] = "SCRIPT";
@@ -335,8 +401,24 @@ ngx_http_webhooks_redis_load_scripts(ngx_http_webhooks_redis_t *rd)
         argv[2] = (const char *) rd->scripts[i].body.data;
         argvlen[2] = rd->scripts[i].body.len;
 
+        cmd = ngx_http_webhooks_redis_alloc(rd);
+        if (cmd == NULL) {
+            return;
+        }
+
         /* a lost reply only means EVALSHA falls back to EVAL */
-        (void) redisAsyncCommandArgv(rd->ac, NULL, NULL, 3, argv, argvlen);
+        cmd->rd = rd;
+        cmd->argc = 3;
+        cmd->argv = argv;
+        cmd->argvlen = argvlen;
+
+        if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
+            ngx_queue_insert_tail(&rd->free, &cmd->queue);
+            return;
+        }
+
+        cmd->argv = NULL;
+        cmd->argvlen = NULL;
     }
 }
 
@@ -362,23 +444,105 @@ ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
-    if (rd->ac == NULL) {
+    if (rd->conn == NULL) {
         ngx_http_webhooks_redis_connect(rd);
     }
 }
 
 
+/*
+ * Closes the connection and fails every command in flight with a NULL
+ * reply, in order; a handler may issue new commands: they are refused.
+ */
+
 static void
-ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, const char *why)
+ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
+    const char *why)
 {
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "webhooks: redis \"%V\" %s, reconnecting",
-                  &rd->wmcf->redis_addr, why);
+    ngx_queue_t                    *q;
+    ngx_connection_t               *c;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
+    if (why) {
+        ngx_log_error(level, rd->log, 0,
+                      "webhooks: redis \"%V\" %s, reconnecting",
+                      &rd->wmcf->redis_addr, why);
+    }
+
+    c = rd->conn;
+
+    rd->conn = NULL;
+    rd->connected = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+    rd->stats.drops++;
 
-    /* runs every pending callback with a NULL reply, then the cleanup */
-    redisAsyncFree(rd->ac);
+    if (c) {
+        ngx_close_connection(c);
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    if (rd->out_secret) {
+        ngx_explicit_memzero(rd->out, rd->out_secret);
+        rd->out_secret = 0;
+    }
+
+    rd->out_pos = 0;
+    rd->out_len = 0;
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    while (!ngx_queue_empty(&rd->busy)) {
+        q = ngx_queue_head(&rd->busy);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
+
+        if (cmd->handler) {
+            cmd->handler(cmd->data, NULL);
+        }
+
+        ngx_queue_insert_tail(&rd->free, &cmd->queue);
+    }
+
+    if (rd->out_size > NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_size = 0;
+    }
+
+    ngx_http_webhooks_redis_schedule(rd);
+}
+
+
+/* the connect timeout while connecting, else the oldest deadline */
+
+static void
+ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
+{
+    ngx_http_webhooks_redis_cmd_t  *head;
+
+    if (rd->state != NGX_HTTP_WEBHOOKS_REDIS_UP) {
+        return;
+    }
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    if (ngx_queue_empty(&rd->busy)) {
+        return;
+    }
+
+    head = ngx_queue_data(ngx_queue_head(&rd->busy),
+                          ngx_http_webhooks_redis_cmd_t, queue);
+
+    ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
+                              ? head->deadline - ngx_current_msec : 1);
 }
 
 
@@ -387,24 +551,105 @@ ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
-    if (rd->ac == NULL) {
+    if (rd->conn == NULL) {
         return;
     }
 
-    ngx_http_webhooks_redis_drop(rd,
+    rd->stats.timeouts++;
+
+    ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
                          rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING
                          ? "connect timed out" : "command timed out");
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    /* Solaris gives the error in errno, others in err */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        c->log->action = "connecting to redis";
+        (void) ngx_connection_error(c, err, "connect() failed");
+        c->log->action = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the socket is connected: the commands queued meanwhile go out */
+
+static void
+ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd)
+{
+    rd->connected = 1;
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
 }
 
 
 static void
 ngx_http_webhooks_redis_read_handler(ngx_event_t *ev)
 {
+    ssize_t                     n;
     ngx_connection_t           *c = ev->data;
     ngx_http_webhooks_redis_t  *rd = c->data;
 
-    if (rd->ac) {
-        redisAsyncHandleRead(rd->ac);
+    if (!rd->connected) {
+        if (ngx_http_webhooks_redis_test_connect(c) != NGX_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "connect failed");
+            return;
+        }
+
+        ngx_http_webhooks_redis_established(rd);
+
+        if (rd->conn != c) {
+            return;
+        }
+    }
+
+    /* edge-triggered: read until the socket is empty */
+
+    while (c->read->ready) {
+        n = c->recv(c, rd->in, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "closed the connection");
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (const char *) rd->in, n)
+            != REDIS_OK)
+        {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "out of memory");
+            return;
+        }
+
+        if (ngx_http_webhooks_redis_process(rd) != NGX_OK || rd->conn != c) {
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ALERT, "read event failed");
     }
 }
 
@@ -415,137 +660,103 @@ ngx_http_webhooks_redis_write_handler(ngx_event_t *ev)
     ngx_connection_t           *c = ev->data;
     ngx_http_webhooks_redis_t  *rd = c->data;
 
-    if (rd->ac) {
-        rd->flushing = 1;
-        redisAsyncHandleWrite(rd->ac);
-
-        /* the context may be gone: hiredis frees it on a write error */
-        rd->flushing = 0;
-    }
-}
-
-
-/*
- * Level-triggered events: hiredis reads at most 16K per call, and
- * a pending rest must wake us again.
- */
-
-static void
-ngx_http_webhooks_redis_add_read(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && !rd->conn->read->active) {
-        if (ngx_add_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "webhooks: redis read event failed");
+    if (!rd->connected) {
+        if (ngx_http_webhooks_redis_test_connect(c) != NGX_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "connect failed");
+            return;
         }
-    }
-}
 
-
-static void
-ngx_http_webhooks_redis_del_read(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && rd->conn->read->active) {
-        (void) ngx_del_event(rd->conn->read, NGX_READ_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_http_webhooks_redis_add_write(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn == NULL) {
+        ngx_http_webhooks_redis_established(rd);
         return;
     }
 
-    /*
-     * Once connected, commands are flushed when this pass of the event
-     * loop is over: whatever the requests of this pass issued goes out
-     * in one write.  Only a full socket waits for a write event.
-     */
-
-    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->flushing) {
-        if (!rd->conn->write->posted) {
-            ngx_post_event(rd->conn->write, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    if (!rd->conn->write->active) {
-        if (ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "webhooks: redis write event failed");
-        }
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
     }
 }
 
 
-static void
-ngx_http_webhooks_redis_del_write(void *privdata)
+static ngx_int_t
+ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && rd->conn->write->active) {
-        (void) ngx_del_event(rd->conn->write, NGX_WRITE_EVENT, 0);
-    }
-}
-
-
-/* hiredis is about to close the socket and free the context */
-
-static void
-ngx_http_webhooks_redis_cleanup(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-    ngx_connection_t           *c;
+    ssize_t            n;
+    ngx_connection_t  *c;
 
     c = rd->conn;
 
-    if (!rd->closed
-        && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
-            || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CLOSING))
-    {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: lost connection to redis \"%V\"",
-                      &rd->wmcf->redis_addr);
-    }
+    while (rd->out_pos < rd->out_len) {
+        n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
 
-    if (c) {
-        ngx_http_webhooks_redis_del_read(rd);
-        ngx_http_webhooks_redis_del_write(rd);
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
+        if (n == NGX_AGAIN) {
+            break;
         }
 
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
         }
 
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
+        rd->out_pos += n;
     }
 
-    rd->conn = NULL;
-    rd->ac = NULL;
-    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
-
-    if (rd->timer.timer_set) {
-        ngx_del_timer(&rd->timer);
+    if (rd->out_secret && rd->out_pos >= rd->out_secret) {
+        /* the password is not kept in memory longer than it must */
+        ngx_explicit_memzero(rd->out, rd->out_secret);
+        rd->out_secret = 0;
     }
 
-    ngx_http_webhooks_redis_schedule(rd);
+    if (rd->out_pos == rd->out_len) {
+        rd->out_pos = 0;
+        rd->out_len = 0;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* hands every complete reply over; NGX_ERROR: the connection is gone */
+
+static ngx_int_t
+ngx_http_webhooks_redis_process(ngx_http_webhooks_redis_t *rd)
+{
+    void              *reply;
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "protocol error");
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (ngx_queue_empty(&rd->busy)) {
+            freeReplyObject(reply);
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "sent an unexpected reply");
+            return NGX_ERROR;
+        }
+
+        ngx_http_webhooks_redis_reply(rd, reply);
+        freeReplyObject(reply);
+
+        if (rd->conn != c) {
+            return NGX_ERROR;
+        }
+
+        if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_DOWN) {
+            /* the handshake was refused; ready() said why */
+            ngx_http_webhooks_redis_drop(rd, 0, NULL);
+            return NGX_ERROR;
+        }
+    }
 }
 
 
@@ -702,17 +913,89 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
 }
 
 
+/* formats the command at the end of what is waiting to be written */
+
+static ngx_int_t
+ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int      len;
+    char    *s;
+    size_t   size, pending;
+    u_char  *out;
+
+    len = redisFormatCommandArgv(&s, argc, argv, argvlen);
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    pending = rd->out_len - rd->out_pos;
+
+    if (rd->out_len + len > rd->out_size) {
+
+        size = ngx_max(rd->out_size, 4096);
+
+        while (size < pending + len) {
+            size *= 2;
+        }
+
+        if (rd->out_pos == 0 && size == rd->out_size) {
+            /* fits once the bytes sent make room: none were */
+            size *= 2;
+        }
+
+        out = rd->out;
+
+        if (size > rd->out_size) {
+            out = ngx_alloc(size, rd->log);
+            if (out == NULL) {
+                redisFreeCommand(s);
+                return NGX_ERROR;
+            }
+        }
+
+        /* a write TLS retries may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER */
+        ngx_memmove(out, rd->out + rd->out_pos, pending);
+
+        if (out != rd->out) {
+            if (rd->out) {
+                ngx_free(rd->out);
+            }
+
+            rd->out = out;
+            rd->out_size = size;
+        }
+
+        rd->out_pos = 0;
+        rd->out_len = pending;
+    }
+
+    ngx_memcpy(rd->out + rd->out_len, s, len);
+    rd->out_len += len;
+
+    redisFreeCommand(s);
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd)
 {
-    if (rd->ac == NULL
-        || redisAsyncCommandArgv(rd->ac, ngx_http_webhooks_redis_reply, cmd,
-                                 cmd->argc, cmd->argv, cmd->argvlen)
-           != REDIS_OK)
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c == NULL
+        || ngx_http_webhooks_redis_append(rd, cmd->argc, cmd->argv,
+                                          cmd->argvlen)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    rd->stats.commands++;
 
     cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout
                     + cmd->timeout;
@@ -721,6 +1004,15 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->timer.timer_set) {
         ngx_add_timer(&rd->timer, rd->wmcf->redis_timeout + cmd->timeout);
+    }
+
+    /*
+     * Commands are flushed when this pass of the event loop is over:
+     * whatever the requests of this pass issued goes out in one write.
+     */
+
+    if (rd->connected && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 
     return NGX_OK;
@@ -738,40 +1030,19 @@ ngx_http_webhooks_redis_cancel(ngx_http_webhooks_redis_cmd_t *cmd)
 
 
 static void
-ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply)
 {
-    redisReply                     *reply = r;
-    ngx_http_webhooks_redis_t      *rd;
-    ngx_http_webhooks_redis_cmd_t  *cmd, *head;
+    ngx_queue_t                    *q;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
-    cmd = privdata;
-    rd = cmd->rd;
+    q = ngx_queue_head(&rd->busy);
+    ngx_queue_remove(q);
+    cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
 
-    ngx_queue_remove(&cmd->queue);
+    rd->stats.replies++;
 
-    if (reply == NULL) {
-        /* the context is going away: nothing more may be sent on it */
-        if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
-            rd->state = NGX_HTTP_WEBHOOKS_REDIS_CLOSING;
-        }
-
-    } else if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
-
-        if (rd->timer.timer_set) {
-            ngx_del_timer(&rd->timer);
-        }
-
-        if (!ngx_queue_empty(&rd->busy)) {
-            head = ngx_queue_data(ngx_queue_head(&rd->busy),
-                                  ngx_http_webhooks_redis_cmd_t, queue);
-            ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
-                                      ? head->deadline - ngx_current_msec
-                                      : 1);
-        }
-    }
-
-    if (reply
-        && reply->type == REDIS_REPLY_ERROR
+    if (reply->type == REDIS_REPLY_ERROR
         && cmd->script
         && cmd->handler
         && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
@@ -784,6 +1055,7 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         cmd->script = NULL;
 
         if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK) {
+            ngx_http_webhooks_redis_arm(rd);
             return;
         }
 
@@ -795,6 +1067,8 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     ngx_queue_insert_tail(&rd->free, &cmd->queue);
+
+    ngx_http_webhooks_redis_arm(rd);
 }
 
 
