@@ -216,6 +216,20 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       offsetof(ngx_http_webhooks_main_conf_t, redis_timeout),
       NULL },
 
+    { ngx_string("webhooks_redis_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_user),
+      NULL },
+
+    { ngx_string("webhooks_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_password_file),
+      NULL },
+
     { ngx_string("webhooks_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -587,10 +601,14 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (u->family != AF_UNIX && u->naddrs == 0) {
+    if (u->naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "no address in \"webhooks_redis_pass\" \"%V\"",
                            &u->url);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_webhooks_redis_conf(cf, wmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

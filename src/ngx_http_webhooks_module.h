@@ -32,6 +32,9 @@ typedef struct {
     ngx_url_t                    redis_url;
     ngx_msec_t                   redis_connect_timeout;
     ngx_msec_t                   redis_timeout;
+    ngx_str_t                    redis_user;
+    ngx_str_t                    redis_password_file;
+    ngx_str_t                    redis_password;  /* never logged */
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
 

@@ -39,6 +39,7 @@
 
 #define NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE    16384
 #define NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP     65536
+#define NGX_HTTP_WEBHOOKS_REDIS_PASSWORD_MAX 1024
 
 
 struct ngx_http_webhooks_redis_cmd_s {
@@ -118,6 +119,7 @@ static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
     ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_wipe(void *data);
 
 
 /* the connection of the API and of short commands, one per worker */
@@ -327,31 +329,60 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 }
 
 
+/* PING, or AUTH: the reply tells whether Redis takes our commands */
+
 static void
 ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
 {
-    const char                     *argv[1];
-    size_t                          argvlen[1];
+    int                             argc;
+    const char                     *argv[3];
+    size_t                          argvlen[3];
+    ngx_http_webhooks_main_conf_t  *wmcf;
     ngx_http_webhooks_redis_cmd_t  *cmd;
+
+    wmcf = rd->wmcf;
 
     cmd = ngx_http_webhooks_redis_alloc(rd);
     if (cmd == NULL) {
         return;
     }
 
-    argv[0] = "PING";
-    argvlen[0] = 4;
+    if (wmcf->redis_password.len) {
+        argc = 0;
+        argv[argc] = "AUTH";
+        argvlen[argc++] = 4;
+
+        if (wmcf->redis_user.len) {
+            argv[argc] = (const char *) wmcf->redis_user.data;
+            argvlen[argc++] = wmcf->redis_user.len;
+        }
+
+        argv[argc] = (const char *) wmcf->redis_password.data;
+        argvlen[argc++] = wmcf->redis_password.len;
+
+    } else {
+        argc = 1;
+        argv[0] = "PING";
+        argvlen[0] = 4;
+    }
 
     cmd->handler = ngx_http_webhooks_redis_ready;
     cmd->data = rd;
     cmd->rd = rd;
-    cmd->argc = 1;
+    cmd->argc = argc;
     cmd->argv = argv;
     cmd->argvlen = argvlen;
 
     if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
         ngx_queue_insert_tail(&rd->free, &cmd->queue);
+        return;
     }
+
+    cmd->argv = NULL;
+    cmd->argvlen = NULL;
+
+    /* the first bytes of the buffer: wiped once they are written */
+    rd->out_secret = wmcf->redis_password.len ? rd->out_len : 0;
 }
 
 
@@ -360,14 +391,31 @@ ngx_http_webhooks_redis_ready(void *data, redisReply *reply)
 {
     ngx_http_webhooks_redis_t  *rd = data;
 
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
     if (reply == NULL) {
         return;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" refused us: %*s",
-                      &rd->wmcf->redis_addr, (size_t) reply->len, reply->str);
+        wmcf = rd->wmcf;
+
+        if (wmcf->redis_user.len) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" refused AUTH as user "
+                          "\"%V\": %*s", &wmcf->redis_addr,
+                          &wmcf->redis_user, (size_t) reply->len, reply->str);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" refused %s: %*s",
+                          &wmcf->redis_addr,
+                          wmcf->redis_password.len
+                          ? "AUTH"
+                          : "PING (no \"webhooks_redis_password_file\")",
+                          (size_t) reply->len, reply->str);
+        }
+
         rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
         return;
     }
@@ -1085,4 +1133,114 @@ ngx_http_webhooks_redis_script_sha1(ngx_http_webhooks_redis_script_t *script)
     script->sha1[40] = '\0';
 
     return NGX_OK;
+}
+
+
+/*
+ * The password file is read once with the configuration: by the master,
+ * so it may be readable by root only.  Its text is never logged, and
+ * "nginx -T" prints only its name.
+ */
+
+ngx_int_t
+ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    u_char              buf[NGX_HTTP_WEBHOOKS_REDIS_PASSWORD_MAX + 1];
+    size_t              n;
+    ssize_t             rc;
+    ngx_fd_t            fd;
+    ngx_err_t           err;
+    ngx_str_t          *name;
+    ngx_pool_cleanup_t *cln;
+
+    if (wmcf->redis_password_file.data == NULL) {
+        if (wmcf->redis_user.data) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhooks_redis_user\" needs "
+                               "\"webhooks_redis_password_file\"");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    name = &wmcf->redis_password_file;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", name->data);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_read_fd(fd, buf, sizeof(buf));
+    err = ngx_errno;
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%s\" failed", name->data);
+    }
+
+    if (rc == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           ngx_read_fd_n " \"%s\" failed", name->data);
+        return NGX_ERROR;
+    }
+
+    /* one line: what an editor or "echo" adds after it is not part of it */
+
+    n = rc;
+
+    while (n && (buf[n - 1] == LF || buf[n - 1] == CR)) {
+        n--;
+    }
+
+    if (n == 0 || (size_t) rc == sizeof(buf)
+        || ngx_strlchr(buf, buf + n, LF) || ngx_strlchr(buf, buf + n, CR))
+    {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhooks_redis_password_file\" \"%s\" must "
+                           "hold one line of 1 to %d bytes", name->data,
+                           NGX_HTTP_WEBHOOKS_REDIS_PASSWORD_MAX);
+        return NGX_ERROR;
+    }
+
+    wmcf->redis_password.data = ngx_pnalloc(cf->pool, n);
+    if (wmcf->redis_password.data == NULL) {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(wmcf->redis_password.data, buf, n);
+    wmcf->redis_password.len = n;
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    /* the password does not outlive its configuration */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_webhooks_redis_wipe;
+    cln->data = &wmcf->redis_password;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webhooks_redis_wipe(void *data)
+{
+    ngx_str_t *s = data;
+
+    ngx_explicit_memzero(s->data, s->len);
 }

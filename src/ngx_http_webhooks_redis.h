@@ -43,6 +43,8 @@ typedef struct {
 } ngx_http_webhooks_redis_script_t;
 
 
+ngx_int_t ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
 ngx_int_t ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
