@@ -230,6 +230,48 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       offsetof(ngx_http_webhooks_main_conf_t, redis_password_file),
       NULL },
 
+    { ngx_string("webhooks_redis_ssl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_verify),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_certificate),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_certificate_key),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_name),
+      NULL },
+
     { ngx_string("webhooks_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -461,6 +503,8 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->redis_ssl = NGX_CONF_UNSET;
+    wmcf->redis_ssl_verify = NGX_CONF_UNSET;
     wmcf->concurrency = NGX_CONF_UNSET_UINT;
     wmcf->retention = NGX_CONF_UNSET;
     wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
@@ -489,6 +533,8 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
+    ngx_conf_init_value(wmcf->redis_ssl, 0);
+    ngx_conf_init_value(wmcf->redis_ssl_verify, 1);
     ngx_conf_init_uint_value(wmcf->concurrency, 32);
     ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
     ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);

@@ -35,6 +35,13 @@ typedef struct {
     ngx_str_t                    redis_user;
     ngx_str_t                    redis_password_file;
     ngx_str_t                    redis_password;  /* never logged */
+    ngx_flag_t                   redis_ssl;
+    ngx_flag_t                   redis_ssl_verify;
+    ngx_str_t                    redis_ssl_trusted_certificate;
+    ngx_str_t                    redis_ssl_certificate;
+    ngx_str_t                    redis_ssl_certificate_key;
+    ngx_str_t                    redis_ssl_name;  /* NUL-terminated */
+    ngx_ssl_t                   *redis_ssl_ctx;
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
 

@@ -119,7 +119,14 @@ static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
     ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_starttls(
+    ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_tls_done(ngx_connection_t *c);
+static ngx_int_t ngx_http_webhooks_redis_password(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
 static void ngx_http_webhooks_redis_wipe(void *data);
+static ngx_int_t ngx_http_webhooks_redis_ssl(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
 
 
 /* the connection of the API and of short commands, one per worker */
@@ -525,6 +532,18 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
     rd->stats.drops++;
 
     if (c) {
+        if (c->ssl) {
+            /* a quiet close: nothing is waited for on a dropped link */
+            c->ssl->no_wait_shutdown = 1;
+            c->ssl->no_send_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+
+        if (c->pool) {
+            ngx_destroy_pool(c->pool);
+            c->pool = NULL;
+        }
+
         ngx_close_connection(c);
     }
 
@@ -641,6 +660,149 @@ ngx_http_webhooks_redis_test_connect(ngx_connection_t *c)
 static void
 ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd)
 {
+    if (rd->wmcf->redis_ssl_ctx && rd->conn->ssl == NULL) {
+        (void) ngx_http_webhooks_redis_starttls(rd);
+        return;
+    }
+
+    rd->connected = 1;
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_redis_starttls(ngx_http_webhooks_redis_t *rd)
+{
+    ngx_int_t          rc;
+    ngx_str_t         *name;
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c->pool == NULL) {
+        /* ngx_ssl_create_connection() allocates from it */
+        c->pool = ngx_create_pool(512, rd->log);
+        if (c->pool == NULL) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "out of memory");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_ssl_create_connection(rd->wmcf->redis_ssl_ctx, c, NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS setup failed");
+        return NGX_ERROR;
+    }
+
+    name = &rd->wmcf->redis_ssl_name;
+
+    /* SNI carries names, never addresses (RFC 6066) */
+
+    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(name->data, name->len, NULL) != NGX_OK
+#endif
+        && SSL_set_tlsext_host_name(c->ssl->connection, (char *) name->data)
+           == 0)
+    {
+        ngx_ssl_error(NGX_LOG_ERR, rd->log, 0,
+                      "SSL_set_tlsext_host_name(\"%s\") failed",
+                      name->data);
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS setup failed");
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_webhooks_redis_tls_done;
+        return NGX_AGAIN;
+    }
+
+    ngx_http_webhooks_redis_tls_done(c);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A server whose certificate does not verify is dropped like one that
+ * does not answer: nothing is ever sent to it, in clear or otherwise.
+ */
+
+static void
+ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
+{
+    long                            rc;
+    ngx_str_t                      *name;
+    X509                           *cert;
+    ngx_http_webhooks_redis_t      *rd;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rd = c->data;
+    wmcf = rd->wmcf;
+
+    c->read->handler = ngx_http_webhooks_redis_read_handler;
+    c->write->handler = ngx_http_webhooks_redis_write_handler;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS handshake failed");
+        return;
+    }
+
+    if (wmcf->redis_ssl_verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" certificate verify error: "
+                          "(%l:%s)", &wmcf->redis_addr, rc,
+                          X509_verify_cert_error_string(rc));
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "certificate not trusted");
+            return;
+        }
+
+        name = &wmcf->redis_ssl_name;
+
+        cert = SSL_get_peer_certificate(c->ssl->connection);
+        if (cert == NULL) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "sent no certificate");
+            return;
+        }
+
+        /* an address is checked against the certificate's IP names */
+
+        if (ngx_inet_addr(name->data, name->len) != INADDR_NONE
+#if (NGX_HAVE_INET6)
+            || ngx_inet6_addr(name->data, name->len, NULL) == NGX_OK
+#endif
+            )
+        {
+            rc = X509_check_ip_asc(cert, (char *) name->data, 0) == 1
+                 ? NGX_OK : NGX_ERROR;
+
+        } else {
+            rc = ngx_ssl_check_host(c, name);
+        }
+
+        X509_free(cert);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" certificate does not "
+                          "match \"%V\"", &wmcf->redis_addr, name);
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "certificate not trusted");
+            return;
+        }
+    }
+
     rd->connected = 1;
 
     if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
@@ -664,7 +826,8 @@ ngx_http_webhooks_redis_read_handler(ngx_event_t *ev)
 
         ngx_http_webhooks_redis_established(rd);
 
-        if (rd->conn != c) {
+        /* gone, or busy with its TLS handshake */
+        if (rd->conn != c || !rd->connected) {
             return;
         }
     }
@@ -1136,14 +1299,26 @@ ngx_http_webhooks_redis_script_sha1(ngx_http_webhooks_redis_script_t *script)
 }
 
 
+ngx_int_t
+ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    if (ngx_http_webhooks_redis_password(cf, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhooks_redis_ssl(cf, wmcf);
+}
+
+
 /*
  * The password file is read once with the configuration: by the master,
  * so it may be readable by root only.  Its text is never logged, and
  * "nginx -T" prints only its name.
  */
 
-ngx_int_t
-ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
+static ngx_int_t
+ngx_http_webhooks_redis_password(ngx_conf_t *cf,
     ngx_http_webhooks_main_conf_t *wmcf)
 {
     u_char              buf[NGX_HTTP_WEBHOOKS_REDIS_PASSWORD_MAX + 1];
@@ -1243,4 +1418,107 @@ ngx_http_webhooks_redis_wipe(void *data)
     ngx_str_t *s = data;
 
     ngx_explicit_memzero(s->data, s->len);
+}
+
+
+/* TLS set up as the proxy module does for its upstreams */
+
+static ngx_int_t
+ngx_http_webhooks_redis_ssl(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    u_char              *p;
+    ngx_str_t           *name;
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    if (!wmcf->redis_ssl) {
+        return NGX_OK;
+    }
+
+    if (wmcf->redis_url.family == AF_UNIX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhooks_redis_ssl\" needs a TCP address in "
+                           "\"webhooks_redis_pass\"");
+        return NGX_ERROR;
+    }
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ssl->log = cf->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    /* a write TLS must retry may come from a buffer that grew meanwhile */
+    SSL_CTX_set_mode(ssl->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+    if (wmcf->redis_ssl_certificate.len) {
+        if (wmcf->redis_ssl_certificate_key.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no \"webhooks_redis_ssl_certificate_key\" "
+                               "for \"webhooks_redis_ssl_certificate\" "
+                               "\"%V\"", &wmcf->redis_ssl_certificate);
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_certificate(cf, ssl, &wmcf->redis_ssl_certificate,
+                                &wmcf->redis_ssl_certificate_key, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (wmcf->redis_ssl_verify) {
+        if (wmcf->redis_ssl_trusted_certificate.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no \"webhooks_redis_ssl_trusted_certificate\""
+                               " for \"webhooks_redis_ssl_verify\"");
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_trusted_certificate(cf, ssl,
+                                        &wmcf->redis_ssl_trusted_certificate,
+                                        2)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    /* the name checked in the certificate: the host of redis_pass */
+
+    name = &wmcf->redis_ssl_name;
+
+    if (name->len == 0) {
+        *name = wmcf->redis_url.host;
+    }
+
+    p = ngx_pnalloc(cf->pool, name->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(p, name->data, name->len) = '\0';
+    name->data = p;
+
+    wmcf->redis_ssl_ctx = ssl;
+
+    return NGX_OK;
 }
