@@ -47,6 +47,8 @@ static char *ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_redis_sentinel(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
@@ -214,6 +216,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("webhooks_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_webhooks_redis_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("webhooks_redis_user"),
@@ -626,6 +635,25 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (wmcf->redis_sentinels) {
+        if (wmcf->redis_addr.data) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhooks_redis_pass\" and "
+                               "\"webhooks_redis_sentinel\" exclude each "
+                               "other");
+            return NGX_CONF_ERROR;
+        }
+
+        /* for logs only: the master is asked for at run time */
+        wmcf->redis_addr = wmcf->redis_master_name;
+
+        if (ngx_http_webhooks_redis_conf(cf, wmcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
     if (wmcf->redis_addr.data == NULL) {
         ngx_str_set(&wmcf->redis_addr, "127.0.0.1:6379");
     }
@@ -935,6 +963,55 @@ ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /* key files: the first seals, all open */
+
+/* webhooks_redis_sentinel name address ...: resolved here, in the master */
+
+static char *
+ngx_http_webhooks_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_url_t   *u;
+    ngx_uint_t   i;
+
+    if (wmcf->redis_sentinels) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->redis_master_name = value[1];
+
+    wmcf->redis_sentinels = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                             sizeof(ngx_url_t));
+    if (wmcf->redis_sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        u = ngx_array_push(wmcf->redis_sentinels);
+        if (u == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(u, sizeof(ngx_url_t));
+
+        u->url = value[i];
+        u->default_port = 26379;
+
+        if (ngx_parse_url(cf->pool, u) != NGX_OK || u->naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in \"%V\" of \"webhooks_redis_sentinel\"",
+                               u->err ? u->err : "no address", &u->url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
 
 static char *
 ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

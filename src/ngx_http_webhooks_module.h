@@ -42,6 +42,8 @@ typedef struct {
     ngx_str_t                    redis_ssl_certificate_key;
     ngx_str_t                    redis_ssl_name;  /* NUL-terminated */
     ngx_ssl_t                   *redis_ssl_ctx;
+    ngx_str_t                    redis_master_name;
+    ngx_array_t                 *redis_sentinels;  /* of ngx_url_t */
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
 

@@ -83,6 +83,18 @@ struct ngx_http_webhooks_redis_s {
     unsigned                             connected:1;
     unsigned                             closed:1;
 
+    /* Sentinel: asking one, the master it named, going there now */
+    unsigned                             asking:1;
+    unsigned                             have_master:1;
+    unsigned                             switching:1;
+    ngx_uint_t                           sentinel;
+    ngx_sockaddr_t                       master;
+    socklen_t                            master_len;
+    u_char                               master_text[NGX_SOCKADDR_STRLEN];
+
+    /* the server connected to now, for logs */
+    ngx_str_t                            name;
+
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
 
@@ -100,6 +112,13 @@ static void ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_ready(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_ask(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_master(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_role(void *data, redisReply *reply);
+static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_internal(
+    ngx_http_webhooks_redis_t *rd, ngx_http_webhooks_redis_handler_pt handler,
+    int argc, const char **argv, size_t *argvlen);
 static ngx_int_t ngx_http_webhooks_redis_test_connect(ngx_connection_t *c);
 static void ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev);
@@ -248,7 +267,7 @@ ngx_http_webhooks_redis_stats(ngx_http_webhooks_redis_t *rd)
 ngx_int_t
 ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {
-    return rd != NULL && rd->conn != NULL
+    return rd != NULL && rd->conn != NULL && !rd->asking
            && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
                || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
 }
@@ -264,16 +283,39 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = rd->wmcf;
-    u = &wmcf->redis_url;
-
-    /* the addresses were resolved with the configuration, not here */
-    addr = &u->addrs[rd->attempt++ % u->naddrs];
 
     ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
 
-    rd->peer.sockaddr = addr->sockaddr;
-    rd->peer.socklen = addr->socklen;
-    rd->peer.name = &wmcf->redis_addr;
+    /* the addresses were resolved with the configuration, not here */
+
+    if (wmcf->redis_sentinels && !rd->have_master) {
+        u = wmcf->redis_sentinels->elts;
+        u = &u[rd->sentinel++ % wmcf->redis_sentinels->nelts];
+        addr = &u->addrs[0];
+
+        rd->peer.sockaddr = addr->sockaddr;
+        rd->peer.socklen = addr->socklen;
+        rd->name = u->url;
+        rd->asking = 1;
+
+    } else if (wmcf->redis_sentinels) {
+        rd->peer.sockaddr = &rd->master.sockaddr;
+        rd->peer.socklen = rd->master_len;
+        rd->name.data = rd->master_text;
+        rd->name.len = ngx_sock_ntop(&rd->master.sockaddr, rd->master_len,
+                                     rd->master_text, NGX_SOCKADDR_STRLEN, 1);
+        rd->asking = 0;
+
+    } else {
+        u = &wmcf->redis_url;
+        addr = &u->addrs[rd->attempt++ % u->naddrs];
+
+        rd->peer.sockaddr = addr->sockaddr;
+        rd->peer.socklen = addr->socklen;
+        rd->name = wmcf->redis_addr;
+    }
+
+    rd->peer.name = &rd->name;
     rd->peer.get = ngx_event_get_peer;
     rd->peer.log = rd->log;
     rd->peer.log_error = NGX_ERROR_ERR;
@@ -290,13 +332,15 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" connect failed",
-                      &wmcf->redis_addr);
+                      "webhooks: redis \"%V\" connect failed", &rd->name);
 
         if (rd->peer.connection) {
             ngx_close_connection(rd->peer.connection);
             rd->peer.connection = NULL;
         }
+
+        rd->asking = 0;
+        rd->have_master = 0;
 
         redisReaderFree(rd->reader);
         rd->reader = NULL;
@@ -321,11 +365,16 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 
     ngx_add_timer(&rd->timer, wmcf->redis_connect_timeout);
 
-    /* the first command: nothing is read before Redis accepts us */
-    ngx_http_webhooks_redis_handshake(rd);
+    if (rd->asking) {
+        ngx_http_webhooks_redis_ask(rd);
 
-    /* queued next, so scripts exist before any EVALSHA is read */
-    ngx_http_webhooks_redis_load_scripts(rd);
+    } else {
+        /* the first command: nothing is read before Redis accepts us */
+        ngx_http_webhooks_redis_handshake(rd);
+
+        /* queued next, so scripts exist before any EVALSHA is read */
+        ngx_http_webhooks_redis_load_scripts(rd);
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
                    "webhooks redis connecting fd:%d", c->fd);
@@ -373,7 +422,41 @@ ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
         argvlen[0] = 4;
     }
 
-    cmd->handler = ngx_http_webhooks_redis_ready;
+    if (ngx_http_webhooks_redis_internal(rd, ngx_http_webhooks_redis_ready,
+                                         argc, argv, argvlen)
+        == NULL)
+    {
+        return;
+    }
+
+    /* the first bytes of the buffer: wiped once they are written */
+    rd->out_secret = wmcf->redis_password.len ? rd->out_len : 0;
+
+    if (wmcf->redis_sentinels) {
+        /* a sentinel's word is checked: the server must say it is master */
+        argv[0] = "ROLE";
+        argvlen[0] = 4;
+
+        (void) ngx_http_webhooks_redis_internal(rd,
+                                                ngx_http_webhooks_redis_role,
+                                                1, argv, argvlen);
+    }
+}
+
+
+static ngx_http_webhooks_redis_cmd_t *
+ngx_http_webhooks_redis_internal(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_handler_pt handler, int argc, const char **argv,
+    size_t *argvlen)
+{
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+
+    cmd = ngx_http_webhooks_redis_alloc(rd);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->handler = handler;
     cmd->data = rd;
     cmd->rd = rd;
     cmd->argc = argc;
@@ -382,14 +465,155 @@ ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
 
     if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
         ngx_queue_insert_tail(&rd->free, &cmd->queue);
-        return;
+        return NULL;
     }
 
     cmd->argv = NULL;
     cmd->argvlen = NULL;
 
-    /* the first bytes of the buffer: wiped once they are written */
-    rd->out_secret = wmcf->redis_password.len ? rd->out_len : 0;
+    return cmd;
+}
+
+
+/* SENTINEL get-master-addr-by-name: where the master is now */
+
+static void
+ngx_http_webhooks_redis_ask(ngx_http_webhooks_redis_t *rd)
+{
+    const char  *argv[3];
+    size_t       argvlen[3];
+
+    argv[0] = "SENTINEL";
+    argvlen[0] = 8;
+    argv[1] = "get-master-addr-by-name";
+    argvlen[1] = sizeof("get-master-addr-by-name") - 1;
+    argv[2] = (const char *) rd->wmcf->redis_master_name.data;
+    argvlen[2] = rd->wmcf->redis_master_name.len;
+
+    (void) ngx_http_webhooks_redis_internal(rd,
+                                            ngx_http_webhooks_redis_master,
+                                            3, argv, argvlen);
+}
+
+
+static void
+ngx_http_webhooks_redis_master(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    in_addr_t                   inaddr;
+    ngx_int_t                   port;
+    redisReply                 *host, *p;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    wmcf = rd->wmcf;
+
+    /* whatever happens, this connection has said what it had to */
+    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" names no master "
+                      "\"%V\"%s%*s", &rd->name, &wmcf->redis_master_name,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+        return;
+    }
+
+    host = reply->element[0];
+    p = reply->element[1];
+
+    port = ngx_atoi((u_char *) p->str, p->len);
+
+    ngx_memzero(&rd->master, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr((u_char *) host->str, host->len);
+
+    if (inaddr != INADDR_NONE) {
+        rd->master.sockaddr_in.sin_family = AF_INET;
+        rd->master.sockaddr_in.sin_addr.s_addr = inaddr;
+        rd->master_len = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr((u_char *) host->str, host->len,
+                              rd->master.sockaddr_in6.sin6_addr.s6_addr)
+               == NGX_OK)
+    {
+        rd->master.sockaddr_in6.sin6_family = AF_INET6;
+        rd->master_len = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        port = NGX_ERROR;
+    }
+
+    if (port < 1 || port > 65535) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" named master "
+                      "\"%V\" at an invalid address", &rd->name,
+                      &wmcf->redis_master_name);
+        return;
+    }
+
+    ngx_inet_set_port(&rd->master.sockaddr, (in_port_t) port);
+
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "webhooks: redis sentinel \"%V\": master \"%V\" is "
+                  "%*s:%*s", &rd->name, &wmcf->redis_master_name,
+                  (size_t) host->len, host->str, (size_t) p->len, p->str);
+
+    rd->have_master = 1;
+    rd->switching = 1;
+}
+
+
+static void
+ngx_http_webhooks_redis_role(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    redisReply  *role;
+
+    if (reply == NULL || rd->state == NGX_HTTP_WEBHOOKS_REDIS_DOWN) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        role = reply->element[0];
+
+        if (role->type == REDIS_REPLY_STRING && role->len == 6
+            && ngx_strncmp(role->str, "master", 6) == 0)
+        {
+            ngx_http_webhooks_redis_up(rd);
+            return;
+        }
+
+        if (role->type == REDIS_REPLY_STRING) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" is not the master: its "
+                          "role is \"%*s\"", &rd->name,
+                          (size_t) role->len, role->str);
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis \"%V\" refused ROLE%s%*s", &rd->name,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+    }
+
+    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
 }
 
 
@@ -410,13 +634,13 @@ ngx_http_webhooks_redis_ready(void *data, redisReply *reply)
         if (wmcf->redis_user.len) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                           "webhooks: redis \"%V\" refused AUTH as user "
-                          "\"%V\": %*s", &wmcf->redis_addr,
-                          &wmcf->redis_user, (size_t) reply->len, reply->str);
+                          "\"%V\": %*s", &rd->name, &wmcf->redis_user,
+                          (size_t) reply->len, reply->str);
 
         } else {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                           "webhooks: redis \"%V\" refused %s: %*s",
-                          &wmcf->redis_addr,
+                          &rd->name,
                           wmcf->redis_password.len
                           ? "AUTH"
                           : "PING (no \"webhooks_redis_password_file\")",
@@ -427,9 +651,17 @@ ngx_http_webhooks_redis_ready(void *data, redisReply *reply)
         return;
     }
 
+    if (rd->wmcf->redis_sentinels == NULL) {
+        ngx_http_webhooks_redis_up(rd);
+    }
+}
+
+
+static void
+ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd)
+{
     ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                  "webhooks: connected to redis \"%V\"",
-                  &rd->wmcf->redis_addr);
+                  "webhooks: connected to redis \"%V\"", &rd->name);
 
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_UP;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
@@ -485,6 +717,17 @@ ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd)
         return;
     }
 
+    if (rd->switching) {
+        /* from the sentinel to the master it named: no backoff */
+        rd->switching = 0;
+
+        if (!rd->reconnect.timer_set) {
+            ngx_add_timer(&rd->reconnect, 1);
+        }
+
+        return;
+    }
+
     if (!rd->reconnect.timer_set) {
         ngx_add_timer(&rd->reconnect, rd->backoff);
     }
@@ -521,10 +764,17 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
     if (why) {
         ngx_log_error(level, rd->log, 0,
                       "webhooks: redis \"%V\" %s, reconnecting",
-                      &rd->wmcf->redis_addr, why);
+                      &rd->name, why);
     }
 
     c = rd->conn;
+
+    /* a master lost may have failed over: the sentinels are asked again */
+    if (!rd->asking && !rd->switching) {
+        rd->have_master = 0;
+    }
+
+    rd->asking = 0;
 
     rd->conn = NULL;
     rd->connected = 0;
@@ -760,7 +1010,7 @@ ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
         if (rc != X509_V_OK) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                           "webhooks: redis \"%V\" certificate verify error: "
-                          "(%l:%s)", &wmcf->redis_addr, rc,
+                          "(%l:%s)", &rd->name, rc,
                           X509_verify_cert_error_string(rc));
             ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
                                          "certificate not trusted");
@@ -796,7 +1046,7 @@ ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
         if (rc != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                           "webhooks: redis \"%V\" certificate does not "
-                          "match \"%V\"", &wmcf->redis_addr, name);
+                          "match \"%V\"", &rd->name, name);
             ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
                                          "certificate not trusted");
             return;
@@ -1166,7 +1416,9 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         }
 
         /* a write TLS retries may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER */
-        ngx_memmove(out, rd->out + rd->out_pos, pending);
+        if (pending) {
+            ngx_memmove(out, rd->out + rd->out_pos, pending);
+        }
 
         if (out != rd->out) {
             if (rd->out) {
@@ -1254,6 +1506,17 @@ ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
     rd->stats.replies++;
 
     if (reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+    {
+        /* a replica now, maybe after a failover: found again, and 503 */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis \"%V\" is read-only", &rd->name);
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        reply = NULL;
+    }
+
+    if (reply
+        && reply->type == REDIS_REPLY_ERROR
         && cmd->script
         && cmd->handler
         && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
@@ -1434,6 +1697,13 @@ ngx_http_webhooks_redis_ssl(ngx_conf_t *cf,
 
     if (!wmcf->redis_ssl) {
         return NGX_OK;
+    }
+
+    if (wmcf->redis_sentinels) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhooks_redis_ssl\" does not work with "
+                           "\"webhooks_redis_sentinel\" yet");
+        return NGX_ERROR;
     }
 
     if (wmcf->redis_url.family == AF_UNIX) {

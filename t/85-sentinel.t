@@ -1,0 +1,234 @@
+#!/usr/bin/perl
+
+# Sentinel failover: one master, one replica, three sentinels on
+# 127.0.0.1.  A paced stream of events while the master is killed with
+# SIGKILL: the intake answers 503 during the failover, never anything but
+# 202 or 503; the module finds the new master through the sentinels
+# without a reload (the queue's blocking reads and the scripts too); with
+# webhooks_redis_wait_replicas on, every event answered 202 is delivered.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Path qw(make_path);
+use JSON::PP;
+use Test::More;
+use Test::Webhooks;
+use Time::HiRes qw(sleep time);
+
+my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
+my $D = $t->testdir;
+my $SLOW = $ENV{WEBHOOKS_VALGRIND} ? 4 : 1;
+
+$t->start_redis('--appendonly', 'yes', '--appendfsync', 'everysec');
+my $MASTER = $t->redis_port;
+my $REPLICA = $t->port(3);
+
+make_path("$D/replica");
+$t->run_daemon('redis-server', '--port', $REPLICA, '--bind', '127.0.0.1',
+    '--dir', "$D/replica", '--logfile', "$D/replica/redis.log",
+    '--daemonize', 'no', '--save', '', '--appendonly', 'yes',
+    '--replicaof', '127.0.0.1', $MASTER);
+$t->waitforsocket("127.0.0.1:$REPLICA") or die "replica did not start";
+
+my @S = map { $t->port(10 + $_) } 1 .. 3;
+for my $i (0 .. 2) {
+    make_path("$D/s$i");
+    $t->write_file("s$i/sentinel.conf", <<"EOF");
+port $S[$i]
+bind 127.0.0.1
+daemonize no
+dir $D/s$i
+logfile $D/s$i/sentinel.log
+sentinel monitor mymaster 127.0.0.1 $MASTER 2
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 10000
+sentinel parallel-syncs mymaster 1
+EOF
+    $t->run_daemon('redis-server', "$D/s$i/sentinel.conf", '--sentinel');
+}
+for (@S) {
+    $t->waitforsocket("127.0.0.1:$_") or die "sentinel $_ did not start";
+}
+
+# The other servers, through harness objects of their own.
+my $replica = Test::Webhooks->new(redis_port => $REPLICA);
+my @sentinel = map { Test::Webhooks->new(redis_port => $_) } @S;
+
+# Ready: the replica in sync, each sentinel knowing the replica and the
+# two other sentinels.
+{
+    my $end = time + 20;
+    my $ok;
+    while (time < $end) {
+        $ok = eval {
+            $replica->redis('INFO', 'replication')
+                =~ /master_link_status:up/
+            && !grep { @{ $_->redis(SENTINEL => 'replicas', 'mymaster') } < 1
+                || @{ $_->redis(SENTINEL => 'sentinels', 'mymaster') } < 2 }
+                @sentinel;
+        };
+        last if $ok;
+        sleep 0.2;
+    }
+    ok($ok, 'master, replica and three sentinels ready') or BAIL_OUT('setup');
+}
+
+my $RCV = $t->start_receiver;
+
+$t->nginx_conf(<<"EOF");
+    map \$http_authorization \$wh_token {
+        "~*^(?:token|bearer)\\s+(?<tok>\\S+)\\s*\$"  \$tok;
+        default                                 "";
+    }
+    map \$wh_token \$wh_login { demo-owner octocat; default ""; }
+    map \$wh_token \$wh_admin { demo-owner 1; default 0; }
+
+    webhooks_redis_sentinel         mymaster 127.0.0.1:$S[0]
+                                    127.0.0.1:$S[1] 127.0.0.1:$S[2];
+#WAIT
+    webhooks_delivery_allow         127.0.0.0/8 ::1;
+    webhooks_redis_timeout          1s;
+    webhooks_delivery_claim_timeout 2s;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+
+        webhooks_delivery_location /_webhooks/deliver;
+
+        location /_webhooks/deliver {
+            internal;
+            proxy_pass            \$webhooks_delivery_url;
+            proxy_set_header      Host \$webhooks_delivery_host;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout    10s;
+        }
+
+        location = /_webhooks/events {
+            webhooks_events on;
+        }
+
+        location / {
+            webhooks_api   on;
+            webhooks_login \$wh_login;
+            webhooks_admin \$wh_admin;
+        }
+    }
+EOF
+$t->run;
+
+my $TOK = 'demo-owner';
+my $J = JSON::PP->new->canonical;
+my $QUEUE = 'webhooks:queue';
+my $REPO = '/repos/octo-org/failover';
+
+sub hook {
+    my ($url) = @_;
+    my $r;
+    my $end = time + 5;
+    do {
+        $r = $t->api(POST => "$REPO/hooks", $TOK,
+            { config => { url => $url, content_type => 'json' },
+              events => ['push'] });
+    } while (($r->{status} // 0) == 503 && time < $end && sleep 0.1);
+    is($r->{status}, 201, "hook $url created") or diag($r->{raw});
+    return $r->{json}{id};
+}
+
+my @hooks = (hook("$RCV/ok/a"), hook("$RCV/slow/b?delay=0.05"));
+like($t->read_file('error.log'),
+    qr/redis sentinel "127\.0\.0\.1:\d+": master "mymaster" is 127\.0\.0\.1:$MASTER/,
+    'the master asked of a sentinel');
+
+###############################################################################
+# Events every 20 ms; the master is killed 1 s in.  Then more, until the
+# intake has taken 20 in again.
+
+my $GAP = 0.02;
+my (@ev, $kill);
+
+sub post {
+    my ($i) = @_;
+    my $body = $J->encode({ n => $i, ref => 'refs/heads/main',
+        repository => { id => 850, name => 'failover',
+            full_name => 'octo-org/failover',
+            owner => { login => 'octo-org' } } });
+    my $sent = time;
+    my $r = $t->http(POST => '/_webhooks/events', body => $body,
+        timeout => 10, headers => { 'X-GitHub-Event' => 'push',
+            'Content-Type' => 'application/json' });
+    push @ev, { n => $i, sent => $sent, done => time,
+        status => $r->{status} // 'none', guid => $r->{json}{guid},
+        raw => $r->{raw} // $r->{error} };
+}
+
+my $t0 = time;
+my $i = 0;
+while (time - $t0 < 30 * $SLOW) {
+    my $due = $t0 + ++$i * $GAP;
+    sleep($due - time) if $due > time;
+
+    if (!defined $kill && time - $t0 >= 1) {
+        kill 'KILL', $t->redis_pid;
+        waitpid($t->redis_pid, 0);
+        delete $t->{_redis_pid};
+        $kill = time;
+    }
+
+    post($i);
+
+    last if defined $kill
+        && grep({ $_->{sent} > $kill && $_->{status} eq '202' } @ev) >= 20;
+}
+
+my %status;
+$status{ $_->{status} }++ for @ev;
+note('intake: ' . join ', ', map {"$_: $status{$_}"} sort keys %status);
+
+my @after = grep { $_->{sent} > $kill } @ev;
+my ($first) = grep { $_->{status} eq '202' } @after;
+note(sprintf 'the intake took events in again %.1f s after the kill',
+    $first->{sent} - $kill) if $first;
+
+cmp_ok(scalar(grep { $_->{status} eq '202' && $_->{done} < $kill } @ev),
+    '>=', 30, 'events taken in before the kill');
+cmp_ok(scalar(grep { $_->{status} eq '503' } @after), '>=', 1,
+    'the intake answered 503 during the failover');
+cmp_ok(scalar(grep { $_->{status} eq '202' } @after), '>=', 20,
+    'the intake takes events in on the new master, without a reload');
+is(scalar(grep { $_->{status} !~ /^(?:202|503)$/ } @ev), 0,
+    'every answer was 202 or 503')
+    or diag(join "\n", map {"event $_->{n}: $_->{raw}"}
+        grep { $_->{status} !~ /^(?:202|503)$/ } @ev);
+
+like($replica->redis('ROLE')->[0], qr/^master$/, 'the replica is master now');
+like($t->read_file('error.log'),
+    qr/master "mymaster" is 127\.0\.0\.1:$REPLICA/,
+    'the module was told of the new master');
+
+my $r = $t->api(GET => "$REPO/hooks", $TOK);
+is($r->{status}, 200, 'the API answers on the new master');
+
+###############################################################################
+# Every (GUID, hook) of an event answered 202 arrives at least once.
+
+my @ok = grep { $_->{status} eq '202' } @ev;
+my @guids = map { $_->{guid} } @ok;
+is(scalar(grep { !defined } @guids), 0, 'every 202 names a GUID');
+
+my $n;
+$t->wait_for(sub { $n = $t->tally(\@guids);
+    !$t->lost(\@guids, \@hooks, $n) }, 60);
+my @lost = $t->lost(\@guids, \@hooks, $n);
+ok($t->wait_for(sub { $replica->pending($QUEUE) eq '0' }, 20),
+    'nothing pending on the new master')
+    or diag('pending: ' . $replica->pending($QUEUE));
+is(scalar @lost, 0, 'no delivery lost (' . @guids * @hooks . ' expected)')
+    or diag(scalar(@lost) . ' lost: '
+        . join ', ', grep {defined} @lost[0 .. 19]);
+
+$t->log_ok;
+
+done_testing;
