@@ -49,6 +49,8 @@ static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhooks_redis_sentinel(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
@@ -221,6 +223,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
     { ngx_string("webhooks_redis_sentinel"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_webhooks_redis_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_redis_wait_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhooks_redis_wait,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -514,6 +523,8 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->redis_ssl = NGX_CONF_UNSET;
     wmcf->redis_ssl_verify = NGX_CONF_UNSET;
+    wmcf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
+    wmcf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->concurrency = NGX_CONF_UNSET_UINT;
     wmcf->retention = NGX_CONF_UNSET;
     wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
@@ -544,6 +555,8 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
     ngx_conf_init_value(wmcf->redis_ssl, 0);
     ngx_conf_init_value(wmcf->redis_ssl_verify, 1);
+    ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
+    ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 1000);
     ngx_conf_init_uint_value(wmcf->concurrency, 32);
     ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
     ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
@@ -963,6 +976,52 @@ ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /* key files: the first seals, all open */
+
+/* webhooks_redis_wait_replicas off | number [timeout] */
+
+static char *
+ngx_http_webhooks_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t   ms;
+
+    if (wmcf->redis_wait_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        wmcf->redis_wait_replicas = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of replicas \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_wait_replicas = n;
+
+    if (cf->args->nelts == 3) {
+        ms = ngx_parse_time(&value[2], 0);
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid timeout \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_wait_timeout = ms;
+    }
+
+    return NGX_CONF_OK;
+}
+
 
 /* webhooks_redis_sentinel name address ...: resolved here, in the master */
 

@@ -50,6 +50,10 @@ struct ngx_http_webhooks_redis_cmd_s {
     ngx_msec_t                           deadline;
     ngx_msec_t                           timeout;
 
+    /* webhooks_redis_wait_replicas: the WAIT sent after it, its reply */
+    ngx_http_webhooks_redis_cmd_t       *wait;
+    redisReply                          *held;
+
     /* kept to resend EVALSHA as EVAL after NOSCRIPT */
     ngx_http_webhooks_redis_script_t    *script;
     int                                  argc;
@@ -98,6 +102,9 @@ struct ngx_http_webhooks_redis_s {
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
 
+    /* the command whose reply is being handed over */
+    ngx_http_webhooks_redis_cmd_t       *current;
+
     ngx_http_webhooks_redis_script_t    *scripts;
     ngx_uint_t                           nscripts;
 
@@ -128,8 +135,11 @@ static void ngx_http_webhooks_redis_write_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_process(
     ngx_http_webhooks_redis_t *rd);
-static void ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
+static ngx_int_t ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
     redisReply *reply);
+static ngx_int_t ngx_http_webhooks_redis_wait(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_cmd_t *cmd);
+static void ngx_http_webhooks_redis_waited(void *data, redisReply *reply);
 static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_alloc(
     ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd,
@@ -819,9 +829,19 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
         ngx_queue_remove(q);
         cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
 
+        if (cmd->wait) {
+            /* answered here: its WAIT has nothing to hand over */
+            cmd->wait->handler = NULL;
+            cmd->wait = NULL;
+        }
+
+        rd->current = cmd;
+
         if (cmd->handler) {
             cmd->handler(cmd->data, NULL);
         }
+
+        rd->current = NULL;
 
         ngx_queue_insert_tail(&rd->free, &cmd->queue);
     }
@@ -1205,8 +1225,9 @@ ngx_http_webhooks_redis_process(ngx_http_webhooks_redis_t *rd)
             return NGX_ERROR;
         }
 
-        ngx_http_webhooks_redis_reply(rd, reply);
-        freeReplyObject(reply);
+        if (ngx_http_webhooks_redis_reply(rd, reply) != NGX_DONE) {
+            freeReplyObject(reply);
+        }
 
         if (rd->conn != c) {
             return NGX_ERROR;
@@ -1370,6 +1391,12 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
         return NULL;
     }
 
+    if (ngx_http_webhooks_redis_wait(rd, cmd) != NGX_OK) {
+        /* what is not known to be replicated is not claimed */
+        ngx_http_webhooks_redis_cancel(cmd);
+        return NULL;
+    }
+
     return cmd;
 }
 
@@ -1492,7 +1519,9 @@ ngx_http_webhooks_redis_cancel(ngx_http_webhooks_redis_cmd_t *cmd)
 }
 
 
-static void
+/* NGX_DONE: the reply is held until its WAIT is answered */
+
+static ngx_int_t
 ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
     redisReply *reply)
 {
@@ -1528,21 +1557,149 @@ ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
         cmd->argvlen[1] = cmd->script->body.len;
         cmd->script = NULL;
 
-        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK) {
+        if (cmd->wait) {
+            /* the WAIT sent after EVALSHA is for nothing now */
+            cmd->wait->handler = NULL;
+            cmd->wait = NULL;
+        }
+
+        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK
+            && ngx_http_webhooks_redis_wait(rd, cmd) == NGX_OK)
+        {
             ngx_http_webhooks_redis_arm(rd);
-            return;
+            return NGX_OK;
         }
 
         reply = NULL;
     }
 
+    if (cmd->wait && reply && reply->type != REDIS_REPLY_ERROR) {
+        /* answered once enough replicas have the write too */
+        cmd->held = reply;
+        ngx_http_webhooks_redis_arm(rd);
+        return NGX_DONE;
+    }
+
+    if (cmd->wait) {
+        cmd->wait->handler = NULL;
+        cmd->wait = NULL;
+    }
+
+    rd->current = cmd;
+
     if (cmd->handler) {
         cmd->handler(cmd->data, reply);
     }
 
+    rd->current = NULL;
+
     ngx_queue_insert_tail(&rd->free, &cmd->queue);
 
     ngx_http_webhooks_redis_arm(rd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * WAIT numreplicas timeout, pipelined right after a script: Redis
+ * answers it once that many replicas have every write of this
+ * connection so far, the script's included, or when time is up.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_redis_wait(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_cmd_t *cmd)
+{
+    u_char                          n[NGX_INT_T_LEN], ms[NGX_INT_T_LEN];
+    size_t                          argvlen[3];
+    const char                     *argv[3];
+    ngx_http_webhooks_redis_cmd_t  *wait;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = rd->wmcf;
+
+    if (wmcf->redis_wait_replicas == 0) {
+        return NGX_OK;
+    }
+
+    wait = ngx_http_webhooks_redis_alloc(rd);
+    if (wait == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "WAIT";
+    argvlen[0] = 4;
+    argv[1] = (const char *) n;
+    argvlen[1] = ngx_sprintf(n, "%ui", wmcf->redis_wait_replicas) - n;
+    argv[2] = (const char *) ms;
+    argvlen[2] = ngx_sprintf(ms, "%M", wmcf->redis_wait_timeout) - ms;
+
+    wait->handler = ngx_http_webhooks_redis_waited;
+    wait->data = cmd;
+    wait->rd = rd;
+    wait->timeout = wmcf->redis_wait_timeout;
+    wait->argc = 3;
+    wait->argv = argv;
+    wait->argvlen = argvlen;
+
+    if (ngx_http_webhooks_redis_send(rd, wait) != NGX_OK) {
+        ngx_queue_insert_tail(&rd->free, &wait->queue);
+        return NGX_ERROR;
+    }
+
+    wait->argv = NULL;
+    wait->argvlen = NULL;
+
+    cmd->wait = wait;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webhooks_redis_waited(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_cmd_t *cmd = data;
+
+    redisReply                     *held;
+    ngx_http_webhooks_redis_t      *rd;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rd = cmd->rd;
+    wmcf = rd->wmcf;
+
+    if (cmd->wait != rd->current) {
+        return;
+    }
+
+    held = cmd->held;
+
+    cmd->wait = NULL;
+    cmd->held = NULL;
+
+    if (reply
+        && (reply->type != REDIS_REPLY_INTEGER
+            || reply->integer < (long long) wmcf->redis_wait_replicas))
+    {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "webhooks: redis \"%V\": %L of %ui replicas took a "
+                      "write in %M ms, answering 503", &rd->name,
+                      reply->type == REDIS_REPLY_INTEGER
+                      ? (int64_t) reply->integer : (int64_t) -1,
+                      wmcf->redis_wait_replicas, wmcf->redis_wait_timeout);
+        reply = NULL;
+    }
+
+    if (cmd->handler) {
+        cmd->handler(cmd->data, reply ? held : NULL);
+    }
+
+    if (held) {
+        freeReplyObject(held);
+    }
+
+    ngx_queue_insert_tail(&rd->free, &cmd->queue);
 }
 
 

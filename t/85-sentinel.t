@@ -24,14 +24,19 @@ my $SLOW = $ENV{WEBHOOKS_VALGRIND} ? 4 : 1;
 
 $t->start_redis('--appendonly', 'yes', '--appendfsync', 'everysec');
 my $MASTER = $t->redis_port;
-my $REPLICA = $t->port(3);
 
-make_path("$D/replica");
-$t->run_daemon('redis-server', '--port', $REPLICA, '--bind', '127.0.0.1',
-    '--dir', "$D/replica", '--logfile', "$D/replica/redis.log",
-    '--daemonize', 'no', '--save', '', '--appendonly', 'yes',
-    '--replicaof', '127.0.0.1', $MASTER);
-$t->waitforsocket("127.0.0.1:$REPLICA") or die "replica did not start";
+# Two replicas: after the failover the new master still has one, so that
+# WAIT 1 can be answered.
+my @R = ($t->port(3), $t->port(4));
+my %rpid;
+for my $p (@R) {
+    make_path("$D/r$p");
+    $rpid{$p} = $t->run_daemon('redis-server', '--port', $p,
+        '--bind', '127.0.0.1', '--dir', "$D/r$p",
+        '--logfile', "$D/r$p/redis.log", '--daemonize', 'no', '--save', '',
+        '--appendonly', 'yes', '--replicaof', '127.0.0.1', $MASTER);
+    $t->waitforsocket("127.0.0.1:$p") or die "replica $p did not start";
+}
 
 my @S = map { $t->port(10 + $_) } 1 .. 3;
 for my $i (0 .. 2) {
@@ -54,26 +59,26 @@ for (@S) {
 }
 
 # The other servers, through harness objects of their own.
-my $replica = Test::Webhooks->new(redis_port => $REPLICA);
+my %replica = map { $_ => Test::Webhooks->new(redis_port => $_) } @R;
 my @sentinel = map { Test::Webhooks->new(redis_port => $_) } @S;
 
-# Ready: the replica in sync, each sentinel knowing the replica and the
-# two other sentinels.
+# Ready: the replicas in sync, each sentinel knowing both and the two
+# other sentinels.
 {
-    my $end = time + 20;
+    my $end = time + 30;
     my $ok;
     while (time < $end) {
         $ok = eval {
-            $replica->redis('INFO', 'replication')
-                =~ /master_link_status:up/
-            && !grep { @{ $_->redis(SENTINEL => 'replicas', 'mymaster') } < 1
+            !grep({ $_->redis('INFO', 'replication')
+                !~ /master_link_status:up/ } values %replica)
+            && !grep { @{ $_->redis(SENTINEL => 'replicas', 'mymaster') } < 2
                 || @{ $_->redis(SENTINEL => 'sentinels', 'mymaster') } < 2 }
                 @sentinel;
         };
         last if $ok;
         sleep 0.2;
     }
-    ok($ok, 'master, replica and three sentinels ready') or BAIL_OUT('setup');
+    ok($ok, 'master, two replicas and three sentinels ready') or BAIL_OUT('setup');
 }
 
 my $RCV = $t->start_receiver;
@@ -88,7 +93,7 @@ $t->nginx_conf(<<"EOF");
 
     webhooks_redis_sentinel         mymaster 127.0.0.1:$S[0]
                                     127.0.0.1:$S[1] 127.0.0.1:$S[2];
-#WAIT
+    webhooks_redis_wait_replicas    1 500ms;
     webhooks_delivery_allow         127.0.0.0/8 ::1;
     webhooks_redis_timeout          1s;
     webhooks_delivery_claim_timeout 2s;
@@ -203,9 +208,13 @@ is(scalar(grep { $_->{status} !~ /^(?:202|503)$/ } @ev), 0,
     or diag(join "\n", map {"event $_->{n}: $_->{raw}"}
         grep { $_->{status} !~ /^(?:202|503)$/ } @ev);
 
-like($replica->redis('ROLE')->[0], qr/^master$/, 'the replica is master now');
+my ($NEW) = grep { $replica{$_}->redis('ROLE')->[0] eq 'master' } @R;
+ok($NEW, 'a replica is master now');
+$NEW //= $R[0];
+my ($OTHER) = grep { $_ != $NEW } @R;
+my $master = $replica{$NEW};
 like($t->read_file('error.log'),
-    qr/master "mymaster" is 127\.0\.0\.1:$REPLICA/,
+    qr/master "mymaster" is 127\.0\.0\.1:$NEW/,
     'the module was told of the new master');
 
 my $r = $t->api(GET => "$REPO/hooks", $TOK);
@@ -222,12 +231,46 @@ my $n;
 $t->wait_for(sub { $n = $t->tally(\@guids);
     !$t->lost(\@guids, \@hooks, $n) }, 60);
 my @lost = $t->lost(\@guids, \@hooks, $n);
-ok($t->wait_for(sub { $replica->pending($QUEUE) eq '0' }, 20),
+ok($t->wait_for(sub { $master->pending($QUEUE) eq '0' }, 20),
     'nothing pending on the new master')
-    or diag('pending: ' . $replica->pending($QUEUE));
+    or diag('pending: ' . $master->pending($QUEUE));
 is(scalar @lost, 0, 'no delivery lost (' . @guids * @hooks . ' expected)')
     or diag(scalar(@lost) . ' lost: '
         . join ', ', grep {defined} @lost[0 .. 19]);
+
+###############################################################################
+# The last replica gone: WAIT 1 cannot be answered; writes get 503 after
+# the wait timeout, and nothing is claimed.
+
+kill 'KILL', $rpid{$OTHER};
+waitpid($rpid{$OTHER}, 0);
+{
+    my $end = time + 10;
+    sleep 0.1 while time < $end
+        && $master->redis('INFO', 'replication') !~ /connected_slaves:0/;
+}
+
+my $t1 = time;
+$r = $t->http(POST => '/_webhooks/events', timeout => 10,
+    headers => { 'X-GitHub-Event' => 'push',
+        'Content-Type' => 'application/json' },
+    body => $J->encode({ ref => 'refs/heads/main',
+        repository => { id => 850, name => 'failover',
+            full_name => 'octo-org/failover',
+            owner => { login => 'octo-org' } } }));
+my $took = time - $t1;
+is($r->{status}, 503, 'no replica: the intake answers 503')
+    or diag($r->{raw});
+is($r->{json} && $r->{json}{message}, 'Service Unavailable',
+    "no replica: GitHub's JSON");
+cmp_ok($took, '>=', 0.4, 'no replica: after the wait timeout');
+
+$r = $t->api(POST => "$REPO/hooks", $TOK,
+    { config => { url => "$RCV/ok/c" }, events => ['push'] });
+is($r->{status}, 503, 'no replica: an API write answers 503');
+like($t->read_file('error.log'),
+    qr/redis "127\.0\.0\.1:$NEW": 0 of 1 replicas took a write in 500 ms/,
+    'no replica: logged');
 
 $t->log_ok;
 
