@@ -9,6 +9,7 @@
 use strict;
 use warnings;
 
+use File::Path qw(make_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use JSON::PP;
@@ -17,6 +18,7 @@ use Test::Webhooks;
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new->skip_unless_module;
+my $D = $t->testdir;
 $t->start_redis;
 my $RCV = $t->start_receiver;
 
@@ -260,6 +262,36 @@ $t->reload;
 
 $t->redis(ACL => 'SETUSER', 'default', 'on', 'nopass', '~*', '&*', '+@all');
 wait_api_ok('default user on');
+
+###############################################################################
+# Demoted to a replica behind the module's back: writes meet READONLY;
+# the module answers 503, reconnects, and writes again once it is master.
+
+{
+    my $other = $t->port(5);
+    make_path("$D/other");
+    $t->run_daemon('redis-server', '--port', $other, '--bind', '127.0.0.1',
+        '--dir', "$D/other", '--logfile', "$D/other/redis.log",
+        '--save', '', '--appendonly', 'no');
+    $t->waitforsocket("127.0.0.1:$other") or die "no second redis";
+    $t->redis(REPLICAOF => '127.0.0.1', $other);
+
+    my $r;
+    my $end = time + 5;
+    do {
+        $r = api(POST => "$REPO/hooks", { config => { url => "$RCV/ok/ro" } });
+    } while (($r->{status} // 0) != 503 && time < $end && sleep 0.1);
+    is_503($r, 'read-only, create');
+    ok(log_count(qr/redis "127\.0\.0\.1:\d+" is read-only/),
+        'read-only: logged');
+
+    $t->redis(REPLICAOF => 'NO', 'ONE');
+    $end = time + 10;
+    do {
+        $r = api(POST => "$REPO/hooks", { config => { url => "$RCV/ok/ro" } });
+    } while (($r->{status} // 0) != 201 && time < $end && sleep 0.1);
+    is($r->{status}, 201, 'master again: writes work') or diag($r->{raw});
+}
 
 unlike($t->read_file('error.log'), qr/\Q$PW\E/, 'no password in error.log');
 $t->log_ok;
