@@ -98,6 +98,10 @@ struct ngx_http_webhooks_redis_s {
     /* the server connected to now, for logs */
     ngx_str_t                            name;
 
+    /* a subscriber to the sentinels' +switch-master, not for commands */
+    unsigned                             watch:1;
+    ngx_queue_t                          link;
+
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
 
@@ -122,6 +126,13 @@ static void ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_ask(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_master(void *data, redisReply *reply);
 static void ngx_http_webhooks_redis_role(void *data, redisReply *reply);
+static ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_new(
+    ngx_cycle_t *cycle, ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts,
+    ngx_uint_t watch);
+static void ngx_http_webhooks_redis_subscribed(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_switched(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply);
 static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_internal(
     ngx_http_webhooks_redis_t *rd, ngx_http_webhooks_redis_handler_pt handler,
     int argc, const char **argv, size_t *argvlen);
@@ -155,11 +166,25 @@ static void ngx_http_webhooks_redis_tls_done(ngx_connection_t *c);
 /* the connection of the API and of short commands, one per worker */
 static ngx_http_webhooks_redis_t  *ngx_http_webhooks_redis;
 
+/* with Sentinel: who tells of failovers, and whom to tell */
+static ngx_http_webhooks_redis_t  *ngx_http_webhooks_redis_watcher;
+static ngx_queue_t                 ngx_http_webhooks_redis_all;
+
 
 ngx_http_webhooks_redis_t *
 ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts)
+{
+    return ngx_http_webhooks_redis_new(cycle, wmcf, scripts, nscripts, 0);
+}
+
+
+static ngx_http_webhooks_redis_t *
+ngx_http_webhooks_redis_new(ngx_cycle_t *cycle,
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts,
+    ngx_uint_t watch)
 {
     ngx_http_webhooks_redis_t  *rd;
 
@@ -179,9 +204,16 @@ ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
     rd->scripts = scripts;
     rd->nscripts = nscripts;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
+    rd->watch = watch;
 
     ngx_queue_init(&rd->busy);
     ngx_queue_init(&rd->free);
+
+    if (ngx_http_webhooks_redis_all.next == NULL) {
+        ngx_queue_init(&ngx_http_webhooks_redis_all);
+    }
+
+    ngx_queue_insert_tail(&ngx_http_webhooks_redis_all, &rd->link);
 
     /*
      * Not cancelable: a worker that is shutting down waits for the
@@ -210,8 +242,19 @@ ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_redis = ngx_http_webhooks_redis_create(cycle, wmcf,
                                                              scripts,
                                                              nscripts);
+    if (ngx_http_webhooks_redis == NULL) {
+        return NGX_ERROR;
+    }
 
-    return ngx_http_webhooks_redis ? NGX_OK : NGX_ERROR;
+    if (wmcf->redis_sentinels) {
+        ngx_http_webhooks_redis_watcher = ngx_http_webhooks_redis_new(cycle,
+                                                           wmcf, NULL, 0, 1);
+        if (ngx_http_webhooks_redis_watcher == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -224,6 +267,8 @@ ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd)
 
     /* no more reconnects: the worker is going away */
     rd->closed = 1;
+
+    ngx_queue_remove(&rd->link);
 
     if (rd->conn) {
         /* fails whatever is in flight and releases the connection */
@@ -249,6 +294,11 @@ ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
         ngx_http_webhooks_redis_close(ngx_http_webhooks_redis);
         ngx_http_webhooks_redis = NULL;
     }
+
+    if (ngx_http_webhooks_redis_watcher) {
+        ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_watcher);
+        ngx_http_webhooks_redis_watcher = NULL;
+    }
 }
 
 
@@ -271,7 +321,7 @@ ngx_http_webhooks_redis_stats(ngx_http_webhooks_redis_t *rd)
 ngx_int_t
 ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {
-    return rd != NULL && rd->conn != NULL && !rd->asking
+    return rd != NULL && rd->conn != NULL && !rd->asking && !rd->watch
            && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
                || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
 }
@@ -280,7 +330,9 @@ ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 static void
 ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 {
+    size_t                          argvlen[2];
     ngx_int_t                       rc;
+    const char                     *argv[2];
     ngx_url_t                      *u;
     ngx_addr_t                     *addr;
     ngx_connection_t               *c;
@@ -292,7 +344,7 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 
     /* the addresses were resolved with the configuration, not here */
 
-    if (wmcf->redis_sentinels && !rd->have_master) {
+    if (wmcf->redis_sentinels && (rd->watch || !rd->have_master)) {
         u = wmcf->redis_sentinels->elts;
         u = &u[rd->sentinel++ % wmcf->redis_sentinels->nelts];
         addr = &u->addrs[0];
@@ -300,7 +352,7 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
         rd->peer.sockaddr = addr->sockaddr;
         rd->peer.socklen = addr->socklen;
         rd->name = u->url;
-        rd->asking = 1;
+        rd->asking = !rd->watch;
 
     } else if (wmcf->redis_sentinels) {
         rd->peer.sockaddr = &rd->master.sockaddr;
@@ -369,7 +421,17 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 
     ngx_add_timer(&rd->timer, wmcf->redis_connect_timeout);
 
-    if (rd->asking) {
+    if (rd->watch) {
+        argv[0] = "SUBSCRIBE";
+        argvlen[0] = 9;
+        argv[1] = "+switch-master";
+        argvlen[1] = sizeof("+switch-master") - 1;
+
+        (void) ngx_http_webhooks_redis_internal(rd,
+                                          ngx_http_webhooks_redis_subscribed,
+                                          2, argv, argvlen);
+
+    } else if (rd->asking) {
         ngx_http_webhooks_redis_ask(rd);
 
     } else {
@@ -618,6 +680,82 @@ ngx_http_webhooks_redis_role(void *data, redisReply *reply)
     }
 
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+}
+
+
+static void
+ngx_http_webhooks_redis_subscribed(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" refused SUBSCRIBE%s%*s",
+                      &rd->name, reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        return;
+    }
+
+    ngx_http_webhooks_redis_up(rd);
+}
+
+
+/*
+ * "+switch-master <name> <old ip> <old port> <new ip> <new port>": every
+ * connection of this worker to the old master is dropped and finds the
+ * new one through the sentinels, without waiting for a READONLY.
+ */
+
+static void
+ngx_http_webhooks_redis_switched(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_str_t                  *name;
+    ngx_queue_t                *q, *next;
+    redisReply                 *msg;
+    ngx_http_webhooks_redis_t  *other;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[2]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    msg = reply->element[2];
+    name = &rd->wmcf->redis_master_name;
+
+    if ((size_t) msg->len <= name->len
+        || ngx_strncmp(msg->str, name->data, name->len) != 0
+        || msg->str[name->len] != ' ')
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "webhooks: redis sentinel \"%V\": +switch-master %*s",
+                  &rd->name, (size_t) msg->len, msg->str);
+
+    for (q = ngx_queue_head(&ngx_http_webhooks_redis_all);
+         q != ngx_queue_sentinel(&ngx_http_webhooks_redis_all);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        other = ngx_queue_data(q, ngx_http_webhooks_redis_t, link);
+
+        if (other->watch || other->conn == NULL || other->asking) {
+            continue;
+        }
+
+        other->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
+        ngx_http_webhooks_redis_drop(other, NGX_LOG_NOTICE, "was failed over");
+    }
 }
 
 
@@ -1210,6 +1348,12 @@ ngx_http_webhooks_redis_process(ngx_http_webhooks_redis_t *rd)
 
         if (reply == NULL) {
             return NGX_OK;
+        }
+
+        if (ngx_queue_empty(&rd->busy) && rd->watch) {
+            ngx_http_webhooks_redis_switched(rd, reply);
+            freeReplyObject(reply);
+            continue;
         }
 
         if (ngx_queue_empty(&rd->busy)) {

@@ -239,6 +239,52 @@ is(scalar @lost, 0, 'no delivery lost (' . @guids * @hooks . ' expected)')
         . join ', ', grep {defined} @lost[0 .. 19]);
 
 ###############################################################################
+# A failover while the master is alive (SENTINEL FAILOVER): the sentinels
+# announce +switch-master, and the module leaves the old master at once.
+
+{
+    # the other replica follows the new master, and the sentinels know
+    my $end = time + 30;
+    my $done;
+    while (time < $end && !$done) {
+        my ($res, $err) = eval { $sentinel[0]->redis(SENTINEL => 'failover',
+            'mymaster') };
+        $done = defined $res && !defined $err
+            && $replica{$OTHER}->redis('INFO', 'replication')
+                =~ /master_link_status:up/;
+        sleep 0.5 unless $done;
+    }
+    ok($done, 'SENTINEL FAILOVER accepted');
+
+    my $re = qr/redis sentinel "127\.0\.0\.1:\d+": \+switch-master mymaster 127\.0\.0\.1 $NEW 127\.0\.0\.1 $OTHER/;
+    $end = time + 30;
+    sleep 0.1 while time < $end && $t->read_file('error.log') !~ $re;
+    like($t->read_file('error.log'), $re, 'the module heard +switch-master');
+    like($t->read_file('error.log'), qr/redis "127\.0\.0\.1:$NEW" was failed over/,
+        'and left the old master');
+
+    # 503 until the old master, demoted, has caught up with the new one:
+    # WAIT 1 wants a replica.  A write answered 503 may still be there (a
+    # hook with the same URL would then be a 422): a new URL each time.
+    my ($r, %seen);
+    my $n = 0;
+    $end = time + 30;
+    do {
+        $n++;
+        $r = $t->api(POST => "$REPO/hooks", $TOK,
+            { config => { url => "$RCV/ok/switched?n=$n" },
+              events => ['push'] });
+        $seen{ $r->{status} // 'none' }++;
+    } while (($r->{status} // 0) != 201 && time < $end && sleep 0.2);
+    is($r->{status}, 201, 'writes go to the new master') or diag($r->{raw});
+    is(join(',', grep { !/^(?:201|503)$/ } keys %seen), '',
+        'meanwhile 503, nothing else');
+    is($replica{$OTHER}->redis('ROLE')->[0], 'master', 'which is the other');
+    ($NEW, $OTHER) = ($OTHER, $NEW);
+    $master = $replica{$NEW};
+}
+
+###############################################################################
 # The last replica gone: WAIT 1 cannot be answered; writes get 503 after
 # the wait timeout, and nothing is claimed.
 
