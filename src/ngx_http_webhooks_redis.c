@@ -95,8 +95,11 @@ struct ngx_http_webhooks_redis_s {
     socklen_t                            master_len;
     u_char                               master_text[NGX_SOCKADDR_STRLEN];
 
-    /* the server connected to now, for logs */
+    /* the server connected to now, for logs; the name its certificate
+     * must hold, NUL-terminated */
     ngx_str_t                            name;
+    ngx_str_t                            ssl_name;
+    u_char                               host[NGX_SOCKADDR_STRLEN + 1];
 
     /* a subscriber to the sentinels' +switch-master, not for commands */
     unsigned                             watch:1;
@@ -354,6 +357,10 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
         rd->name = u->url;
         rd->asking = !rd->watch;
 
+        rd->ssl_name.data = rd->host;
+        rd->ssl_name.len = ngx_min(u->host.len, NGX_SOCKADDR_STRLEN);
+        *ngx_cpymem(rd->host, u->host.data, rd->ssl_name.len) = '\0';
+
     } else if (wmcf->redis_sentinels) {
         rd->peer.sockaddr = &rd->master.sockaddr;
         rd->peer.socklen = rd->master_len;
@@ -362,6 +369,13 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
                                      rd->master_text, NGX_SOCKADDR_STRLEN, 1);
         rd->asking = 0;
 
+        /* the master's address, as the sentinels named it */
+        rd->ssl_name.data = rd->host;
+        rd->ssl_name.len = ngx_sock_ntop(&rd->master.sockaddr,
+                                         rd->master_len, rd->host,
+                                         NGX_SOCKADDR_STRLEN, 0);
+        rd->host[rd->ssl_name.len] = '\0';
+
     } else {
         u = &wmcf->redis_url;
         addr = &u->addrs[rd->attempt++ % u->naddrs];
@@ -369,6 +383,10 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
         rd->peer.sockaddr = addr->sockaddr;
         rd->peer.socklen = addr->socklen;
         rd->name = wmcf->redis_addr;
+    }
+
+    if (wmcf->redis_ssl_name.len || wmcf->redis_sentinels == NULL) {
+        rd->ssl_name = wmcf->redis_ssl_name;
     }
 
     rd->peer.name = &rd->name;
@@ -1100,7 +1118,7 @@ ngx_http_webhooks_redis_starttls(ngx_http_webhooks_redis_t *rd)
         return NGX_ERROR;
     }
 
-    name = &rd->wmcf->redis_ssl_name;
+    name = &rd->ssl_name;
 
     /* SNI carries names, never addresses (RFC 6066) */
 
@@ -1169,7 +1187,7 @@ ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
             return;
         }
 
-        name = &wmcf->redis_ssl_name;
+        name = &rd->ssl_name;
 
         cert = SSL_get_peer_certificate(c->ssl->connection);
         if (cert == NULL) {

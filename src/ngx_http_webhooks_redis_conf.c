@@ -163,13 +163,6 @@ ngx_http_webhooks_redis_conf_ssl(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    if (wmcf->redis_sentinels) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webhooks_redis_ssl\" does not work with "
-                           "\"webhooks_redis_sentinel\" yet");
-        return NGX_ERROR;
-    }
-
     if (wmcf->redis_url.family == AF_UNIX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"webhooks_redis_ssl\" needs a TCP address in "
@@ -236,11 +229,14 @@ ngx_http_webhooks_redis_conf_ssl(ngx_conf_t *cf,
         }
     }
 
-    /* the name checked in the certificate: the host of redis_pass */
+    /*
+     * The name checked in the certificate: the host of redis_pass; with
+     * Sentinel, each sentinel's and the master's address, if none is set.
+     */
 
     name = &wmcf->redis_ssl_name;
 
-    if (name->len == 0) {
+    if (name->len == 0 && wmcf->redis_sentinels == NULL) {
         *name = wmcf->redis_url.host;
     }
 

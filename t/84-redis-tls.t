@@ -263,6 +263,48 @@ $t->reload;
     is(api(GET => "$REPO/hooks")->{status}, 200, 'back to a good config');
 }
 
+###############################################################################
+# Sentinel over TLS: a sentinel on a TLS port only, watching the master by
+# its TLS port; the module finds the master through it, both verified.
+
+my $SP = $t->port(6);
+$t->write_file('sentinel.conf', <<"EOF");
+port 0
+tls-port $SP
+bind 127.0.0.1
+daemonize no
+dir $D
+logfile $D/sentinel.log
+tls-cert-file $D/server.crt
+tls-key-file $D/server.key
+tls-ca-cert-file $D/ca.crt
+tls-replication yes
+tls-auth-clients no
+sentinel monitor mymaster 127.0.0.1 $TLS 1
+EOF
+$t->run_daemon('redis-server', "$D/sentinel.conf", '--sentinel');
+ok($t->waitforsocket("127.0.0.1:$SP"), 'a sentinel on a TLS port');
+
+(my $sconf = $CONF) =~ s/webhooks_redis_pass\s+127\.0\.0\.1:%%PORT_2%%;/webhooks_redis_sentinel mymaster 127.0.0.1:$SP;/;
+$sconf =~ s/%%TLS%%/    webhooks_redis_ssl_trusted_certificate ca.crt;\n$CLIENT/;
+$t->nginx_conf($sconf);
+$t->reload;
+{
+    my $r;
+    my $end = time + 10;
+    do {
+        $r = api(POST => "$REPO/hooks", { config => { url => "$RCV/ok/s" },
+            events => ['push'] });
+    } while (($r->{status} // 0) != 201 && time < $end && sleep 0.2);
+    is($r->{status}, 201, 'sentinel over TLS: a write') or diag($r->{raw});
+    is(event(8)->{status}, 202, 'sentinel over TLS: an event taken in');
+    my @got = $t->wait_received(1, qr{^/ok/s}, timeout => 10);
+    is(scalar @got, 1, 'sentinel over TLS: delivered');
+    like($t->read_file('error.log'),
+        qr/redis sentinel "127\.0\.0\.1:$SP": master "mymaster" is 127\.0\.0\.1:$TLS/,
+        'sentinel over TLS: the master named');
+}
+
 $t->log_ok(undef, allow => qr/SSL_do_handshake|SSL_read|SSL_write/);
 
 done_testing;
