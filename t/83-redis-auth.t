@@ -296,4 +296,32 @@ wait_api_ok('default user on');
 unlike($t->read_file('error.log'), qr/\Q$PW\E/, 'no password in error.log');
 $t->log_ok;
 
+###############################################################################
+# Configuration errors (nginx -t), after the log was checked.
+
+for ([ "    webhooks_redis_user webhooks;\n",
+       qr/"webhooks_redis_user" needs "webhooks_redis_password_file"/ ],
+     [ "    webhooks_redis_password_file missing.pass;\n",
+       qr/open\(\) ".*missing\.pass" failed/ ],
+     [ "    webhooks_redis_password_file empty.pass;\n",
+       qr/"webhooks_redis_password_file" ".*empty\.pass" must hold one line/ ],
+     [ "    webhooks_redis_password_file two.pass;\n",
+       qr/must hold one line/ ],
+     [ "    webhooks_redis_wait_replicas 0;\n",
+       qr/invalid number of replicas "0"/ ],
+     [ "    webhooks_redis_wait_replicas 1 x;\n", qr/invalid timeout "x"/ ],
+     [ "    webhooks_redis_sentinel mymaster 127.0.0.1:26379;\n",
+       qr/"webhooks_redis_pass" and "webhooks_redis_sentinel" exclude each other/ ])
+{
+    my ($conf, $re) = @$_;
+    (my $name = $conf) =~ s/^\s+|\s+$//g;
+    $t->write_file('empty.pass', "\n");
+    $t->write_file('two.pass', "one\ntwo\n");
+    conf($conf);
+    my ($rc, $out) = $t->nginx_test;
+    isnt($rc, 0, "nginx -t fails: $name");
+    like($out, $re, '... and says why');
+    unlike($out, qr/\Q$PW\E|one\ntwo/, '... with no password');
+}
+
 done_testing;
