@@ -240,13 +240,15 @@ ngx_http_webhooks_redis_conf_ssl(ngx_conf_t *cf,
         *name = wmcf->redis_url.host;
     }
 
-    p = ngx_pnalloc(cf->pool, name->len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    if (name->len) {
+        p = ngx_pnalloc(cf->pool, name->len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
 
-    *ngx_cpymem(p, name->data, name->len) = '\0';
-    name->data = p;
+        *ngx_cpymem(p, name->data, name->len) = '\0';
+        name->data = p;
+    }
 
     wmcf->redis_ssl_ctx = ssl;
 
