@@ -50,6 +50,10 @@ static char *ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_deactivate_after(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_redis_sentinel(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhooks_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_webhooks_init_process(ngx_cycle_t *cycle);
@@ -224,6 +228,76 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webhooks_main_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("webhooks_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_webhooks_redis_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_redis_wait_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhooks_redis_wait,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_redis_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_user),
+      NULL },
+
+    { ngx_string("webhooks_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_password_file),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_verify),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_certificate),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_certificate_key),
+      NULL },
+
+    { ngx_string("webhooks_redis_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_ssl_name),
       NULL },
 
     { ngx_string("webhooks_redis_prefix"),
@@ -472,6 +546,10 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->redis_ssl = NGX_CONF_UNSET;
+    wmcf->redis_ssl_verify = NGX_CONF_UNSET;
+    wmcf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
+    wmcf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->concurrency = NGX_CONF_UNSET_UINT;
     wmcf->retention = NGX_CONF_UNSET;
     wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
@@ -501,6 +579,10 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
+    ngx_conf_init_value(wmcf->redis_ssl, 0);
+    ngx_conf_init_value(wmcf->redis_ssl_verify, 1);
+    ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
+    ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 1000);
     ngx_conf_init_uint_value(wmcf->concurrency, 32);
     ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
     ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
@@ -593,6 +675,25 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (wmcf->redis_sentinels) {
+        if (wmcf->redis_addr.data) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhooks_redis_pass\" and "
+                               "\"webhooks_redis_sentinel\" exclude each "
+                               "other");
+            return NGX_CONF_ERROR;
+        }
+
+        /* for logs only: the master is asked for at run time */
+        wmcf->redis_addr = wmcf->redis_master_name;
+
+        if (ngx_http_webhooks_redis_conf(cf, wmcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
     if (wmcf->redis_addr.data == NULL) {
         ngx_str_set(&wmcf->redis_addr, "127.0.0.1:6379");
     }
@@ -614,10 +715,14 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (u->family != AF_UNIX && u->naddrs == 0) {
+    if (u->naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "no address in \"webhooks_redis_pass\" \"%V\"",
                            &u->url);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_webhooks_redis_conf(cf, wmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -936,6 +1041,101 @@ ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /* key files: the first seals, all open */
+
+/* webhooks_redis_wait_replicas off | number [timeout] */
+
+static char *
+ngx_http_webhooks_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t   ms;
+
+    if (wmcf->redis_wait_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        wmcf->redis_wait_replicas = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of replicas \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_wait_replicas = n;
+
+    if (cf->args->nelts == 3) {
+        ms = ngx_parse_time(&value[2], 0);
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid timeout \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_wait_timeout = ms;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webhooks_redis_sentinel name address ...: resolved here, in the master */
+
+static char *
+ngx_http_webhooks_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhooks_main_conf_t *wmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_url_t   *u;
+    ngx_uint_t   i;
+
+    if (wmcf->redis_sentinels) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->redis_master_name = value[1];
+
+    wmcf->redis_sentinels = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                             sizeof(ngx_url_t));
+    if (wmcf->redis_sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        u = ngx_array_push(wmcf->redis_sentinels);
+        if (u == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(u, sizeof(ngx_url_t));
+
+        u->url = value[i];
+        u->default_port = 26379;
+
+        if (ngx_parse_url(cf->pool, u) != NGX_OK || u->naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in \"%V\" of \"webhooks_redis_sentinel\"",
+                               u->err ? u->err : "no address", &u->url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
 
 static char *
 ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

@@ -32,6 +32,20 @@ typedef struct {
     ngx_url_t                    redis_url;
     ngx_msec_t                   redis_connect_timeout;
     ngx_msec_t                   redis_timeout;
+    ngx_str_t                    redis_user;
+    ngx_str_t                    redis_password_file;
+    ngx_str_t                    redis_password;  /* never logged */
+    ngx_flag_t                   redis_ssl;
+    ngx_flag_t                   redis_ssl_verify;
+    ngx_str_t                    redis_ssl_trusted_certificate;
+    ngx_str_t                    redis_ssl_certificate;
+    ngx_str_t                    redis_ssl_certificate_key;
+    ngx_str_t                    redis_ssl_name;  /* NUL-terminated */
+    ngx_ssl_t                   *redis_ssl_ctx;
+    ngx_str_t                    redis_master_name;
+    ngx_array_t                 *redis_sentinels;  /* of ngx_url_t */
+    ngx_uint_t                   redis_wait_replicas;
+    ngx_msec_t                   redis_wait_timeout;
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
 

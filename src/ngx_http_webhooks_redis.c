@@ -7,29 +7,38 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <hiredis/async.h>
+#include <ngx_event_connect.h>
 #include <openssl/sha.h>
 
 #include "ngx_http_webhooks_redis.h"
 
 
 /*
- * One hiredis async context per worker, its socket wrapped in an
- * ngx_connection_t.  Commands of all requests are pipelined on it.
- * Replies come back in order, so the oldest command in flight bounds
- * the time we wait: one timer covers them all, and a command that
- * times out drops the connection, which fails every command in flight
- * and reconnects with backoff.
+ * One connection per worker (and one for the queue's blocking reads),
+ * an ngx_peer_connection_t driven by nginx's own event handlers: nginx
+ * does the I/O, TLS included; hiredis only formats commands and parses
+ * replies (redisReader).  Commands of all requests are pipelined on it
+ * and their replies come back in order: callbacks wait in a FIFO.  The
+ * oldest command in flight bounds the time we wait: one timer covers
+ * them all, and a command that times out drops the connection, which
+ * fails every command in flight and reconnects with backoff.
+ *
+ * Each connection opens with a handshake command (PING, or AUTH when a
+ * password is set) and counts as up only once it is answered: every
+ * command queued meanwhile is refused with the connection if Redis
+ * refuses us.
  */
 
 
 #define NGX_HTTP_WEBHOOKS_REDIS_DOWN        0
 #define NGX_HTTP_WEBHOOKS_REDIS_CONNECTING  1
 #define NGX_HTTP_WEBHOOKS_REDIS_UP          2
-#define NGX_HTTP_WEBHOOKS_REDIS_CLOSING     3
 
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MAX  2000
+
+#define NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE    16384
+#define NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP     65536
 
 
 struct ngx_http_webhooks_redis_cmd_s {
@@ -40,6 +49,10 @@ struct ngx_http_webhooks_redis_cmd_s {
     ngx_msec_t                           deadline;
     ngx_msec_t                           timeout;
 
+    /* webhooks_redis_wait_replicas: the WAIT sent after it, its reply */
+    ngx_http_webhooks_redis_cmd_t       *wait;
+    redisReply                          *held;
+
     /* kept to resend EVALSHA as EVAL after NOSCRIPT */
     ngx_http_webhooks_redis_script_t    *script;
     int                                  argc;
@@ -49,52 +62,116 @@ struct ngx_http_webhooks_redis_cmd_s {
 
 
 struct ngx_http_webhooks_redis_s {
-    redisAsyncContext                   *ac;
+    ngx_peer_connection_t                peer;
     ngx_connection_t                    *conn;
+    redisReader                         *reader;
     ngx_log_t                           *log;
     ngx_pool_t                          *pool;
     ngx_http_webhooks_main_conf_t       *wmcf;
+
+    /* what is formatted and not yet written; malloc'ed: it grows */
+    u_char                              *out;
+    size_t                               out_pos;
+    size_t                               out_len;
+    size_t                               out_size;
+    size_t                               out_secret;
+
+    u_char                              *in;
 
     ngx_event_t                          timer;
     ngx_event_t                          reconnect;
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
-    unsigned                             flushing:1;
+    ngx_uint_t                           attempt;
+    unsigned                             connected:1;
     unsigned                             closed:1;
+
+    /* Sentinel: asking one, the master it named, going there now */
+    unsigned                             asking:1;
+    unsigned                             have_master:1;
+    unsigned                             switching:1;
+    ngx_uint_t                           sentinel;
+    ngx_sockaddr_t                       master;
+    socklen_t                            master_len;
+    u_char                               master_text[NGX_SOCKADDR_STRLEN];
+
+    /* the server connected to now, for logs; the name its certificate
+     * must hold, NUL-terminated */
+    ngx_str_t                            name;
+    ngx_str_t                            ssl_name;
+    u_char                               host[NGX_SOCKADDR_STRLEN + 1];
+
+    /* a subscriber to the sentinels' +switch-master, not for commands */
+    unsigned                             watch:1;
+    ngx_queue_t                          link;
 
     ngx_queue_t                          busy;
     ngx_queue_t                          free;
 
+    /* the command whose reply is being handed over */
+    ngx_http_webhooks_redis_cmd_t       *current;
+
     ngx_http_webhooks_redis_script_t    *scripts;
     ngx_uint_t                           nscripts;
+
+    ngx_http_webhooks_redis_stats_t      stats;
 };
 
 
 static void ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd,
-    const char *why);
+    ngx_uint_t level, const char *why);
 static void ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd);
-static void ngx_http_webhooks_redis_connected(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
+static void ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_ready(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_ask(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_master(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_role(void *data, redisReply *reply);
+static ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_new(
+    ngx_cycle_t *cycle, ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts,
+    ngx_uint_t watch);
+static void ngx_http_webhooks_redis_subscribed(void *data, redisReply *reply);
+static void ngx_http_webhooks_redis_switched(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply);
+static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_internal(
+    ngx_http_webhooks_redis_t *rd, ngx_http_webhooks_redis_handler_pt handler,
+    int argc, const char **argv, size_t *argvlen);
+static ngx_int_t ngx_http_webhooks_redis_test_connect(ngx_connection_t *c);
+static void ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_webhooks_redis_add_read(void *privdata);
-static void ngx_http_webhooks_redis_del_read(void *privdata);
-static void ngx_http_webhooks_redis_add_write(void *privdata);
-static void ngx_http_webhooks_redis_del_write(void *privdata);
-static void ngx_http_webhooks_redis_cleanup(void *privdata);
+static ngx_int_t ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_process(
+    ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply);
+static ngx_int_t ngx_http_webhooks_redis_wait(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_cmd_t *cmd);
+static void ngx_http_webhooks_redis_waited(void *data, redisReply *reply);
+static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_alloc(
+    ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd,
+    int argc, const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
     ngx_http_webhooks_redis_t *rd);
+static ngx_int_t ngx_http_webhooks_redis_starttls(
+    ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_tls_done(ngx_connection_t *c);
 
 
 /* the connection of the API and of short commands, one per worker */
 static ngx_http_webhooks_redis_t  *ngx_http_webhooks_redis;
+
+/* with Sentinel: who tells of failovers, and whom to tell */
+static ngx_http_webhooks_redis_t  *ngx_http_webhooks_redis_watcher;
+static ngx_queue_t                 ngx_http_webhooks_redis_all;
 
 
 ngx_http_webhooks_redis_t *
@@ -102,10 +179,25 @@ ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts)
 {
+    return ngx_http_webhooks_redis_new(cycle, wmcf, scripts, nscripts, 0);
+}
+
+
+static ngx_http_webhooks_redis_t *
+ngx_http_webhooks_redis_new(ngx_cycle_t *cycle,
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts,
+    ngx_uint_t watch)
+{
     ngx_http_webhooks_redis_t  *rd;
 
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_webhooks_redis_t));
     if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->in = ngx_palloc(cycle->pool, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
+    if (rd->in == NULL) {
         return NULL;
     }
 
@@ -115,9 +207,16 @@ ngx_http_webhooks_redis_create(ngx_cycle_t *cycle,
     rd->scripts = scripts;
     rd->nscripts = nscripts;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
+    rd->watch = watch;
 
     ngx_queue_init(&rd->busy);
     ngx_queue_init(&rd->free);
+
+    if (ngx_http_webhooks_redis_all.next == NULL) {
+        ngx_queue_init(&ngx_http_webhooks_redis_all);
+    }
+
+    ngx_queue_insert_tail(&ngx_http_webhooks_redis_all, &rd->link);
 
     /*
      * Not cancelable: a worker that is shutting down waits for the
@@ -146,8 +245,19 @@ ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_redis = ngx_http_webhooks_redis_create(cycle, wmcf,
                                                              scripts,
                                                              nscripts);
+    if (ngx_http_webhooks_redis == NULL) {
+        return NGX_ERROR;
+    }
 
-    return ngx_http_webhooks_redis ? NGX_OK : NGX_ERROR;
+    if (wmcf->redis_sentinels) {
+        ngx_http_webhooks_redis_watcher = ngx_http_webhooks_redis_new(cycle,
+                                                           wmcf, NULL, 0, 1);
+        if (ngx_http_webhooks_redis_watcher == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -161,13 +271,21 @@ ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd)
     /* no more reconnects: the worker is going away */
     rd->closed = 1;
 
-    if (rd->ac) {
+    ngx_queue_remove(&rd->link);
+
+    if (rd->conn) {
         /* fails whatever is in flight and releases the connection */
-        redisAsyncFree(rd->ac);
+        ngx_http_webhooks_redis_drop(rd, 0, NULL);
     }
 
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_size = 0;
     }
 }
 
@@ -178,6 +296,11 @@ ngx_http_webhooks_redis_done(ngx_cycle_t *cycle)
     if (ngx_http_webhooks_redis) {
         ngx_http_webhooks_redis_close(ngx_http_webhooks_redis);
         ngx_http_webhooks_redis = NULL;
+    }
+
+    if (ngx_http_webhooks_redis_watcher) {
+        ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_watcher);
+        ngx_http_webhooks_redis_watcher = NULL;
     }
 }
 
@@ -191,10 +314,17 @@ ngx_http_webhooks_redis_main(void)
 }
 
 
+ngx_http_webhooks_redis_stats_t *
+ngx_http_webhooks_redis_stats(ngx_http_webhooks_redis_t *rd)
+{
+    return rd ? &rd->stats : NULL;
+}
+
+
 ngx_int_t
 ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 {
-    return rd != NULL && rd->ac != NULL
+    return rd != NULL && rd->conn != NULL && !rd->asking && !rd->watch
            && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
                || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING);
 }
@@ -203,104 +333,495 @@ ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd)
 static void
 ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 {
-    u_char                         *p;
-    u_char                          host[NGX_SOCKADDR_STRLEN + 1];
+    size_t                          argvlen[2];
+    ngx_int_t                       rc;
+    const char                     *argv[2];
     ngx_url_t                      *u;
+    ngx_addr_t                     *addr;
     ngx_connection_t               *c;
-    redisAsyncContext              *ac;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = rd->wmcf;
-    u = &wmcf->redis_url;
 
-    if (u->family == AF_UNIX) {
-        /* ngx_parse_url() keeps the path after "unix:" in u->host */
-        p = ngx_cpymem(host, u->host.data, ngx_min(u->host.len,
-                                                   NGX_SOCKADDR_STRLEN));
-        *p = '\0';
-        ac = redisAsyncConnectUnix((char *) host);
+    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+
+    /* the addresses were resolved with the configuration, not here */
+
+    if (wmcf->redis_sentinels && (rd->watch || !rd->have_master)) {
+        u = wmcf->redis_sentinels->elts;
+        u = &u[rd->sentinel++ % wmcf->redis_sentinels->nelts];
+        addr = &u->addrs[0];
+
+        rd->peer.sockaddr = addr->sockaddr;
+        rd->peer.socklen = addr->socklen;
+        rd->name = u->url;
+        rd->asking = !rd->watch;
+
+        rd->ssl_name.data = rd->host;
+        rd->ssl_name.len = ngx_min(u->host.len, NGX_SOCKADDR_STRLEN);
+        *ngx_cpymem(rd->host, u->host.data, rd->ssl_name.len) = '\0';
+
+    } else if (wmcf->redis_sentinels) {
+        rd->peer.sockaddr = &rd->master.sockaddr;
+        rd->peer.socklen = rd->master_len;
+        rd->name.data = rd->master_text;
+        rd->name.len = ngx_sock_ntop(&rd->master.sockaddr, rd->master_len,
+                                     rd->master_text, NGX_SOCKADDR_STRLEN, 1);
+        rd->asking = 0;
+
+        /* the master's address, as the sentinels named it */
+        rd->ssl_name.data = rd->host;
+        rd->ssl_name.len = ngx_sock_ntop(&rd->master.sockaddr,
+                                         rd->master_len, rd->host,
+                                         NGX_SOCKADDR_STRLEN, 0);
+        rd->host[rd->ssl_name.len] = '\0';
 
     } else {
-        /* a numeric address: hiredis must not resolve names in a worker */
-        p = host + ngx_sock_ntop(u->addrs[0].sockaddr, u->addrs[0].socklen,
-                                 host, NGX_SOCKADDR_STRLEN, 0);
-        *p = '\0';
-        ac = redisAsyncConnect((char *) host, (int) u->port);
+        u = &wmcf->redis_url;
+        addr = &u->addrs[rd->attempt++ % u->naddrs];
+
+        rd->peer.sockaddr = addr->sockaddr;
+        rd->peer.socklen = addr->socklen;
+        rd->name = wmcf->redis_addr;
     }
 
-    if (ac == NULL) {
+    if (wmcf->redis_ssl_name.len || wmcf->redis_sentinels == NULL) {
+        rd->ssl_name = wmcf->redis_ssl_name;
+    }
+
+    rd->peer.name = &rd->name;
+    rd->peer.get = ngx_event_get_peer;
+    rd->peer.log = rd->log;
+    rd->peer.log_error = NGX_ERROR_ERR;
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_http_webhooks_redis_schedule(rd);
+        return;
+    }
+
+    rd->stats.connects++;
+
+    rc = ngx_event_connect_peer(&rd->peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\": out of memory",
-                      &wmcf->redis_addr);
+                      "webhooks: redis \"%V\" connect failed", &rd->name);
+
+        if (rd->peer.connection) {
+            ngx_close_connection(rd->peer.connection);
+            rd->peer.connection = NULL;
+        }
+
+        rd->asking = 0;
+        rd->have_master = 0;
+
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
         ngx_http_webhooks_redis_schedule(rd);
         return;
     }
 
-    if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" connect failed: %s",
-                      &wmcf->redis_addr, ac->errstr);
-        redisAsyncFree(ac);
-        ngx_http_webhooks_redis_schedule(rd);
-        return;
-    }
-
-    c = ngx_get_connection(ac->c.fd, rd->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
-        ngx_http_webhooks_redis_schedule(rd);
-        return;
-    }
+    c = rd->peer.connection;
 
     c->data = rd;
     c->read->handler = ngx_http_webhooks_redis_read_handler;
     c->write->handler = ngx_http_webhooks_redis_write_handler;
+    c->log = rd->log;
     c->read->log = rd->log;
     c->write->log = rd->log;
 
-    rd->ac = ac;
     rd->conn = c;
+    rd->connected = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_CONNECTING;
-
-    ac->data = rd;
-    ac->ev.data = rd;
-    ac->ev.addRead = ngx_http_webhooks_redis_add_read;
-    ac->ev.delRead = ngx_http_webhooks_redis_del_read;
-    ac->ev.addWrite = ngx_http_webhooks_redis_add_write;
-    ac->ev.delWrite = ngx_http_webhooks_redis_del_write;
-    ac->ev.cleanup = ngx_http_webhooks_redis_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_http_webhooks_redis_connected);
-
-    /* the first writable event tells that connect() is done */
-    ngx_http_webhooks_redis_add_write(rd);
+    rd->out_pos = 0;
+    rd->out_len = 0;
 
     ngx_add_timer(&rd->timer, wmcf->redis_connect_timeout);
 
-    /* queued first, so scripts exist before any EVALSHA is read */
-    ngx_http_webhooks_redis_load_scripts(rd);
+    if (rd->watch) {
+        argv[0] = "SUBSCRIBE";
+        argvlen[0] = 9;
+        argv[1] = "+switch-master";
+        argvlen[1] = sizeof("+switch-master") - 1;
+
+        (void) ngx_http_webhooks_redis_internal(rd,
+                                          ngx_http_webhooks_redis_subscribed,
+                                          2, argv, argvlen);
+
+    } else if (rd->asking) {
+        ngx_http_webhooks_redis_ask(rd);
+
+    } else {
+        /* the first command: nothing is read before Redis accepts us */
+        ngx_http_webhooks_redis_handshake(rd);
+
+        /* queued next, so scripts exist before any EVALSHA is read */
+        ngx_http_webhooks_redis_load_scripts(rd);
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
-                   "webhooks redis connecting fd:%d", ac->c.fd);
+                   "webhooks redis connecting fd:%d", c->fd);
+
+    if (rc == NGX_OK) {
+        ngx_http_webhooks_redis_established(rd);
+    }
+}
+
+
+/* PING, or AUTH: the reply tells whether Redis takes our commands */
+
+static void
+ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
+{
+    int                             argc;
+    const char                     *argv[3];
+    size_t                          argvlen[3];
+    ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+
+    wmcf = rd->wmcf;
+
+    cmd = ngx_http_webhooks_redis_alloc(rd);
+    if (cmd == NULL) {
+        return;
+    }
+
+    if (wmcf->redis_password.len) {
+        argc = 0;
+        argv[argc] = "AUTH";
+        argvlen[argc++] = 4;
+
+        if (wmcf->redis_user.len) {
+            argv[argc] = (const char *) wmcf->redis_user.data;
+            argvlen[argc++] = wmcf->redis_user.len;
+        }
+
+        argv[argc] = (const char *) wmcf->redis_password.data;
+        argvlen[argc++] = wmcf->redis_password.len;
+
+    } else {
+        argc = 1;
+        argv[0] = "PING";
+        argvlen[0] = 4;
+    }
+
+    if (ngx_http_webhooks_redis_internal(rd, ngx_http_webhooks_redis_ready,
+                                         argc, argv, argvlen)
+        == NULL)
+    {
+        return;
+    }
+
+    /* the first bytes of the buffer: wiped once they are written */
+    rd->out_secret = wmcf->redis_password.len ? rd->out_len : 0;
+
+    if (wmcf->redis_sentinels) {
+        /* a sentinel's word is checked: the server must say it is master */
+        argv[0] = "ROLE";
+        argvlen[0] = 4;
+
+        (void) ngx_http_webhooks_redis_internal(rd,
+                                                ngx_http_webhooks_redis_role,
+                                                1, argv, argvlen);
+    }
+}
+
+
+static ngx_http_webhooks_redis_cmd_t *
+ngx_http_webhooks_redis_internal(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_handler_pt handler, int argc, const char **argv,
+    size_t *argvlen)
+{
+    ngx_http_webhooks_redis_cmd_t  *cmd;
+
+    cmd = ngx_http_webhooks_redis_alloc(rd);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->handler = handler;
+    cmd->data = rd;
+    cmd->rd = rd;
+    cmd->argc = argc;
+    cmd->argv = argv;
+    cmd->argvlen = argvlen;
+
+    if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
+        ngx_queue_insert_tail(&rd->free, &cmd->queue);
+        return NULL;
+    }
+
+    cmd->argv = NULL;
+    cmd->argvlen = NULL;
+
+    return cmd;
+}
+
+
+/* SENTINEL get-master-addr-by-name: where the master is now */
+
+static void
+ngx_http_webhooks_redis_ask(ngx_http_webhooks_redis_t *rd)
+{
+    const char  *argv[3];
+    size_t       argvlen[3];
+
+    argv[0] = "SENTINEL";
+    argvlen[0] = 8;
+    argv[1] = "get-master-addr-by-name";
+    argvlen[1] = sizeof("get-master-addr-by-name") - 1;
+    argv[2] = (const char *) rd->wmcf->redis_master_name.data;
+    argvlen[2] = rd->wmcf->redis_master_name.len;
+
+    (void) ngx_http_webhooks_redis_internal(rd,
+                                            ngx_http_webhooks_redis_master,
+                                            3, argv, argvlen);
 }
 
 
 static void
-ngx_http_webhooks_redis_connected(const redisAsyncContext *ac, int status)
+ngx_http_webhooks_redis_master(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_redis_t  *rd = ac->data;
+    ngx_http_webhooks_redis_t  *rd = data;
 
-    if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: redis \"%V\" connect failed: %s",
-                      &rd->wmcf->redis_addr, ac->errstr);
-        /* hiredis frees the context next; the cleanup hook follows */
+    in_addr_t                   inaddr;
+    ngx_int_t                   port;
+    redisReply                 *host, *p;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    if (reply == NULL) {
         return;
     }
 
+    wmcf = rd->wmcf;
+
+    /* whatever happens, this connection has said what it had to */
+    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" names no master "
+                      "\"%V\"%s%*s", &rd->name, &wmcf->redis_master_name,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+        return;
+    }
+
+    host = reply->element[0];
+    p = reply->element[1];
+
+    port = ngx_atoi((u_char *) p->str, p->len);
+
+    ngx_memzero(&rd->master, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr((u_char *) host->str, host->len);
+
+    if (inaddr != INADDR_NONE) {
+        rd->master.sockaddr_in.sin_family = AF_INET;
+        rd->master.sockaddr_in.sin_addr.s_addr = inaddr;
+        rd->master_len = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr((u_char *) host->str, host->len,
+                              rd->master.sockaddr_in6.sin6_addr.s6_addr)
+               == NGX_OK)
+    {
+        rd->master.sockaddr_in6.sin6_family = AF_INET6;
+        rd->master_len = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        port = NGX_ERROR;
+    }
+
+    if (port < 1 || port > 65535) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" named master "
+                      "\"%V\" at an invalid address", &rd->name,
+                      &wmcf->redis_master_name);
+        return;
+    }
+
+    ngx_inet_set_port(&rd->master.sockaddr, (in_port_t) port);
+
     ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                  "webhooks: connected to redis \"%V\"",
-                  &rd->wmcf->redis_addr);
+                  "webhooks: redis sentinel \"%V\": master \"%V\" is "
+                  "%*s:%*s", &rd->name, &wmcf->redis_master_name,
+                  (size_t) host->len, host->str, (size_t) p->len, p->str);
+
+    rd->have_master = 1;
+    rd->switching = 1;
+}
+
+
+static void
+ngx_http_webhooks_redis_role(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    redisReply  *role;
+
+    if (reply == NULL || rd->state == NGX_HTTP_WEBHOOKS_REDIS_DOWN) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        role = reply->element[0];
+
+        if (role->type == REDIS_REPLY_STRING && role->len == 6
+            && ngx_strncmp(role->str, "master", 6) == 0)
+        {
+            ngx_http_webhooks_redis_up(rd);
+            return;
+        }
+
+        if (role->type == REDIS_REPLY_STRING) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" is not the master: its "
+                          "role is \"%*s\"", &rd->name,
+                          (size_t) role->len, role->str);
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis \"%V\" refused ROLE%s%*s", &rd->name,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+    }
+
+    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+}
+
+
+static void
+ngx_http_webhooks_redis_subscribed(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis sentinel \"%V\" refused SUBSCRIBE%s%*s",
+                      &rd->name, reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len
+                                                       : (size_t) 0,
+                      reply->str ? reply->str : "");
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        return;
+    }
+
+    ngx_http_webhooks_redis_up(rd);
+}
+
+
+/*
+ * "+switch-master <name> <old ip> <old port> <new ip> <new port>": every
+ * connection of this worker to the old master is dropped and finds the
+ * new one through the sentinels, without waiting for a READONLY.
+ */
+
+static void
+ngx_http_webhooks_redis_switched(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_str_t                  *name;
+    ngx_queue_t                *q, *next;
+    redisReply                 *msg;
+    ngx_http_webhooks_redis_t  *other;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[2]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    msg = reply->element[2];
+    name = &rd->wmcf->redis_master_name;
+
+    if ((size_t) msg->len <= name->len
+        || ngx_strncmp(msg->str, name->data, name->len) != 0
+        || msg->str[name->len] != ' ')
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "webhooks: redis sentinel \"%V\": +switch-master %*s",
+                  &rd->name, (size_t) msg->len, msg->str);
+
+    for (q = ngx_queue_head(&ngx_http_webhooks_redis_all);
+         q != ngx_queue_sentinel(&ngx_http_webhooks_redis_all);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        other = ngx_queue_data(q, ngx_http_webhooks_redis_t, link);
+
+        if (other->watch || other->conn == NULL || other->asking) {
+            continue;
+        }
+
+        other->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
+        ngx_http_webhooks_redis_drop(other, NGX_LOG_NOTICE, "was failed over");
+    }
+}
+
+
+static void
+ngx_http_webhooks_redis_ready(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_t  *rd = data;
+
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        wmcf = rd->wmcf;
+
+        if (wmcf->redis_user.len) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" refused AUTH as user "
+                          "\"%V\": %*s", &rd->name, &wmcf->redis_user,
+                          (size_t) reply->len, reply->str);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" refused %s: %*s",
+                          &rd->name,
+                          wmcf->redis_password.len
+                          ? "AUTH"
+                          : "PING (no \"webhooks_redis_password_file\")",
+                          (size_t) reply->len, reply->str);
+        }
+
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        return;
+    }
+
+    if (rd->wmcf->redis_sentinels == NULL) {
+        ngx_http_webhooks_redis_up(rd);
+    }
+}
+
+
+static void
+ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd)
+{
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "webhooks: connected to redis \"%V\"", &rd->name);
 
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_UP;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
@@ -308,24 +829,16 @@ ngx_http_webhooks_redis_connected(const redisAsyncContext *ac, int status)
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
-
-    if (!ngx_queue_empty(&rd->busy)) {
-        ngx_http_webhooks_redis_cmd_t  *cmd;
-
-        cmd = ngx_queue_data(ngx_queue_head(&rd->busy),
-                             ngx_http_webhooks_redis_cmd_t, queue);
-        ngx_add_timer(&rd->timer, cmd->deadline > ngx_current_msec
-                                  ? cmd->deadline - ngx_current_msec : 1);
-    }
 }
 
 
 static void
 ngx_http_webhooks_redis_load_scripts(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_uint_t   i;
-    const char  *argv[3];
-    size_t       argvlen[3];
+    ngx_uint_t                      i;
+    const char                     *argv[3];
+    size_t                          argvlen[3];
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
     for (i = 0; i < rd->nscripts; i++) {
         argv[0] = "SCRIPT";
@@ -335,8 +848,24 @@ ngx_http_webhooks_redis_load_scripts(ngx_http_webhooks_redis_t *rd)
         argv[2] = (const char *) rd->scripts[i].body.data;
         argvlen[2] = rd->scripts[i].body.len;
 
+        cmd = ngx_http_webhooks_redis_alloc(rd);
+        if (cmd == NULL) {
+            return;
+        }
+
         /* a lost reply only means EVALSHA falls back to EVAL */
-        (void) redisAsyncCommandArgv(rd->ac, NULL, NULL, 3, argv, argvlen);
+        cmd->rd = rd;
+        cmd->argc = 3;
+        cmd->argv = argv;
+        cmd->argvlen = argvlen;
+
+        if (ngx_http_webhooks_redis_send(rd, cmd) != NGX_OK) {
+            ngx_queue_insert_tail(&rd->free, &cmd->queue);
+            return;
+        }
+
+        cmd->argv = NULL;
+        cmd->argvlen = NULL;
     }
 }
 
@@ -345,6 +874,17 @@ static void
 ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd)
 {
     if (rd->closed || ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (rd->switching) {
+        /* from the sentinel to the master it named: no backoff */
+        rd->switching = 0;
+
+        if (!rd->reconnect.timer_set) {
+            ngx_add_timer(&rd->reconnect, 1);
+        }
+
         return;
     }
 
@@ -362,23 +902,134 @@ ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
-    if (rd->ac == NULL) {
+    if (rd->conn == NULL) {
         ngx_http_webhooks_redis_connect(rd);
     }
 }
 
 
+/*
+ * Closes the connection and fails every command in flight with a NULL
+ * reply, in order; a handler may issue new commands: they are refused.
+ */
+
 static void
-ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, const char *why)
+ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
+    const char *why)
 {
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "webhooks: redis \"%V\" %s, reconnecting",
-                  &rd->wmcf->redis_addr, why);
+    ngx_queue_t                    *q;
+    ngx_connection_t               *c;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
+    if (why) {
+        ngx_log_error(level, rd->log, 0,
+                      "webhooks: redis \"%V\" %s, reconnecting",
+                      &rd->name, why);
+    }
+
+    c = rd->conn;
+
+    /* a master lost may have failed over: the sentinels are asked again */
+    if (!rd->asking && !rd->switching) {
+        rd->have_master = 0;
+    }
+
+    rd->asking = 0;
+
+    rd->conn = NULL;
+    rd->connected = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+    rd->stats.drops++;
 
-    /* runs every pending callback with a NULL reply, then the cleanup */
-    redisAsyncFree(rd->ac);
+    if (c) {
+        if (c->ssl) {
+            /* a quiet close: nothing is waited for on a dropped link */
+            c->ssl->no_wait_shutdown = 1;
+            c->ssl->no_send_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+
+        if (c->pool) {
+            ngx_destroy_pool(c->pool);
+            c->pool = NULL;
+        }
+
+        ngx_close_connection(c);
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    if (rd->out_secret) {
+        ngx_explicit_memzero(rd->out, rd->out_secret);
+        rd->out_secret = 0;
+    }
+
+    rd->out_pos = 0;
+    rd->out_len = 0;
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    while (!ngx_queue_empty(&rd->busy)) {
+        q = ngx_queue_head(&rd->busy);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
+
+        if (cmd->wait) {
+            /* answered here: its WAIT has nothing to hand over */
+            cmd->wait->handler = NULL;
+            cmd->wait = NULL;
+        }
+
+        rd->current = cmd;
+
+        if (cmd->handler) {
+            cmd->handler(cmd->data, NULL);
+        }
+
+        rd->current = NULL;
+
+        ngx_queue_insert_tail(&rd->free, &cmd->queue);
+    }
+
+    if (rd->out_size > NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_size = 0;
+    }
+
+    ngx_http_webhooks_redis_schedule(rd);
+}
+
+
+/* the connect timeout while connecting, else the oldest deadline */
+
+static void
+ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
+{
+    ngx_http_webhooks_redis_cmd_t  *head;
+
+    if (rd->state != NGX_HTTP_WEBHOOKS_REDIS_UP) {
+        return;
+    }
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    if (ngx_queue_empty(&rd->busy)) {
+        return;
+    }
+
+    head = ngx_queue_data(ngx_queue_head(&rd->busy),
+                          ngx_http_webhooks_redis_cmd_t, queue);
+
+    ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
+                              ? head->deadline - ngx_current_msec : 1);
 }
 
 
@@ -387,24 +1038,249 @@ ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
-    if (rd->ac == NULL) {
+    if (rd->conn == NULL) {
         return;
     }
 
-    ngx_http_webhooks_redis_drop(rd,
+    rd->stats.timeouts++;
+
+    ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
                          rd->state == NGX_HTTP_WEBHOOKS_REDIS_CONNECTING
                          ? "connect timed out" : "command timed out");
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    /* Solaris gives the error in errno, others in err */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        c->log->action = "connecting to redis";
+        (void) ngx_connection_error(c, err, "connect() failed");
+        c->log->action = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the socket is connected: the commands queued meanwhile go out */
+
+static void
+ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd)
+{
+    if (rd->wmcf->redis_ssl_ctx && rd->conn->ssl == NULL) {
+        (void) ngx_http_webhooks_redis_starttls(rd);
+        return;
+    }
+
+    rd->connected = 1;
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_redis_starttls(ngx_http_webhooks_redis_t *rd)
+{
+    ngx_int_t          rc;
+    ngx_str_t         *name;
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c->pool == NULL) {
+        /* ngx_ssl_create_connection() allocates from it */
+        c->pool = ngx_create_pool(512, rd->log);
+        if (c->pool == NULL) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "out of memory");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_ssl_create_connection(rd->wmcf->redis_ssl_ctx, c, NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS setup failed");
+        return NGX_ERROR;
+    }
+
+    name = &rd->ssl_name;
+
+    /* SNI carries names, never addresses (RFC 6066) */
+
+    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(name->data, name->len, NULL) != NGX_OK
+#endif
+        && SSL_set_tlsext_host_name(c->ssl->connection, (char *) name->data)
+           == 0)
+    {
+        ngx_ssl_error(NGX_LOG_ERR, rd->log, 0,
+                      "SSL_set_tlsext_host_name(\"%s\") failed",
+                      name->data);
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS setup failed");
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_webhooks_redis_tls_done;
+        return NGX_AGAIN;
+    }
+
+    ngx_http_webhooks_redis_tls_done(c);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A server whose certificate does not verify is dropped like one that
+ * does not answer: nothing is ever sent to it, in clear or otherwise.
+ */
+
+static void
+ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
+{
+    long                            rc;
+    ngx_str_t                      *name;
+    X509                           *cert;
+    ngx_http_webhooks_redis_t      *rd;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rd = c->data;
+    wmcf = rd->wmcf;
+
+    c->read->handler = ngx_http_webhooks_redis_read_handler;
+    c->write->handler = ngx_http_webhooks_redis_write_handler;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "TLS handshake failed");
+        return;
+    }
+
+    if (wmcf->redis_ssl_verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" certificate verify error: "
+                          "(%l:%s)", &rd->name, rc,
+                          X509_verify_cert_error_string(rc));
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "certificate not trusted");
+            return;
+        }
+
+        name = &rd->ssl_name;
+
+        cert = SSL_get_peer_certificate(c->ssl->connection);
+        if (cert == NULL) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "sent no certificate");
+            return;
+        }
+
+        /* an address is checked against the certificate's IP names */
+
+        if (ngx_inet_addr(name->data, name->len) != INADDR_NONE
+#if (NGX_HAVE_INET6)
+            || ngx_inet6_addr(name->data, name->len, NULL) == NGX_OK
+#endif
+            )
+        {
+            rc = X509_check_ip_asc(cert, (char *) name->data, 0) == 1
+                 ? NGX_OK : NGX_ERROR;
+
+        } else {
+            rc = ngx_ssl_check_host(c, name);
+        }
+
+        X509_free(cert);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "webhooks: redis \"%V\" certificate does not "
+                          "match \"%V\"", &rd->name, name);
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "certificate not trusted");
+            return;
+        }
+    }
+
+    rd->connected = 1;
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
 }
 
 
 static void
 ngx_http_webhooks_redis_read_handler(ngx_event_t *ev)
 {
+    ssize_t                     n;
     ngx_connection_t           *c = ev->data;
     ngx_http_webhooks_redis_t  *rd = c->data;
 
-    if (rd->ac) {
-        redisAsyncHandleRead(rd->ac);
+    if (!rd->connected) {
+        if (ngx_http_webhooks_redis_test_connect(c) != NGX_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "connect failed");
+            return;
+        }
+
+        ngx_http_webhooks_redis_established(rd);
+
+        /* gone, or busy with its TLS handshake */
+        if (rd->conn != c || !rd->connected) {
+            return;
+        }
+    }
+
+    /* edge-triggered: read until the socket is empty */
+
+    while (c->read->ready) {
+        n = c->recv(c, rd->in, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "closed the connection");
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (const char *) rd->in, n)
+            != REDIS_OK)
+        {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "out of memory");
+            return;
+        }
+
+        if (ngx_http_webhooks_redis_process(rd) != NGX_OK || rd->conn != c) {
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ALERT, "read event failed");
     }
 }
 
@@ -415,137 +1291,110 @@ ngx_http_webhooks_redis_write_handler(ngx_event_t *ev)
     ngx_connection_t           *c = ev->data;
     ngx_http_webhooks_redis_t  *rd = c->data;
 
-    if (rd->ac) {
-        rd->flushing = 1;
-        redisAsyncHandleWrite(rd->ac);
-
-        /* the context may be gone: hiredis frees it on a write error */
-        rd->flushing = 0;
-    }
-}
-
-
-/*
- * Level-triggered events: hiredis reads at most 16K per call, and
- * a pending rest must wake us again.
- */
-
-static void
-ngx_http_webhooks_redis_add_read(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && !rd->conn->read->active) {
-        if (ngx_add_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "webhooks: redis read event failed");
+    if (!rd->connected) {
+        if (ngx_http_webhooks_redis_test_connect(c) != NGX_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "connect failed");
+            return;
         }
-    }
-}
 
-
-static void
-ngx_http_webhooks_redis_del_read(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && rd->conn->read->active) {
-        (void) ngx_del_event(rd->conn->read, NGX_READ_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_http_webhooks_redis_add_write(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn == NULL) {
+        ngx_http_webhooks_redis_established(rd);
         return;
     }
 
-    /*
-     * Once connected, commands are flushed when this pass of the event
-     * loop is over: whatever the requests of this pass issued goes out
-     * in one write.  Only a full socket waits for a write event.
-     */
-
-    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->flushing) {
-        if (!rd->conn->write->posted) {
-            ngx_post_event(rd->conn->write, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    if (!rd->conn->write->active) {
-        if (ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "webhooks: redis write event failed");
-        }
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
     }
 }
 
 
-static void
-ngx_http_webhooks_redis_del_write(void *privdata)
+static ngx_int_t
+ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd)
 {
-    ngx_http_webhooks_redis_t  *rd = privdata;
-
-    if (rd->conn && rd->conn->write->active) {
-        (void) ngx_del_event(rd->conn->write, NGX_WRITE_EVENT, 0);
-    }
-}
-
-
-/* hiredis is about to close the socket and free the context */
-
-static void
-ngx_http_webhooks_redis_cleanup(void *privdata)
-{
-    ngx_http_webhooks_redis_t  *rd = privdata;
-    ngx_connection_t           *c;
+    ssize_t            n;
+    ngx_connection_t  *c;
 
     c = rd->conn;
 
-    if (!rd->closed
-        && (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP
-            || rd->state == NGX_HTTP_WEBHOOKS_REDIS_CLOSING))
-    {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "webhooks: lost connection to redis \"%V\"",
-                      &rd->wmcf->redis_addr);
-    }
+    while (rd->out_pos < rd->out_len) {
+        n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
 
-    if (c) {
-        ngx_http_webhooks_redis_del_read(rd);
-        ngx_http_webhooks_redis_del_write(rd);
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
+        if (n == NGX_AGAIN) {
+            break;
         }
 
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
         }
 
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
+        rd->out_pos += n;
     }
 
-    rd->conn = NULL;
-    rd->ac = NULL;
-    rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
-
-    if (rd->timer.timer_set) {
-        ngx_del_timer(&rd->timer);
+    if (rd->out_secret && rd->out_pos >= rd->out_secret) {
+        /* the password is not kept in memory longer than it must */
+        ngx_explicit_memzero(rd->out, rd->out_secret);
+        rd->out_secret = 0;
     }
 
-    ngx_http_webhooks_redis_schedule(rd);
+    if (rd->out_pos == rd->out_len) {
+        rd->out_pos = 0;
+        rd->out_len = 0;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* hands every complete reply over; NGX_ERROR: the connection is gone */
+
+static ngx_int_t
+ngx_http_webhooks_redis_process(ngx_http_webhooks_redis_t *rd)
+{
+    void              *reply;
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "protocol error");
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (ngx_queue_empty(&rd->busy) && rd->watch) {
+            ngx_http_webhooks_redis_switched(rd, reply);
+            freeReplyObject(reply);
+            continue;
+        }
+
+        if (ngx_queue_empty(&rd->busy)) {
+            freeReplyObject(reply);
+            ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR,
+                                         "sent an unexpected reply");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_webhooks_redis_reply(rd, reply) != NGX_DONE) {
+            freeReplyObject(reply);
+        }
+
+        if (rd->conn != c) {
+            return NGX_ERROR;
+        }
+
+        if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_DOWN) {
+            /* the handshake was refused; ready() said why */
+            ngx_http_webhooks_redis_drop(rd, 0, NULL);
+            return NGX_ERROR;
+        }
+    }
 }
 
 
@@ -698,7 +1547,81 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
         return NULL;
     }
 
+    if (ngx_http_webhooks_redis_wait(rd, cmd) != NGX_OK) {
+        /* what is not known to be replicated is not claimed */
+        ngx_http_webhooks_redis_cancel(cmd);
+        return NULL;
+    }
+
     return cmd;
+}
+
+
+/* formats the command at the end of what is waiting to be written */
+
+static ngx_int_t
+ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int      len;
+    char    *s;
+    size_t   size, pending;
+    u_char  *out;
+
+    len = redisFormatCommandArgv(&s, argc, argv, argvlen);
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    pending = rd->out_len - rd->out_pos;
+
+    if (rd->out_len + len > rd->out_size) {
+
+        size = ngx_max(rd->out_size, 4096);
+
+        while (size < pending + len) {
+            size *= 2;
+        }
+
+        if (rd->out_pos == 0 && size == rd->out_size) {
+            /* fits once the bytes sent make room: none were */
+            size *= 2;
+        }
+
+        out = rd->out;
+
+        if (size > rd->out_size) {
+            out = ngx_alloc(size, rd->log);
+            if (out == NULL) {
+                redisFreeCommand(s);
+                return NGX_ERROR;
+            }
+        }
+
+        /* a write TLS retries may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER */
+        if (pending) {
+            ngx_memmove(out, rd->out + rd->out_pos, pending);
+        }
+
+        if (out != rd->out) {
+            if (rd->out) {
+                ngx_free(rd->out);
+            }
+
+            rd->out = out;
+            rd->out_size = size;
+        }
+
+        rd->out_pos = 0;
+        rd->out_len = pending;
+    }
+
+    ngx_memcpy(rd->out + rd->out_len, s, len);
+    rd->out_len += len;
+
+    redisFreeCommand(s);
+
+    return NGX_OK;
 }
 
 
@@ -706,13 +1629,19 @@ static ngx_int_t
 ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd)
 {
-    if (rd->ac == NULL
-        || redisAsyncCommandArgv(rd->ac, ngx_http_webhooks_redis_reply, cmd,
-                                 cmd->argc, cmd->argv, cmd->argvlen)
-           != REDIS_OK)
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c == NULL
+        || ngx_http_webhooks_redis_append(rd, cmd->argc, cmd->argv,
+                                          cmd->argvlen)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    rd->stats.commands++;
 
     cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout
                     + cmd->timeout;
@@ -721,6 +1650,15 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->timer.timer_set) {
         ngx_add_timer(&rd->timer, rd->wmcf->redis_timeout + cmd->timeout);
+    }
+
+    /*
+     * Commands are flushed when this pass of the event loop is over:
+     * whatever the requests of this pass issued goes out in one write.
+     */
+
+    if (rd->connected && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 
     return NGX_OK;
@@ -737,37 +1675,29 @@ ngx_http_webhooks_redis_cancel(ngx_http_webhooks_redis_cmd_t *cmd)
 }
 
 
-static void
-ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+/* NGX_DONE: the reply is held until its WAIT is answered */
+
+static ngx_int_t
+ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
+    redisReply *reply)
 {
-    redisReply                     *reply = r;
-    ngx_http_webhooks_redis_t      *rd;
-    ngx_http_webhooks_redis_cmd_t  *cmd, *head;
+    ngx_queue_t                    *q;
+    ngx_http_webhooks_redis_cmd_t  *cmd;
 
-    cmd = privdata;
-    rd = cmd->rd;
+    q = ngx_queue_head(&rd->busy);
+    ngx_queue_remove(q);
+    cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
 
-    ngx_queue_remove(&cmd->queue);
+    rd->stats.replies++;
 
-    if (reply == NULL) {
-        /* the context is going away: nothing more may be sent on it */
-        if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
-            rd->state = NGX_HTTP_WEBHOOKS_REDIS_CLOSING;
-        }
-
-    } else if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
-
-        if (rd->timer.timer_set) {
-            ngx_del_timer(&rd->timer);
-        }
-
-        if (!ngx_queue_empty(&rd->busy)) {
-            head = ngx_queue_data(ngx_queue_head(&rd->busy),
-                                  ngx_http_webhooks_redis_cmd_t, queue);
-            ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
-                                      ? head->deadline - ngx_current_msec
-                                      : 1);
-        }
+    if (reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+    {
+        /* a replica now, maybe after a failover: found again, and 503 */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis \"%V\" is read-only", &rd->name);
+        rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
+        reply = NULL;
     }
 
     if (reply
@@ -783,15 +1713,146 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         cmd->argvlen[1] = cmd->script->body.len;
         cmd->script = NULL;
 
-        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK) {
-            return;
+        if (cmd->wait) {
+            /* the WAIT sent after EVALSHA is for nothing now */
+            cmd->wait->handler = NULL;
+            cmd->wait = NULL;
+        }
+
+        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK
+            && ngx_http_webhooks_redis_wait(rd, cmd) == NGX_OK)
+        {
+            ngx_http_webhooks_redis_arm(rd);
+            return NGX_OK;
         }
 
         reply = NULL;
     }
 
+    if (cmd->wait && reply && reply->type != REDIS_REPLY_ERROR) {
+        /* answered once enough replicas have the write too */
+        cmd->held = reply;
+        ngx_http_webhooks_redis_arm(rd);
+        return NGX_DONE;
+    }
+
+    if (cmd->wait) {
+        cmd->wait->handler = NULL;
+        cmd->wait = NULL;
+    }
+
+    rd->current = cmd;
+
     if (cmd->handler) {
         cmd->handler(cmd->data, reply);
+    }
+
+    rd->current = NULL;
+
+    ngx_queue_insert_tail(&rd->free, &cmd->queue);
+
+    ngx_http_webhooks_redis_arm(rd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * WAIT numreplicas timeout, pipelined right after a script: Redis
+ * answers it once that many replicas have every write of this
+ * connection so far, the script's included, or when time is up.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_redis_wait(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_cmd_t *cmd)
+{
+    u_char                          n[NGX_INT_T_LEN], ms[NGX_INT_T_LEN];
+    size_t                          argvlen[3];
+    const char                     *argv[3];
+    ngx_http_webhooks_redis_cmd_t  *wait;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = rd->wmcf;
+
+    if (wmcf->redis_wait_replicas == 0) {
+        return NGX_OK;
+    }
+
+    wait = ngx_http_webhooks_redis_alloc(rd);
+    if (wait == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "WAIT";
+    argvlen[0] = 4;
+    argv[1] = (const char *) n;
+    argvlen[1] = ngx_sprintf(n, "%ui", wmcf->redis_wait_replicas) - n;
+    argv[2] = (const char *) ms;
+    argvlen[2] = ngx_sprintf(ms, "%M", wmcf->redis_wait_timeout) - ms;
+
+    wait->handler = ngx_http_webhooks_redis_waited;
+    wait->data = cmd;
+    wait->rd = rd;
+    wait->timeout = wmcf->redis_wait_timeout;
+    wait->argc = 3;
+    wait->argv = argv;
+    wait->argvlen = argvlen;
+
+    if (ngx_http_webhooks_redis_send(rd, wait) != NGX_OK) {
+        ngx_queue_insert_tail(&rd->free, &wait->queue);
+        return NGX_ERROR;
+    }
+
+    wait->argv = NULL;
+    wait->argvlen = NULL;
+
+    cmd->wait = wait;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webhooks_redis_waited(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redis_cmd_t *cmd = data;
+
+    redisReply                     *held;
+    ngx_http_webhooks_redis_t      *rd;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    rd = cmd->rd;
+    wmcf = rd->wmcf;
+
+    if (cmd->wait != rd->current) {
+        return;
+    }
+
+    held = cmd->held;
+
+    cmd->wait = NULL;
+    cmd->held = NULL;
+
+    if (reply
+        && (reply->type != REDIS_REPLY_INTEGER
+            || reply->integer < (long long) wmcf->redis_wait_replicas))
+    {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "webhooks: redis \"%V\": %L of %ui replicas took a "
+                      "write in %M ms, answering 503", &rd->name,
+                      reply->type == REDIS_REPLY_INTEGER
+                      ? (int64_t) reply->integer : (int64_t) -1,
+                      wmcf->redis_wait_replicas, wmcf->redis_wait_timeout);
+        reply = NULL;
+    }
+
+    if (cmd->handler) {
+        cmd->handler(cmd->data, reply ? held : NULL);
+    }
+
+    if (held) {
+        freeReplyObject(held);
     }
 
     ngx_queue_insert_tail(&rd->free, &cmd->queue);

@@ -27,12 +27,24 @@ typedef void (*ngx_http_webhooks_redis_handler_pt)(void *data,
     redisReply *reply);
 
 
+/* per connection and worker, for whoever wants to count them */
+typedef struct {
+    ngx_uint_t                   connects;
+    ngx_uint_t                   drops;
+    ngx_uint_t                   timeouts;
+    ngx_uint_t                   commands;
+    ngx_uint_t                   replies;
+} ngx_http_webhooks_redis_stats_t;
+
+
 typedef struct {
     ngx_str_t                    body;
     u_char                       sha1[41];
 } ngx_http_webhooks_redis_script_t;
 
 
+ngx_int_t ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
+    ngx_http_webhooks_main_conf_t *wmcf);
 ngx_int_t ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
@@ -43,6 +55,8 @@ ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_create(
     ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
 void ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd);
 ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_main(void);
+ngx_http_webhooks_redis_stats_t *ngx_http_webhooks_redis_stats(
+    ngx_http_webhooks_redis_t *rd);
 ngx_int_t ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd);
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
     ngx_http_webhooks_redis_t *rd, ngx_msec_t timeout,

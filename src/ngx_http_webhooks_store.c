@@ -330,7 +330,7 @@ static const char  ngx_http_webhooks_done_lua[] =
     "if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  local f = {}\n"
     "  for i = 13, #ARGV do f[#f + 1] = ARGV[i] end\n"
-    "  redis.call('HSET', KEYS[1], unpack(f))\n"
+    "  redis.call('HSET', KEYS[1], (table.unpack or unpack)(f))\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "  local hooks, id, lr, again = ARGV[5], ARGV[6], ARGV[4], ARGV[8]\n"
     "  local cur = redis.call('HGET', hooks, id)\n"

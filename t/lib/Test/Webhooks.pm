@@ -314,10 +314,20 @@ sub restart_redis {
 
 sub redis_pid { $_[0]{_redis_pid} }
 
+# With redis_auth => [user, password] set, every connection the harness
+# opens authenticates first (a Redis whose default user is off).
 sub _redis_connect {
     my ($self) = @_;
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-        PeerPort => $self->redis_port, Timeout => 2);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $self->redis_port, Timeout => 2) or return;
+    if (my $auth = $self->{redis_auth}) {
+        my $req = '*' . (@$auth + 1) . "\r\n\$4\r\nAUTH\r\n";
+        $req .= '$' . length($_) . "\r\n$_\r\n" for @$auth;
+        print $s $req;
+        my (undef, $err) = _resp_read($s);
+        die "redis AUTH: $err\n" if defined $err;
+    }
+    return $s;
 }
 
 sub redis {
@@ -1251,7 +1261,8 @@ preloads libasan and libubsan; workers report into error.log.
 Private redis-server with AOF (data survives restart_redis). C<redis>
 returns the decoded reply and dies on an error reply, or returns
 ($reply, $error) in list context. Mind argument lists (is_deeply, push):
-write C<scalar $t->redis(...)> there.
+write C<scalar $t->redis(...)> there. With C<< $t->{redis_auth} = [$user,
+$password] >> every connection it opens sends AUTH first.
 
 =item run_daemon($cmd_or_coderef, @args), waitforsocket("host:port")
 
