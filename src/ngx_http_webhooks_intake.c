@@ -36,7 +36,7 @@ enum {
     I_IDEM_KEY, I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
     I_INSTALLATION_ID, I_REDELIVERY, I_PAYLOAD, I_REPO_PREFIX, I_REPO_ID,
     I_ORG_PREFIX, I_ORG_ID, I_REPO_OBJECT, I_ORG_OBJECT, I_SENDER_KEY,
-    I_SENDER_OBJECT, I_QUEUE_MAX, I_NARGS
+    I_SENDER_OBJECT, I_QUEUE_MAX, I_IDEM, I_NARGS
 };
 
 
@@ -326,6 +326,26 @@ no_repo:
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * a key the event has not is named by the bare prefix, never written:
+     * an empty name would fall outside an ACL user's key pattern
+     */
+
+    if (args[I_IDEM_KEY].len) {
+        ngx_str_set(&args[I_IDEM], "1");
+
+    } else {
+        args[I_IDEM_KEY] = wmcf->prefix;
+    }
+
+    if (args[I_REPO_HOOKS].len == 0) {
+        args[I_REPO_HOOKS] = wmcf->prefix;
+    }
+
+    if (args[I_ORG_HOOKS].len == 0) {
+        args[I_ORG_HOOKS] = wmcf->prefix;
     }
 
     args[I_QUEUE] = wmcf->queue;

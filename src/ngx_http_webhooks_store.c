@@ -185,12 +185,14 @@ static const char  ngx_http_webhooks_delete_lua[] =
  * nothing: it gets the first answer back, or a conflict when the event
  * or payload differ.
  *
- * KEYS[4] the repo's hooks or "", KEYS[5] the org's hooks or "",
- * KEYS[6] the retry set, KEYS[7] the idempotency key or ""
+ * KEYS[4] the repo's hooks, KEYS[5] the org's hooks, KEYS[6] the retry
+ * set, KEYS[7] the idempotency key (a key the event has not: the bare
+ * prefix, never touched)
  * ARGV[9] payload, [10] repo scope prefix, [11] repository id,
  *      [12] org scope prefix, [13] organization id, [14] repository
  *      object, [15] organization object, [16] sender key, [17] sender,
- *      [18] the most deliveries queued and due later
+ *      [18] the most deliveries queued and due later, [19] "1" when
+ *      KEYS[7] is an idempotency key
  * Returns the number of deliveries queued, -1 when the queue is full,
  * {"replay", guid, deliveries} or {"conflict"} under a key seen before.
  */
@@ -198,7 +200,7 @@ static const char  ngx_http_webhooks_delete_lua[] =
 static const char  ngx_http_webhooks_intake_lua[] =
     NGX_HTTP_WEBHOOKS_QUEUE_LUA
     "local sum\n"
-    "if KEYS[7] ~= '' then\n"
+    "if ARGV[19] == '1' then\n"
     "  sum = redis.sha1hex(ARGV[2] .. ' ' .. ARGV[9])\n"
     "  local was = redis.call('GET', KEYS[7])\n"
     "  if was then\n"
@@ -227,8 +229,10 @@ static const char  ngx_http_webhooks_intake_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "if KEYS[4] ~= '' then fan(KEYS[4], ARGV[10], 'repository', ARGV[11]) end\n"
-    "if KEYS[5] ~= '' then\n"
+    "if ARGV[10] ~= '' then\n"
+    "  fan(KEYS[4], ARGV[10], 'repository', ARGV[11])\n"
+    "end\n"
+    "if ARGV[12] ~= '' then\n"
     "  fan(KEYS[5], ARGV[12], 'organization', ARGV[13])\n"
     "end\n"
     "local push = ARGV[2] == 'push' and ARGV[10] ~= ''\n"
