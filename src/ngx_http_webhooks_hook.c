@@ -585,7 +585,8 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
     ngx_http_webhooks_fault_t *fault)
 {
     u_char                          msg[NGX_HTTP_WEBHOOKS_URL_MAX + 128];
-    ngx_str_t                       url, ct;
+    ngx_int_t                       rc;
+    ngx_str_t                       url, ct, canonical;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     if (ngx_http_webhooks_json_str(config, "url", &url) != NGX_OK
@@ -599,6 +600,31 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
         return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
                    "The URL you've entered is not valid. Please make sure "
                    "that you encode all special characters first");
+    }
+
+    /* an IPv4 host in any form is kept as the dotted quad it means */
+
+    rc = ngx_http_webhooks_url_canonical(r->pool, &url, &canonical);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                   "The URL you've entered is not valid. Please make sure "
+                   "that you encode all special characters first");
+    }
+
+    if (canonical.data != url.data) {
+        if (json_object_set_new(config, "url",
+                                ngx_http_webhooks_json_stringn(&canonical))
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        url = canonical;
     }
 
     /* an address that deliveries may not reach is refused right away */

@@ -683,8 +683,17 @@ ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d)
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_literal(&d->parts.name, &addr, &buf) == NGX_OK) {
+    switch (ngx_http_webhooks_literal(&d->parts.name, &addr, &buf)) {
+
+    case NGX_OK:
         return ngx_http_webhooks_aimed(d, addr.sockaddr, addr.socklen);
+
+    case NGX_ERROR:
+        ngx_http_webhooks_blocked(d, "Invalid URL");
+        return NGX_OK;
+
+    default:
+        break;
     }
 
     clcf = d->wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
