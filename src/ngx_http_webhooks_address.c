@@ -45,7 +45,12 @@ typedef struct {
 } ngx_http_webhooks_denied_t;
 
 
-/* what no delivery may reach unless the operator allows it */
+/*
+ * What no delivery may reach unless the operator allows it: every block
+ * of IANA's IPv4 and IPv6 Special-Purpose Address Registries that is not
+ * globally reachable, multicast, and the IPv6 forms that carry an IPv4
+ * address.  The first match gives the reason: narrow blocks come first.
+ */
 
 static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
     { ngx_string("0.0.0.0/8"), "an unspecified address" },
@@ -68,12 +73,20 @@ static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
     { ngx_string("::1/128"), "a loopback address" },
     /* IPv4-mapped ones are checked as IPv4; IPv4-compatible are gone */
     { ngx_string("::/96"), "an IPv4-compatible address" },
+    { ngx_string("::ffff:0:0:0/96"), "an IPv4-translated address" },
     { ngx_string("64:ff9b::/96"), "a NAT64 address" },
     { ngx_string("64:ff9b:1::/48"), "a NAT64 address" },
     { ngx_string("100::/64"), "a discard address" },
+    { ngx_string("100:0:0:1::/64"), "a dummy address" },
     { ngx_string("2001::/32"), "a Teredo address" },
+    { ngx_string("2001:2::/48"), "a benchmarking address" },
+    { ngx_string("2001:10::/28"), "an ORCHID address" },
+    { ngx_string("2001:20::/28"), "an ORCHID address" },
+    { ngx_string("2001::/23"), "an IETF protocol assignment address" },
     { ngx_string("2001:db8::/32"), "a documentation address" },
     { ngx_string("2002::/16"), "a 6to4 address" },
+    { ngx_string("3fff::/20"), "a documentation address" },
+    { ngx_string("5f00::/16"), "a segment routing address" },
     { ngx_string("fc00::/7"), "a private address" },
     { ngx_string("fe80::/10"), "a link-local address" },
     { ngx_string("fec0::/10"), "a site-local address" },

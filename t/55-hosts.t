@@ -21,7 +21,59 @@ my $t = Test::Webhooks->new->skip_unless_module;
 $t->start_redis;
 my $RCV = $t->start_receiver;
 my ($RPORT) = $RCV =~ /:(\d+)$/;
-my $DNS = $t->start_dns({ 'good.test' => [ ['127.0.0.1'] ] });
+
+# Every block of IANA's IPv4 and IPv6 Special-Purpose Address Registries
+# that is not globally reachable, and multicast: [address, reason].
+my @BLOCKS = (
+    [ '0.1.2.3', 'an unspecified address' ],
+    [ '10.1.2.3', 'a private address' ],
+    [ '100.64.1.2', 'a carrier-grade NAT address' ],
+    [ '127.0.0.2', 'a loopback address' ],
+    [ '169.254.169.254', 'a link-local address' ],
+    [ '172.16.1.2', 'a private address' ],
+    [ '192.0.0.8', 'a reserved address' ],
+    [ '192.0.0.170', 'a reserved address' ],
+    [ '192.0.2.1', 'a documentation address' ],
+    [ '192.88.99.1', 'a 6to4 relay address' ],
+    [ '192.168.1.2', 'a private address' ],
+    [ '198.18.0.1', 'a benchmarking address' ],
+    [ '198.19.255.1', 'a benchmarking address' ],
+    [ '198.51.100.1', 'a documentation address' ],
+    [ '203.0.113.1', 'a documentation address' ],
+    [ '224.0.0.251', 'a multicast address' ],
+    [ '240.0.0.1', 'a reserved address' ],
+    [ '255.255.255.255', 'a reserved address' ],
+    [ '::', 'an unspecified address' ],
+    [ '::1', 'a loopback address' ],
+    [ '::a00:1', 'an IPv4-compatible address' ],
+    [ '::ffff:0:7f00:1', 'an IPv4-translated address' ],
+    [ '::ffff:127.0.0.1', 'a loopback address' ],
+    [ '64:ff9b::a9fe:a9fe', 'a NAT64 address' ],
+    [ '64:ff9b:1::1', 'a NAT64 address' ],
+    [ '100::1', 'a discard address' ],
+    [ '100:0:0:1::1', 'a dummy address' ],
+    [ '2001::1', 'a Teredo address' ],
+    [ '2001:1::1', 'an IETF protocol assignment address' ],
+    [ '2001:2::1', 'a benchmarking address' ],
+    [ '2001:3::1', 'an IETF protocol assignment address' ],
+    [ '2001:10::1', 'an ORCHID address' ],
+    [ '2001:20::1', 'an ORCHID address' ],
+    [ '2001:1ff::1', 'an IETF protocol assignment address' ],
+    [ '2001:db8::1', 'a documentation address' ],
+    [ '2002:a9fe:a9fe::1', 'a 6to4 address' ],
+    [ '3fff::1', 'a documentation address' ],
+    [ '3fff:fff::1', 'a documentation address' ],
+    [ '5f00::1', 'a segment routing address' ],
+    [ 'fc00::1', 'a private address' ],
+    [ 'fd00::1', 'a private address' ],
+    [ 'fe80::1', 'a link-local address' ],
+    [ 'fec0::1', 'a site-local address' ],
+    [ 'ff02::1', 'a multicast address' ],
+);
+
+my %zone = ('good.test' => [ ['127.0.0.1'] ]);
+$zone{"block$_.test"} = [ [ $BLOCKS[$_][0] ] ] for 0 .. $#BLOCKS;
+my $DNS = $t->start_dns(\%zone);
 
 my $TOK = 'demo-owner';
 
@@ -93,6 +145,19 @@ sub hub {
     return $t->http(POST => '/hub', body => $body, headers => {
         Authorization => "token $TOK",
         'Content-Type' => 'application/x-www-form-urlencoded' });
+}
+
+sub last_delivery {
+    my ($repo, $id) = @_;
+    my $end = time + 15;
+    my $list;
+    while (time < $end) {
+        $list = api(GET => "/repos/$repo/hooks/$id/deliveries")->{json};
+        last if ref $list eq 'ARRAY' && @$list
+            && $list->[0]{status} ne 'queued';
+        sleep 0.1;
+    }
+    return ref $list eq 'ARRAY' ? $list->[0] : undef;
 }
 
 my $INVALID = "The URL you've entered is not valid. Please make sure that "
@@ -183,22 +248,47 @@ for my $host ('0x7f.example', '127.0.0.1.example', 'a1', '1.0xz') {
 }
 
 ###############################################################################
+# The registries: each block refused as a literal, and blocked when a
+# name resolves to it.  Just outside the blocks is public.
+
+for my $b (@BLOCKS) {
+    my ($addr, $why) = @$b;
+    my $host = $addr =~ /:/ ? "[$addr]" : $addr;
+    refused("http://$host/", "url is not supported because it isn't "
+        . "reachable over the public Internet ($addr is $why)");
+}
+
+for my $addr ('2001:200::1', '3fff:1000::1', '5f01::1', '100:0:0:2::1',
+    '2606:4700:4700::1111', '198.20.0.1', '192.0.3.1', '223.255.255.1')
+{
+    my $host = $addr =~ /:/ ? "[$addr]" : $addr;
+    my $r = create('octo-org/public2', "https://$host/");
+    is($r->{status}, 201, "$addr: public, 201") or diag($r->{raw});
+}
+
+{
+    my @ids;
+    for my $i (0 .. $#BLOCKS) {
+        my $r = create("octo-org/names$i", "http://block$i.test:$RPORT/b$i");
+        is($r->{status}, 201, "block$i.test: a name, 201") or diag($r->{raw});
+        push @ids, $r->{json}{id};
+        api(POST => "/repos/octo-org/names$i/hooks/$ids[$i]/pings");
+    }
+    for my $i (0 .. $#BLOCKS) {
+        my ($addr, $why) = @{ $BLOCKS[$i] };
+        my $dl = last_delivery("octo-org/names$i", $ids[$i]);
+        like($dl && $dl->{status},
+            qr/^Blocked: block$i\.test resolves to \S+, \Q$why\E$/,
+            "block$i.test ($addr): blocked as $why");
+    }
+    ok(!$t->received(qr{^/b\d}), 'nothing reached the receiver');
+}
+
+###############################################################################
 # Loopback allowed: every form is delivered to 127.0.0.1, without DNS.
 
 conf('    webhooks_delivery_allow 127.0.0.1;');
 
-sub last_delivery {
-    my ($repo, $id) = @_;
-    my $end = time + 15;
-    my $list;
-    while (time < $end) {
-        $list = api(GET => "/repos/$repo/hooks/$id/deliveries")->{json};
-        last if ref $list eq 'ARRAY' && @$list
-            && $list->[0]{status} ne 'queued';
-        sleep 0.1;
-    }
-    return ref $list eq 'ARRAY' ? $list->[0] : undef;
-}
 
 my $n = 0;
 for my $host ('2130706433', '0x7f000001', '017700000001', '0177.0.0.1',
@@ -218,7 +308,8 @@ for my $host ('2130706433', '0x7f000001', '017700000001', '0177.0.0.1',
     is(last_delivery('octo-org/loop', $id)->{status}, 'OK', "$host: OK");
 }
 
-ok(!grep({ !/^good\.test/ } $t->dns_queries), 'no numeric host went to DNS')
+ok(!grep({ !/^(?:good|block\d+)\.test/ } $t->dns_queries),
+    'no numeric host went to DNS')
     or diag(explain([ $t->dns_queries ]));
 
 # a hub callback in another form is the same subscription
