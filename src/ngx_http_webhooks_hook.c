@@ -793,7 +793,12 @@ ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
 }
 
 
-/* GitHub's schema check words it as "For 'properties/x', 1 is not ..." */
+/*
+ * GitHub's schema check words it as "For 'properties/x', 1 is not ...",
+ * with the value; never one that may hold a secret: a secret or password
+ * of any type, a URL or config that is not a number (a URL carries
+ * credentials, a config all of them).
+ */
 
 static ngx_int_t
 ngx_http_webhooks_type_fault(ngx_http_request_t *r,
@@ -804,9 +809,22 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
     size_t   len;
     u_char  *msg;
 
-    dump = json_is_null(value) ? NULL : json_dumps(value, JSON_ENCODE_ANY
-                                                          | JSON_COMPACT);
-    len = dump ? ngx_strlen(dump) : 3;
+    if (ngx_strcmp(property, "secret") == 0
+        || ngx_strcmp(property, "password") == 0
+        || ((ngx_strcmp(property, "url") == 0
+             || ngx_strcmp(property, "config") == 0)
+            && (json_is_string(value) || json_is_array(value)
+                || json_is_object(value))))
+    {
+        dump = NULL;
+        value = NULL;
+
+    } else {
+        dump = json_is_null(value) ? NULL : json_dumps(value, JSON_ENCODE_ANY
+                                                              | JSON_COMPACT);
+    }
+
+    len = dump ? ngx_strlen(dump) : sizeof("[FILTERED]") - 1;
 
     msg = ngx_pnalloc(r->pool, sizeof("Invalid request.\n\nFor 'properties/"
                                       "', ") + ngx_strlen(property)
@@ -819,7 +837,8 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
 
     ngx_sprintf(msg, "Invalid request.\n\nFor '%s%s', %s is not %s.%Z",
                 ngx_strcmp(property, "items") == 0 ? "" : "properties/",
-                property, dump ? dump : "nil", type);
+                property,
+                dump ? dump : (value ? "nil" : "[FILTERED]"), type);
 
     free(dump);
 
