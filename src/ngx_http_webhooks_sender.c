@@ -90,6 +90,8 @@ typedef struct {
     ngx_str_t                        hook;
     u_char                          *response;
     size_t                           response_len;
+    off_t                            response_expected;   /* -1: unsaid */
+    off_t                            response_read;
 
     unsigned                         from_receiver:1;
     unsigned                         fetched:1; /* about is the entry's */
@@ -1181,7 +1183,33 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 
     status.data = p;
 
-    if (d->from_receiver && d->status >= 200 && d->status < 300) {
+    if (d->from_receiver && (d->rc != NGX_OK || d->error)) {
+
+        /*
+         * the answer ended before its end (closed, timed out): whatever
+         * its status said, the receiver may not have meant it.  Past the
+         * header, upstream flushes instead of finalizing with an error:
+         * the error it logged is what tells.
+         */
+
+        d->from_receiver = 0;
+        d->status = NGX_HTTP_BAD_GATEWAY;
+
+        /* what nginx still held when it timed out was never passed on */
+
+        if (d->error && ngx_strcmp(d->error, "timed out") == 0) {
+            p = ngx_sprintf(p, "Response cut short: timed out");
+
+        } else if (d->response_expected >= 0) {
+            p = ngx_sprintf(p, "Response cut short: %O of %O bytes",
+                            d->response_read, d->response_expected);
+
+        } else {
+            p = ngx_sprintf(p, "Response cut short after %O bytes",
+                            d->response_read);
+        }
+
+    } else if (d->from_receiver && d->status >= 200 && d->status < 300) {
         p = ngx_cpymem(p, "OK", 2);
 
     } else if (!d->from_receiver && d->error) {
@@ -1669,6 +1697,7 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
     }
 
     d->from_receiver = 1;
+    d->response_expected = r->upstream->headers_in.content_length_n;
 
     if (d->status == NGX_HTTP_TOO_MANY_REQUESTS
         || d->status == NGX_HTTP_SERVICE_UNAVAILABLE)
@@ -1768,6 +1797,8 @@ ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
+
+        d->response_read += ngx_buf_size(b);
 
         if (d->from_receiver && ngx_buf_in_memory(b) && b->last != b->pos
             && !d->response_cut)
