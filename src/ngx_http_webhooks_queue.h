@@ -34,6 +34,7 @@ ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
 void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
 void ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e);
+void ngx_http_webhooks_queue_due(ngx_msec_t delay);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_ */

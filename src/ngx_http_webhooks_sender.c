@@ -1486,6 +1486,12 @@ ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d, ngx_uint_t ok,
                            (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
                - due->data;
 
+    /*
+     * the record script runs first: it is sent on this very call; a
+     * millisecond more, for the clock the due time was read from
+     */
+    ngx_http_webhooks_queue_due(delay + 2);
+
     return NGX_OK;
 }
 

@@ -68,6 +68,9 @@ $t->run_daemon(sub {
             print $c "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n"
                 . "Connection: close\r\n\r\n$x";
             sleep 4;
+        } elsif ($path =~ m{^/fail}) {
+            print $c "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n"
+                . "Connection: close\r\n\r\noops";
         } else {
             print $c "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n"
                 . "Connection: close\r\n\r\n" . ('y' x 100000);
@@ -78,12 +81,15 @@ $t->run_daemon(sub {
 });
 close $ls;
 
-$t->nginx_conf(<<'EOF');
+sub conf {
+    my ($retry) = @_;
+    $t->stop if $t->nginx_pid;
+    $t->nginx_conf(<<"EOF");
     %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
     webhooks_delivery_allow 127.0.0.1;
-    webhooks_delivery_retry            1s 1s;
+    webhooks_delivery_retry            $retry;
     webhooks_delivery_deactivate_after off;
 
     server {
@@ -93,8 +99,8 @@ $t->nginx_conf(<<'EOF');
 
         location /_webhooks/deliver {
             internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            proxy_pass            \$webhooks_delivery_url;
+            proxy_set_header      Host \$webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    1s;
         }
@@ -105,12 +111,15 @@ $t->nginx_conf(<<'EOF');
 
         location / {
             webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            webhooks_login \$webhooks_demo_login;
+            webhooks_admin \$webhooks_demo_admin;
         }
     }
 EOF
-$t->run;
+    $t->run;
+}
+
+conf('1s 1s');
 
 my $TOK = 'demo-owner';
 my $R = 'octo-org/cut';
@@ -185,6 +194,30 @@ for my $c (
 my $l = log_of($H{whole});
 is($l->[0]{status}, 'OK', 'a whole answer: OK');
 is($l->[0]{status_code}, 200, 'a whole answer: 200');
+
+###############################################################################
+# Retries come when due: 1 s spread by +-20%, not up to 1.5 s later
+# waiting for the next round of moving due tries to the stream.
+
+conf('1s 1s 1s 1s 1s 1s');
+
+my $fail = hook("$RCV/fail");
+$ev = $t->http(POST => '/_webhooks/events',
+    headers => { 'Content-Type' => 'application/json',
+                 'X-GitHub-Event' => 'push' },
+    body => encode_json({ ref => 'refs/heads/main',
+        repository => { full_name => $R } }));
+is($ev->{status}, 202, 'event taken in');
+$t->wait_for(sub { tries('/fail') >= 7 }, 30);
+
+my @at = do {
+    open my $fh, '<', $log or die;
+    map { (split ' ')[0] } grep { (split ' ')[1] eq '/fail' } <$fh>;
+};
+is(scalar @at, 7, 'the first try and 6 more');
+my @gap = map { sprintf '%.3f', $at[$_] - $at[$_ - 1] } 1 .. $#at;
+is(scalar(grep { $_ >= 0.75 && $_ <= 1.3 } @gap), 6,
+    "every retry 1 s +-20% after the try before (@gap)");
 
 $t->stop;
 $t->log_ok;
