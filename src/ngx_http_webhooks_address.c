@@ -45,7 +45,12 @@ typedef struct {
 } ngx_http_webhooks_denied_t;
 
 
-/* what no delivery may reach unless the operator allows it */
+/*
+ * What no delivery may reach unless the operator allows it: every block
+ * of IANA's IPv4 and IPv6 Special-Purpose Address Registries that is not
+ * globally reachable, multicast, and the IPv6 forms that carry an IPv4
+ * address.  The first match gives the reason: narrow blocks come first.
+ */
 
 static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
     { ngx_string("0.0.0.0/8"), "an unspecified address" },
@@ -68,12 +73,20 @@ static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
     { ngx_string("::1/128"), "a loopback address" },
     /* IPv4-mapped ones are checked as IPv4; IPv4-compatible are gone */
     { ngx_string("::/96"), "an IPv4-compatible address" },
+    { ngx_string("::ffff:0:0:0/96"), "an IPv4-translated address" },
     { ngx_string("64:ff9b::/96"), "a NAT64 address" },
     { ngx_string("64:ff9b:1::/48"), "a NAT64 address" },
     { ngx_string("100::/64"), "a discard address" },
+    { ngx_string("100:0:0:1::/64"), "a dummy address" },
     { ngx_string("2001::/32"), "a Teredo address" },
+    { ngx_string("2001:2::/48"), "a benchmarking address" },
+    { ngx_string("2001:10::/28"), "an ORCHID address" },
+    { ngx_string("2001:20::/28"), "an ORCHID address" },
+    { ngx_string("2001::/23"), "an IETF protocol assignment address" },
     { ngx_string("2001:db8::/32"), "a documentation address" },
     { ngx_string("2002::/16"), "a 6to4 address" },
+    { ngx_string("3fff::/20"), "a documentation address" },
+    { ngx_string("5f00::/16"), "a segment routing address" },
     { ngx_string("fc00::/7"), "a private address" },
     { ngx_string("fe80::/10"), "a link-local address" },
     { ngx_string("fec0::/10"), "a site-local address" },
@@ -87,6 +100,10 @@ static ngx_int_t ngx_http_webhooks_rule_add(ngx_conf_t *cf,
     ngx_array_t *rules, ngx_str_t *text, ngx_uint_t deny, const char *why);
 static ngx_int_t ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
     struct sockaddr *sa);
+static ngx_int_t ngx_http_webhooks_ipv4(u_char *p, size_t len,
+    in_addr_t *addr);
+static ngx_int_t ngx_http_webhooks_ipv4_number(u_char *p, size_t len,
+    uint64_t *n);
 
 
 /* webhooks_delivery_allow and webhooks_delivery_deny: CIDRs, or "all" */
@@ -521,7 +538,8 @@ ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
 /*
  * An address written in the URL, or a name that is the host itself
  * (RFC 6761: "localhost" and its subdomains never leave it):
- * NGX_OK with the address, NGX_DECLINED for a name to resolve.
+ * NGX_OK with the address, NGX_DECLINED for a name to resolve,
+ * NGX_ERROR for a host that is neither (WHATWG: "1.2.3.256").
  */
 
 ngx_int_t
@@ -557,15 +575,16 @@ ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
         goto inet;
     }
 
-    inaddr = ngx_inet_addr(name->data, name->len);
+    switch (ngx_http_webhooks_ipv4(name->data, name->len, &inaddr)) {
 
-    /* INADDR_NONE is also what 255.255.255.255 is */
-
-    if (inaddr != INADDR_NONE
-        || (name->len == 15
-            && ngx_strncmp(name->data, "255.255.255.255", 15) == 0))
-    {
+    case NGX_OK:
         goto inet;
+
+    case NGX_ERROR:
+        return NGX_ERROR;
+
+    default:
+        break;
     }
 
 #if (NGX_HAVE_INET6)
@@ -614,8 +633,18 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_webhooks_literal(&u.name, &addr, &buf) != NGX_OK) {
+    switch (ngx_http_webhooks_literal(&u.name, &addr, &buf)) {
+
+    case NGX_DECLINED:
         return NGX_OK;
+
+    case NGX_ERROR:
+        *ngx_snprintf(msg, len - 1, "url host %V is not a valid IPv4 "
+                      "address", &u.name) = '\0';
+        return NGX_DECLINED;
+
+    default:
+        break;
     }
 
     if (ngx_http_webhooks_address_check(wmcf, addr.sockaddr, &why)
@@ -625,6 +654,212 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
                       "reachable over the public Internet (%V is %s)",
                       &u.name, why) = '\0';
         return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A URL whose host is an IPv4 address written in any form the WHATWG URL
+ * standard reads ("2130706433", "0x7f.1", "0177.0.0.1", "127.0.0.1.")
+ * gets it as the dotted quad every tool reads the same way: NGX_OK with
+ * the URL (the same one if nothing changed), NGX_DECLINED for a host
+ * that ends in a number but is no address ("1.2.3.256").
+ */
+
+ngx_int_t
+ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
+    ngx_str_t *out)
+{
+    u_char                   *p, *tail;
+    in_addr_t                 inaddr;
+    ngx_int_t                 rc;
+    u_char                    quad[NGX_INET_ADDRSTRLEN];
+    size_t                    len;
+    ngx_str_t                 in;
+    ngx_http_webhooks_url_t   u;
+
+    *out = *url;
+
+    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK
+        || u.name.data[-1] == '[')
+    {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_webhooks_ipv4(u.name.data, u.name.len, &inaddr);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    len = ngx_inet_ntop(AF_INET, &inaddr, quad, NGX_INET_ADDRSTRLEN);
+
+    if (len == u.name.len && ngx_strncmp(quad, u.name.data, len) == 0) {
+        return NGX_OK;
+    }
+
+    /* out may be url */
+    in = *url;
+    tail = u.name.data + u.name.len;
+
+    out->len = in.len - u.name.len + len;
+    out->data = ngx_pnalloc(pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(out->data, in.data, u.name.data - in.data);
+    p = ngx_cpymem(p, quad, len);
+    ngx_memcpy(p, tail, in.data + in.len - tail);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The WHATWG URL standard's IPv4 parser: a host whose last label is a
+ * number is an address, in one to four parts, each decimal, octal
+ * ("0" first) or hex ("0x"), the last filling the bytes left; a trailing
+ * dot is dropped.  NGX_DECLINED: a name; NGX_ERROR: no valid address.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
+{
+    u_char      *last, *part, *dot;
+    uint64_t     n[4], v;
+    ngx_uint_t   i, parts;
+
+    last = p + len;
+
+    /* an IPv6 address, out of its brackets */
+    if (ngx_strlchr(p, last, ':')) {
+        return NGX_DECLINED;
+    }
+
+    if (len > 1 && last[-1] == '.') {
+        last--;
+    }
+
+    /* ends in a number: the last label all digits, or a valid number */
+
+    for (part = last; part > p && part[-1] != '.'; part--) {
+        /* void */
+    }
+
+    if (part == last) {
+        return NGX_DECLINED;
+    }
+
+    for (dot = part; dot < last && *dot >= '0' && *dot <= '9'; dot++) {
+        /* void */
+    }
+
+    if (dot != last
+        && ngx_http_webhooks_ipv4_number(part, last - part, &v) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    parts = 0;
+    part = p;
+
+    for ( ;; ) {
+        dot = ngx_strlchr(part, last, '.');
+
+        if (parts == 4) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_webhooks_ipv4_number(part, (dot ? dot : last) - part,
+                                          &n[parts++])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (dot == NULL) {
+            break;
+        }
+
+        part = dot + 1;
+    }
+
+    for (i = 0; i < parts - 1; i++) {
+        if (n[i] > 255) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (n[parts - 1] >= ((uint64_t) 1 << (8 * (5 - parts)))) {
+        return NGX_ERROR;
+    }
+
+    v = n[parts - 1];
+
+    for (i = 0; i < parts - 1; i++) {
+        v += n[i] << (8 * (3 - i));
+    }
+
+    *addr = htonl((uint32_t) v);
+
+    return NGX_OK;
+}
+
+
+/* one part: decimal, "0" and octal, "0x" and hex ("0x" alone is 0) */
+
+static ngx_int_t
+ngx_http_webhooks_ipv4_number(u_char *p, size_t len, uint64_t *n)
+{
+    u_char     *last, ch;
+    ngx_uint_t  radix, d;
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    last = p + len;
+    radix = 10;
+
+    if (len >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x') {
+        radix = 16;
+        p += 2;
+
+    } else if (len >= 2 && p[0] == '0') {
+        radix = 8;
+        p++;
+    }
+
+    *n = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        ch = *p;
+
+        if (ch >= '0' && ch <= '9') {
+            d = ch - '0';
+
+        } else if (radix == 16 && (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') {
+            d = (ch | 0x20) - 'a' + 10;
+
+        } else {
+            return NGX_ERROR;
+        }
+
+        if (d >= radix) {
+            return NGX_ERROR;
+        }
+
+        /* past 2^32 it is too large whatever follows */
+        if (*n <= 0xffffffff) {
+            *n = *n * radix + d;
+        }
     }
 
     return NGX_OK;

@@ -43,6 +43,8 @@ ngx_int_t ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     in_port_t port);
 ngx_int_t ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
     struct sockaddr_in6 *buf);
+ngx_int_t ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
+    ngx_str_t *out);
 ngx_int_t ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_str_t *url, u_char *msg, size_t len);
 

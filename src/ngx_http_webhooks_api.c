@@ -62,8 +62,6 @@ static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_path(ngx_http_request_t *r,
-    ngx_str_t *path, ngx_str_t *prefix);
 static ngx_int_t ngx_http_webhooks_base_url(ngx_http_request_t *r,
     ngx_http_webhooks_loc_conf_t *wlcf, ngx_str_t *prefix, ngx_str_t *base);
 static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
@@ -78,7 +76,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 {
     size_t                         len;
     ngx_int_t                      rc;
-    ngx_str_t                      path, prefix, version;
+    ngx_str_t                      prefix, version;
     ngx_http_webhooks_ctx_t       *ctx;
     ngx_http_webhooks_loc_conf_t  *wlcf;
     ngx_http_webhooks_main_conf_t *wmcf;
@@ -108,11 +106,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
         return ngx_http_webhooks_bad_version(r, &version);
     }
 
-    if (ngx_http_webhooks_path(r, &path, &prefix) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_webhooks_route(r, &path, &ctx->rt);
+    rc = ngx_http_webhooks_route_request(r, &ctx->rt, &prefix);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1293,46 +1287,6 @@ ngx_http_webhooks_json_media(ngx_http_request_t *r)
     }
 
     return NGX_DECLINED;
-}
-
-
-/* the API answers below a prefix location, as GHES does at /api/v3 */
-
-static ngx_int_t
-ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
-    ngx_str_t *prefix)
-{
-    size_t                     len;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    *path = r->uri;
-    prefix->data = r->uri.data;
-    prefix->len = 0;
-
-#if (NGX_PCRE)
-    if (clcf->regex) {
-        return NGX_OK;
-    }
-#endif
-
-    len = clcf->name.len;
-
-    if (len && clcf->name.data[len - 1] == '/') {
-        len--;
-    }
-
-    if (len && r->uri.len > len
-        && ngx_strncmp(r->uri.data, clcf->name.data, len) == 0
-        && r->uri.data[len] == '/')
-    {
-        prefix->len = len;
-        path->data += len;
-        path->len -= len;
-    }
-
-    return NGX_OK;
 }
 
 

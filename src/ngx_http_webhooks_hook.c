@@ -603,7 +603,8 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
     ngx_http_webhooks_fault_t *fault)
 {
     u_char                          msg[NGX_HTTP_WEBHOOKS_URL_MAX + 128];
-    ngx_str_t                       url, ct;
+    ngx_int_t                       rc;
+    ngx_str_t                       url, ct, canonical;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     if (ngx_http_webhooks_json_str(config, "url", &url) != NGX_OK
@@ -617,6 +618,31 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
         return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
                    "The URL you've entered is not valid. Please make sure "
                    "that you encode all special characters first");
+    }
+
+    /* an IPv4 host in any form is kept as the dotted quad it means */
+
+    rc = ngx_http_webhooks_url_canonical(r->pool, &url, &canonical);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
+                   "The URL you've entered is not valid. Please make sure "
+                   "that you encode all special characters first");
+    }
+
+    if (canonical.data != url.data) {
+        if (json_object_set_new(config, "url",
+                                ngx_http_webhooks_json_stringn(&canonical))
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        url = canonical;
     }
 
     /* an address that deliveries may not reach is refused right away */
@@ -785,7 +811,12 @@ ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
 }
 
 
-/* GitHub's schema check words it as "For 'properties/x', 1 is not ..." */
+/*
+ * GitHub's schema check words it as "For 'properties/x', 1 is not ...",
+ * with the value; never one that may hold a secret: a secret or password
+ * of any type, a URL or config that is not a number (a URL carries
+ * credentials, a config all of them).
+ */
 
 static ngx_int_t
 ngx_http_webhooks_type_fault(ngx_http_request_t *r,
@@ -796,9 +827,22 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
     size_t   len;
     u_char  *msg;
 
-    dump = json_is_null(value) ? NULL : json_dumps(value, JSON_ENCODE_ANY
-                                                          | JSON_COMPACT);
-    len = dump ? ngx_strlen(dump) : 3;
+    if (ngx_strcmp(property, "secret") == 0
+        || ngx_strcmp(property, "password") == 0
+        || ((ngx_strcmp(property, "url") == 0
+             || ngx_strcmp(property, "config") == 0)
+            && (json_is_string(value) || json_is_array(value)
+                || json_is_object(value))))
+    {
+        dump = NULL;
+        value = NULL;
+
+    } else {
+        dump = json_is_null(value) ? NULL : json_dumps(value, JSON_ENCODE_ANY
+                                                              | JSON_COMPACT);
+    }
+
+    len = dump ? ngx_strlen(dump) : sizeof("[FILTERED]") - 1;
 
     msg = ngx_pnalloc(r->pool, sizeof("Invalid request.\n\nFor 'properties/"
                                       "', ") + ngx_strlen(property)
@@ -811,7 +855,8 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
 
     ngx_sprintf(msg, "Invalid request.\n\nFor '%s%s', %s is not %s.%Z",
                 ngx_strcmp(property, "items") == 0 ? "" : "properties/",
-                property, dump ? dump : "nil", type);
+                property,
+                dump ? dump : (value ? "nil" : "[FILTERED]"), type);
 
     free(dump);
 

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_api.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_hub.h"
@@ -233,6 +234,20 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (ngx_http_webhooks_valid_url(&form.callback) != NGX_OK) {
+        return ngx_http_webhooks_hub_fail(r, "hub.callback", "invalid",
+                                 "hub.callback must be an http(s) URL");
+    }
+
+    /* as the hooks API keeps it: an IPv4 host as its dotted quad */
+
+    rc = ngx_http_webhooks_url_canonical(r->pool, &form.callback,
+                                         &form.callback);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_webhooks_hub_fail(r, "hub.callback", "invalid",
                                  "hub.callback must be an http(s) URL");
     }

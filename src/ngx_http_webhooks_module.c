@@ -19,6 +19,7 @@
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_store.h"
+#include "ngx_http_webhooks_variables.h"
 
 
 static ngx_int_t ngx_http_webhooks_add_variables(ngx_conf_t *cf);
@@ -412,7 +413,9 @@ ngx_http_webhooks_add_variables(ngx_conf_t *cf)
 
     var->get_handler = ngx_http_webhooks_token_variable;
 
-    if (ngx_http_webhooks_headers_conf(cf) != NGX_OK) {
+    if (ngx_http_webhooks_headers_conf(cf) != NGX_OK
+        || ngx_http_webhooks_variables_add(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

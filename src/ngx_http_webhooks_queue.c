@@ -43,6 +43,7 @@
 #define NGX_HTTP_WEBHOOKS_RETRY        500
 #define NGX_HTTP_WEBHOOKS_PROMOTE      1000
 #define NGX_HTTP_WEBHOOKS_PROMOTE_MAX  100
+#define NGX_HTTP_WEBHOOKS_PROMOTE_GAP  50
 #define NGX_HTTP_WEBHOOKS_DEFER        1000
 #define NGX_HTTP_WEBHOOKS_DEFER_MAX    30000
 #define NGX_HTTP_WEBHOOKS_WAIT         250
@@ -818,6 +819,38 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
 }
 
 
+/*
+ * A try is due in delay ms: due tries are moved to the stream then, not
+ * at the next round, which would make it up to 1.5 s late.  The sender
+ * tells of the tries it sets; each round tells of the next one due in
+ * Redis, whoever set it.
+ */
+
+void
+ngx_http_webhooks_queue_due(ngx_msec_t delay)
+{
+    ngx_http_webhooks_queue_t  *q;
+
+    q = ngx_http_webhooks_queue;
+
+    if (q == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (q->promote.timer_set) {
+        if ((ngx_msec_int_t) (q->promote.timer.key - ngx_current_msec)
+            <= (ngx_msec_int_t) delay)
+        {
+            return;
+        }
+
+        ngx_del_timer(&q->promote);
+    }
+
+    ngx_add_timer(&q->promote, delay);
+}
+
+
 static void
 ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 {
@@ -832,13 +865,15 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
         return;
     }
 
+    if (q->promoting) {
+        /* a try due now must not wait for the round after this one */
+        ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE_GAP);
+        return;
+    }
+
     /* the workers of all hosts spread out over the interval */
     ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE / 2
                                + ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
-
-    if (q->promoting) {
-        return;
-    }
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
@@ -890,6 +925,10 @@ ngx_http_webhooks_queue_promote_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_queue_t *q = data;
 
+    ngx_int_t    next;
+    ngx_msec_t   now;
+    ngx_time_t  *tp;
+
     q->promoting = NULL;
 
     ngx_destroy_pool(q->promote_pool);
@@ -906,17 +945,41 @@ ngx_http_webhooks_queue_promote_done(void *data, redisReply *reply)
         return;
     }
 
-    if (reply->type == REDIS_REPLY_INTEGER
-        && reply->integer >= NGX_HTTP_WEBHOOKS_PROMOTE_MAX
-        && !ngx_exiting && !ngx_quit && !ngx_terminate)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || ngx_exiting || ngx_quit || ngx_terminate)
     {
-        /* more are due: do not wait for the next round */
-        if (q->promote.timer_set) {
-            ngx_del_timer(&q->promote);
-        }
-
-        ngx_add_timer(&q->promote, 1);
+        return;
     }
+
+    if (reply->element[0]->integer >= NGX_HTTP_WEBHOOKS_PROMOTE_MAX) {
+        /* more are due: do not wait for the next round */
+        ngx_http_webhooks_queue_due(1);
+        return;
+    }
+
+    /* the next one due, whoever put it there, is moved when due */
+
+    if (reply->element[1]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    next = ngx_atoi((u_char *) reply->element[1]->str,
+                    reply->element[1]->len);
+    if (next == NGX_ERROR) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+    now = (ngx_msec_t) tp->sec * 1000 + tp->msec;
+
+    /* not more often than every 50 ms, however many tries are due */
+
+    ngx_http_webhooks_queue_due(((ngx_msec_t) next > now
+                                 && (ngx_msec_t) next - now
+                                    > NGX_HTTP_WEBHOOKS_PROMOTE_GAP)
+                                ? (ngx_msec_t) next - now + 2
+                                : NGX_HTTP_WEBHOOKS_PROMOTE_GAP);
 }
 
 

@@ -36,6 +36,7 @@ void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
 void ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
     ngx_str_t *throttled);
 void ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e);
+void ngx_http_webhooks_queue_due(ngx_msec_t delay);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_ */

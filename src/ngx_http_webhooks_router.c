@@ -24,6 +24,7 @@ typedef struct {
     const char                  *pattern;
     ngx_uint_t                   op;
     const char                  *doc_url;
+    const char                  *operation;    /* GitHub's operationId */
 } ngx_http_webhooks_route_def_t;
 
 
@@ -37,64 +38,87 @@ typedef struct {
 static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
-      ODOC "list-organization-webhooks" },
+      ODOC "list-organization-webhooks",
+      "orgs/list-webhooks" },
     { ORG, NGX_HTTP_POST, "hooks", NGX_HTTP_WEBHOOKS_OP_CREATE,
-      ODOC "create-an-organization-webhook" },
+      ODOC "create-an-organization-webhook",
+      "orgs/create-webhook" },
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#", NGX_HTTP_WEBHOOKS_OP_GET,
-      ODOC "get-an-organization-webhook" },
+      ODOC "get-an-organization-webhook",
+      "orgs/get-webhook" },
     { ORG, NGX_HTTP_PATCH, "hooks/#", NGX_HTTP_WEBHOOKS_OP_UPDATE,
-      ODOC "update-an-organization-webhook" },
+      ODOC "update-an-organization-webhook",
+      "orgs/update-webhook" },
     { ORG, NGX_HTTP_DELETE, "hooks/#", NGX_HTTP_WEBHOOKS_OP_DELETE,
-      ODOC "delete-an-organization-webhook" },
+      ODOC "delete-an-organization-webhook",
+      "orgs/delete-webhook" },
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_GET_CONFIG,
-      ODOC "get-a-webhook-configuration-for-an-organization" },
+      ODOC "get-a-webhook-configuration-for-an-organization",
+      "orgs/get-webhook-config-for-org" },
     { ORG, NGX_HTTP_PATCH, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
-      ODOC "update-a-webhook-configuration-for-an-organization" },
+      ODOC "update-a-webhook-configuration-for-an-organization",
+      "orgs/update-webhook-config-for-org" },
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries",
       NGX_HTTP_WEBHOOKS_OP_DELIVERIES,
-      ODOC "list-deliveries-for-an-organization-webhook" },
+      ODOC "list-deliveries-for-an-organization-webhook",
+      "orgs/list-webhook-deliveries" },
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries/#",
       NGX_HTTP_WEBHOOKS_OP_DELIVERY,
-      ODOC "get-a-webhook-delivery-for-an-organization-webhook" },
+      ODOC "get-a-webhook-delivery-for-an-organization-webhook",
+      "orgs/get-webhook-delivery" },
     { ORG, NGX_HTTP_POST, "hooks/#/deliveries/#/attempts",
       NGX_HTTP_WEBHOOKS_OP_REDELIVER,
-      ODOC "redeliver-a-delivery-for-an-organization-webhook" },
+      ODOC "redeliver-a-delivery-for-an-organization-webhook",
+      "orgs/redeliver-webhook-delivery" },
     { ORG, NGX_HTTP_POST, "hooks/#/pings", NGX_HTTP_WEBHOOKS_OP_PING,
-      ODOC "ping-an-organization-webhook" },
+      ODOC "ping-an-organization-webhook",
+      "orgs/ping-webhook" },
 
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
-      RDOC "list-repository-webhooks" },
+      RDOC "list-repository-webhooks",
+      "repos/list-webhooks" },
     { REPO, NGX_HTTP_POST, "hooks", NGX_HTTP_WEBHOOKS_OP_CREATE,
-      RDOC "create-a-repository-webhook" },
+      RDOC "create-a-repository-webhook",
+      "repos/create-webhook" },
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#", NGX_HTTP_WEBHOOKS_OP_GET,
-      RDOC "get-a-repository-webhook" },
+      RDOC "get-a-repository-webhook",
+      "repos/get-webhook" },
     { REPO, NGX_HTTP_PATCH, "hooks/#", NGX_HTTP_WEBHOOKS_OP_UPDATE,
-      RDOC "update-a-repository-webhook" },
+      RDOC "update-a-repository-webhook",
+      "repos/update-webhook" },
     { REPO, NGX_HTTP_DELETE, "hooks/#", NGX_HTTP_WEBHOOKS_OP_DELETE,
-      RDOC "delete-a-repository-webhook" },
+      RDOC "delete-a-repository-webhook",
+      "repos/delete-webhook" },
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_GET_CONFIG,
-      RDOC "get-a-webhook-configuration-for-a-repository" },
+      RDOC "get-a-webhook-configuration-for-a-repository",
+      "repos/get-webhook-config-for-repo" },
     { REPO, NGX_HTTP_PATCH, "hooks/#/config",
       NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG,
-      RDOC "update-a-webhook-configuration-for-a-repository" },
+      RDOC "update-a-webhook-configuration-for-a-repository",
+      "repos/update-webhook-config-for-repo" },
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries",
       NGX_HTTP_WEBHOOKS_OP_DELIVERIES,
-      RDOC "list-deliveries-for-a-repository-webhook" },
+      RDOC "list-deliveries-for-a-repository-webhook",
+      "repos/list-webhook-deliveries" },
     { REPO, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks/#/deliveries/#",
       NGX_HTTP_WEBHOOKS_OP_DELIVERY,
-      RDOC "get-a-delivery-for-a-repository-webhook" },
+      RDOC "get-a-delivery-for-a-repository-webhook",
+      "repos/get-webhook-delivery" },
     { REPO, NGX_HTTP_POST, "hooks/#/deliveries/#/attempts",
       NGX_HTTP_WEBHOOKS_OP_REDELIVER,
-      RDOC "redeliver-a-delivery-for-a-repository-webhook" },
+      RDOC "redeliver-a-delivery-for-a-repository-webhook",
+      "repos/redeliver-webhook-delivery" },
     { REPO, NGX_HTTP_POST, "hooks/#/pings", NGX_HTTP_WEBHOOKS_OP_PING,
-      RDOC "ping-a-repository-webhook" },
+      RDOC "ping-a-repository-webhook",
+      "repos/ping-webhook" },
     { REPO, NGX_HTTP_POST, "hooks/#/tests", NGX_HTTP_WEBHOOKS_OP_TEST,
-      RDOC "test-the-push-repository-webhook" },
+      RDOC "test-the-push-repository-webhook",
+      "repos/test-push-webhook" },
 
-    { 0, 0, NULL, 0, NULL }
+    { 0, 0, NULL, 0, NULL, NULL }
 };
 
 
@@ -106,15 +130,19 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
 static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
 
     { ORG, NGX_HTTP_POST, "redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC,
+      "webhooks/redeliver-failed-for-org" },
     { ORG, NGX_HTTP_POST, "hooks/#/redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC,
+      "webhooks/redeliver-failed-for-org" },
     { REPO, NGX_HTTP_POST, "redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC,
+      "webhooks/redeliver-failed-for-repo" },
     { REPO, NGX_HTTP_POST, "hooks/#/redeliveries",
-      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC },
+      NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC,
+      "webhooks/redeliver-failed-for-repo" },
 
-    { 0, 0, NULL, 0, NULL }
+    { 0, 0, NULL, 0, NULL, NULL }
 };
 
 #undef ORG
@@ -124,9 +152,135 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
 #undef XDOC
 
 
+static ngx_int_t ngx_http_webhooks_raw_path(ngx_http_request_t *r);
+static void ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_str_t *prefix);
 static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max);
 static ngx_int_t ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def,
     ngx_str_t *seg, ngx_uint_t nseg, ngx_http_webhooks_route_t *rt);
+
+
+/*
+ * The route a request of a webhooks_api location names: its $uri past the
+ * location's prefix, and only if its raw URI names the same path.  Both
+ * the content handler and the variables an auth service gets use this.
+ */
+
+ngx_int_t
+ngx_http_webhooks_route_request(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_str_t *prefix)
+{
+    ngx_str_t  path;
+
+    if (ngx_http_webhooks_raw_path(r) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_webhooks_path(r, &path, prefix);
+
+    return ngx_http_webhooks_route(r, &path, rt);
+}
+
+
+/*
+ * What a client sent must be what we act on: an identity service that
+ * reads the raw path would otherwise decide on another org or repo than
+ * nginx's normalised $uri names.  No dot segment, no empty one, no
+ * encoded dot or slash.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_raw_path(ngx_http_request_t *r)
+{
+    u_char  *p, *last, *seg;
+    size_t   dots;
+
+    p = r->unparsed_uri.data;
+    last = p + r->unparsed_uri.len;
+
+    if (p == last || *p != '/') {
+        return NGX_DECLINED;
+    }
+
+    seg = ++p;
+    dots = 0;
+
+    for ( ;; p++) {
+
+        if (p == last || *p == '/' || *p == '?') {
+
+            /* "", "." or ".." */
+            if ((size_t) (p - seg) == dots && dots <= 2) {
+                return NGX_DECLINED;
+            }
+
+            if (p == last || *p == '?') {
+                return NGX_OK;
+            }
+
+            seg = p + 1;
+            dots = 0;
+            continue;
+        }
+
+        switch (*p) {
+
+        case '.':
+            dots++;
+            break;
+
+        case '#':
+            return NGX_DECLINED;
+
+        case '%':
+            if (last - p >= 3 && p[1] == '2'
+                && ((p[2] | 0x20) == 'e' || (p[2] | 0x20) == 'f'))
+            {
+                return NGX_DECLINED;
+            }
+
+            break;
+        }
+    }
+}
+
+
+/* the path past the location's prefix: "/api/v3/orgs/x" -> "/orgs/x" */
+
+static void
+ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_str_t *prefix)
+{
+    size_t                     len;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    *path = r->uri;
+    prefix->data = r->uri.data;
+    prefix->len = 0;
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return;
+    }
+#endif
+
+    len = clcf->name.len;
+
+    if (len && clcf->name.data[len - 1] == '/') {
+        len--;
+    }
+
+    if (len && r->uri.len > len
+        && ngx_strncmp(r->uri.data, clcf->name.data, len) == 0
+        && r->uri.data[len] == '/')
+    {
+        prefix->len = len;
+        path->data += len;
+        path->len -= len;
+    }
+}
 
 
 ngx_int_t
@@ -239,6 +393,8 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
 
     rt->op = def->op;
     rt->doc_url = def->doc_url;
+    rt->operation.data = (u_char *) def->operation;
+    rt->operation.len = ngx_strlen(def->operation);
 
     if (ngx_http_webhooks_route_scope(r->pool, scope, &rt->name, rt)
         != NGX_OK)

@@ -48,9 +48,12 @@ typedef struct {
     uint64_t                     delivery_id;
     ngx_str_t                    delivery;
     const char                  *doc_url;
+    ngx_str_t                    operation;  /* "repos/list-webhooks" */
 } ngx_http_webhooks_route_t;
 
 
+ngx_int_t ngx_http_webhooks_route_request(ngx_http_request_t *r,
+    ngx_http_webhooks_route_t *rt, ngx_str_t *prefix);
 ngx_int_t ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     ngx_http_webhooks_route_t *rt);
 ngx_int_t ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,

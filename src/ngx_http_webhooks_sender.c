@@ -98,6 +98,8 @@ typedef struct {
     ngx_str_t                        hook;
     u_char                          *response;
     size_t                           response_len;
+    off_t                            response_expected;   /* -1: unsaid */
+    off_t                            response_read;
 
     unsigned                         from_receiver:1;
     unsigned                         fetched:1; /* about is the entry's */
@@ -152,8 +154,6 @@ static size_t ngx_http_webhooks_utf8_cut(u_char *p, size_t len,
     size_t max);
 static ngx_int_t ngx_http_webhooks_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
     ngx_uint_t ok, ngx_str_t *due);
@@ -180,8 +180,6 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
 
     static ngx_str_t  url = ngx_string("webhooks_delivery_url");
     static ngx_str_t  host = ngx_string("webhooks_delivery_host");
-    static ngx_str_t  hook = ngx_string("webhooks_hook_id");
-    static ngx_str_t  scope = ngx_string("webhooks_scope");
 
     var = ngx_http_add_variable(cf, &url, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
@@ -199,23 +197,6 @@ ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
     var->get_handler = ngx_http_webhooks_variable;
     var->data = offsetof(ngx_http_webhooks_delivery_t, parts)
                 + offsetof(ngx_http_webhooks_url_t, host);
-
-    /* whose delivery it is, for limits per hook or per org or repo */
-
-    var = ngx_http_add_variable(cf, &hook, NGX_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return NGX_ERROR;
-    }
-
-    var->get_handler = ngx_http_webhooks_variable;
-    var->data = offsetof(ngx_http_webhooks_delivery_t, hook);
-
-    var = ngx_http_add_variable(cf, &scope, NGX_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return NGX_ERROR;
-    }
-
-    var->get_handler = ngx_http_webhooks_scope_variable;
 
     return NGX_OK;
 }
@@ -754,8 +735,17 @@ ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d)
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_literal(&d->parts.name, &addr, &buf) == NGX_OK) {
+    switch (ngx_http_webhooks_literal(&d->parts.name, &addr, &buf)) {
+
+    case NGX_OK:
         return ngx_http_webhooks_aimed(d, addr.sockaddr, addr.socklen);
+
+    case NGX_ERROR:
+        ngx_http_webhooks_blocked(d, "Invalid URL");
+        return NGX_OK;
+
+    default:
+        break;
     }
 
     clcf = d->wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
@@ -1338,7 +1328,33 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 
     status.data = p;
 
-    if (d->from_receiver && d->status >= 200 && d->status < 300) {
+    if (d->from_receiver && (d->rc != NGX_OK || d->error)) {
+
+        /*
+         * the answer ended before its end (closed, timed out): whatever
+         * its status said, the receiver may not have meant it.  Past the
+         * header, upstream flushes instead of finalizing with an error:
+         * the error it logged is what tells.
+         */
+
+        d->from_receiver = 0;
+        d->status = NGX_HTTP_BAD_GATEWAY;
+
+        /* what nginx still held when it timed out was never passed on */
+
+        if (d->error && ngx_strcmp(d->error, "timed out") == 0) {
+            p = ngx_sprintf(p, "Response cut short: timed out");
+
+        } else if (d->response_expected >= 0) {
+            p = ngx_sprintf(p, "Response cut short: %O of %O bytes",
+                            d->response_read, d->response_expected);
+
+        } else {
+            p = ngx_sprintf(p, "Response cut short after %O bytes",
+                            d->response_read);
+        }
+
+    } else if (d->from_receiver && d->status >= 200 && d->status < 300) {
         p = ngx_cpymem(p, "OK", 2);
 
     } else if (!d->from_receiver && d->error) {
@@ -1644,6 +1660,12 @@ ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d, ngx_uint_t ok,
                            (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
                - due->data;
 
+    /*
+     * the record script runs first: it is sent on this very call; a
+     * millisecond more, for the clock the due time was read from
+     */
+    ngx_http_webhooks_queue_due(delay + 2);
+
     return NGX_OK;
 }
 
@@ -1919,6 +1941,7 @@ ngx_http_webhooks_header_filter(ngx_http_request_t *r)
     }
 
     d->from_receiver = 1;
+    d->response_expected = r->upstream->headers_in.content_length_n;
 
     if (d->status == NGX_HTTP_TOO_MANY_REQUESTS
         || d->status == NGX_HTTP_SERVICE_UNAVAILABLE)
@@ -2019,6 +2042,8 @@ ngx_http_webhooks_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
+        d->response_read += ngx_buf_size(b);
+
         if (d->from_receiver && ngx_buf_in_memory(b) && b->last != b->pos
             && !d->response_cut)
         {
@@ -2079,10 +2104,7 @@ ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
 }
 
 
-/*
- * $webhooks_delivery_url, $webhooks_delivery_host and, in a delivery,
- * $webhooks_hook_id: data is the offset
- */
+/* $webhooks_delivery_url and $webhooks_delivery_host: data is the offset */
 
 static ngx_int_t
 ngx_http_webhooks_variable(ngx_http_request_t *r,
@@ -2111,11 +2133,35 @@ ngx_http_webhooks_variable(ngx_http_request_t *r,
 }
 
 
-/* in a delivery, "org:<name>" or "repo:<owner>/<name>", from its hooks */
+/*
+ * $webhooks_hook_id and $webhooks_scope in a delivery: whose delivery it
+ * is, for limits per hook or per org or repo.  NGX_DECLINED when r is no
+ * delivery, for the API's own values.
+ */
 
-static ngx_int_t
-ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
+ngx_int_t
+ngx_http_webhooks_sender_hook_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v)
+{
+    ngx_http_webhooks_delivery_t  *d;
+
+    d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
+                       : NULL;
+
+    if (d == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_webhooks_variable(r, v,
+                                 offsetof(ngx_http_webhooks_delivery_t, hook));
+}
+
+
+/* "org:<name>" or "repo:<owner>/<name>", from the delivery's hooks key */
+
+ngx_int_t
+ngx_http_webhooks_sender_scope(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v)
 {
     u_char                        *p, *last, *name;
     ngx_uint_t                     org;
@@ -2124,11 +2170,11 @@ ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
     d = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_webhooks_module)
                        : NULL;
 
-    v->not_found = 1;
-
     if (d == NULL) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
+
+    v->not_found = 1;
 
     /*
      * "<prefix>{o:<org>}:hooks" or "<prefix>{r:<owner>/<repo>}:hooks":

@@ -21,6 +21,10 @@ ngx_int_t ngx_http_webhooks_sender_phases(ngx_conf_t *cf);
 ngx_int_t ngx_http_webhooks_sender_filters(ngx_conf_t *cf);
 ngx_int_t ngx_http_webhooks_sender_init(ngx_cycle_t *cycle);
 void ngx_http_webhooks_sender_done(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_webhooks_sender_hook_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v);
+ngx_int_t ngx_http_webhooks_sender_scope(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v);
 ngx_int_t ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_queue_entry_t *e);
 

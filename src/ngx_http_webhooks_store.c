@@ -375,7 +375,7 @@ static const char  ngx_http_webhooks_done_lua[] =
  *
  * KEYS[1] the retry set, KEYS[2] queue, KEYS[3] delivery counter
  * ARGV[1] now in ms, [2] how many at most, [3] ttl, [4] now
- * Returns how many were due.
+ * Returns how many were due, and when the next is due (ms) or "".
  */
 
 static const char  ngx_http_webhooks_promote_lua[] =
@@ -420,7 +420,8 @@ static const char  ngx_http_webhooks_promote_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "return #due\n";
+    "local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "return {#due, next[2] or ''}\n";
 
 
 /*

@@ -492,14 +492,15 @@ sub names { my ($n, $p) = @_; [map { my $s = ''; my $i = $_;
     reject('unclosed, depth 60000', [POST => "$REPO/hooks", $OWNER,
         '[' x 60000], 400, 'Problems parsing JSON', 'create');
 
-    # Deep, but parsed: the value is echoed in GitHub's type error.
+    # Deep, but parsed: the value is echoed in GitHub's type error (not
+    # a secret's).
     my $d = '[' x 2045 . ']' x 2045;
     reject('depth 2047 in events', [POST => "$REPO/hooks", $OWNER,
         qq({"events":[$d],"config":{"url":"${URL}d"}})], 422,
         "Invalid request.\n\nFor 'items', $d is not a string.", 'create');
     reject('depth 2047 in config', [PATCH => "$REPO/hooks/$ha/config",
         $OWNER, qq({"secret":[$d]})], 422,
-        "Invalid request.\n\nFor 'properties/secret', [$d] is not a "
+        "Invalid request.\n\nFor 'properties/secret', [FILTERED] is not a "
         . 'string.', 'config');
 
     my $before = snapshot();

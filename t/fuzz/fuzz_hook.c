@@ -13,6 +13,7 @@
 
 
 #include "fuzz_support.h"
+#include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_reply.h"
@@ -153,6 +154,11 @@ fuzz_check_hook(ngx_http_request_t *r, ngx_http_webhooks_route_t *rt,
 
     fuzz_assert(ngx_http_webhooks_json_str(config, "url", &s) == NGX_OK);
     fuzz_assert(ngx_http_webhooks_valid_url(&s) == NGX_OK);
+
+    /* an IPv4 host is stored as the dotted quad every tool reads */
+    fuzz_assert(ngx_http_webhooks_url_canonical(r->pool, &s, &view)
+                == NGX_OK);
+    fuzz_assert(view.data == s.data);
 
     fuzz_assert(ngx_http_webhooks_json_str(config, "content_type", &s)
                 == NGX_OK);
