@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_stats.h"
 
 
 /*
@@ -39,6 +40,7 @@ struct ngx_http_webhooks_redis_cmd_s {
     ngx_http_webhooks_redis_t           *rd;
     ngx_msec_t                           deadline;
     ngx_msec_t                           timeout;
+    ngx_msec_t                           sent;       /* for the stats */
 
     /* kept to resend EVALSHA as EVAL after NOSCRIPT */
     ngx_http_webhooks_redis_script_t    *script;
@@ -305,6 +307,8 @@ ngx_http_webhooks_redis_connected(const redisAsyncContext *ac, int status)
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_UP;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
 
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_CONNECTS, 1);
+
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
@@ -350,6 +354,7 @@ ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd)
 
     if (!rd->reconnect.timer_set) {
         ngx_add_timer(&rd->reconnect, rd->backoff);
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_RECONNECTS, 1);
     }
 
     rd->backoff = ngx_min(rd->backoff * 2,
@@ -716,6 +721,9 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout
                     + cmd->timeout;
+    cmd->sent = ngx_current_msec;
+
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_COMMANDS, 1);
 
     ngx_queue_insert_tail(&rd->busy, &cmd->queue);
 
@@ -748,6 +756,14 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     rd = cmd->rd;
 
     ngx_queue_remove(&cmd->queue);
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_ERRORS, 1);
+
+    } else {
+        ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_REDIS,
+                                        ngx_current_msec - cmd->sent);
+    }
 
     if (reply == NULL) {
         /* the context is going away: nothing more may be sent on it */

@@ -16,6 +16,7 @@
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_sign.h"
+#include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_store.h"
 
 
@@ -141,6 +142,7 @@ static ngx_int_t ngx_http_webhooks_variable(ngx_http_request_t *r,
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
     ngx_uint_t ok, ngx_str_t *due);
+static ngx_msec_t ngx_http_webhooks_queued_for(ngx_str_t *id);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -289,6 +291,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     cln->data = d;
 
     ngx_http_webhooks_queue_hold(&d->entry);
+    ngx_http_webhooks_stats_in_flight(1);
 
     d->finish.handler = ngx_http_webhooks_finish_handler;
     d->finish.data = d;
@@ -1242,6 +1245,20 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
         goto failed;
     }
 
+    ngx_http_webhooks_stats_inc(ngx_http_webhooks_stats_outcome(d->status,
+                                                    d->from_receiver,
+                                                    d->error), 1);
+    ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_DURATION, ms);
+
+    if (ok) {
+        ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_LATENCY,
+                                ngx_http_webhooks_queued_for(&d->entry.id));
+    }
+
+    if (due.len) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_RETRIES, 1);
+    }
+
     /* what the hook says once its deliveries failed for the whole span */
 
     ngx_str_set(&off, "");
@@ -1353,6 +1370,7 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
     }
 
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_DEACTIVATED, 1);
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "webhooks: hook %V deactivated: its deliveries failed "
                       "for %T seconds, the last to \"%V\"",
@@ -1453,6 +1471,30 @@ ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d, ngx_uint_t ok,
 }
 
 
+/* since a stream entry was added: its id starts with the time in ms */
+
+static ngx_msec_t
+ngx_http_webhooks_queued_for(ngx_str_t *id)
+{
+    u_char      *dash;
+    off_t        at;
+    uint64_t     now;
+    ngx_time_t  *tp;
+
+    dash = ngx_strlchr(id->data, id->data + id->len, '-');
+    at = ngx_atoof(id->data, (dash ? dash : id->data + id->len) - id->data);
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (at <= 0 || (uint64_t) at > now) {
+        return 0;
+    }
+
+    return (ngx_msec_t) (now - at);
+}
+
+
 /* Retry-After in seconds, from either of its forms */
 
 static time_t
@@ -1538,6 +1580,7 @@ ngx_http_webhooks_delivery_cleanup(void *data)
     if (!d->released) {
         d->released = 1;
         ngx_http_webhooks_queue_release(&d->entry);
+        ngx_http_webhooks_stats_in_flight(-1);
     }
 }
 
