@@ -124,13 +124,10 @@ ngx_http_webhooks_stats_init_process(ngx_shm_zone_t *zone)
     ngx_http_webhooks_stats_slot = ngx_min(ngx_worker,
                                          NGX_HTTP_WEBHOOKS_STATS_WORKERS - 1);
 
-    /* a worker that replaces one starts its in-flight count afresh */
-    stats->in_flight[ngx_http_webhooks_stats_slot] = 0;
-
-    while (stats->workers <= ngx_http_webhooks_stats_slot) {
-        (void) ngx_atomic_cmp_set(&stats->workers, stats->workers,
-                                  ngx_http_webhooks_stats_slot + 1);
-    }
+    /*
+     * not reset: after a reload the old worker of this number still
+     * takes off what it added (a killed one leaves its count behind)
+     */
 
     ngx_http_webhooks_stats = stats;
 }
@@ -140,6 +137,21 @@ ngx_http_webhooks_stats_t *
 ngx_http_webhooks_stats_get(void)
 {
     return ngx_http_webhooks_stats;
+}
+
+
+/* the worker slots there are: as many as worker_processes */
+
+ngx_uint_t
+ngx_http_webhooks_stats_workers(void)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    return ngx_min((ngx_uint_t) ngx_max(ccf->worker_processes, 1),
+                   NGX_HTTP_WEBHOOKS_STATS_WORKERS);
 }
 
 

@@ -76,7 +76,6 @@ typedef struct {
     ngx_atomic_t                 counter[NGX_HTTP_WEBHOOKS_NSTATS];
     ngx_http_webhooks_hist_t     hist[NGX_HTTP_WEBHOOKS_NHISTS];
     ngx_atomic_t                 in_flight[NGX_HTTP_WEBHOOKS_STATS_WORKERS];
-    ngx_atomic_t                 workers;  /* slots ever used */
 } ngx_http_webhooks_stats_t;
 
 
@@ -87,6 +86,7 @@ char *ngx_http_webhooks_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_http_webhooks_stats_init_process(ngx_shm_zone_t *zone);
 ngx_http_webhooks_stats_t *ngx_http_webhooks_stats_get(void);
+ngx_uint_t ngx_http_webhooks_stats_workers(void);
 
 void ngx_http_webhooks_stats_inc(ngx_http_webhooks_stat_e stat, ngx_uint_t n);
 void ngx_http_webhooks_stats_observe(ngx_http_webhooks_hist_e hist,

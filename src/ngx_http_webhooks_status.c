@@ -549,7 +549,7 @@ ngx_http_webhooks_status_prometheus(ngx_http_request_t *r,
     ngx_http_webhooks_status_queue_t    *q;
     ngx_http_webhooks_status_counter_t  *c;
 
-    workers = ngx_min(s->workers, NGX_HTTP_WEBHOOKS_STATS_WORKERS);
+    workers = ngx_http_webhooks_stats_workers();
 
     size = 16384 + workers * 64;
 
@@ -746,7 +746,7 @@ ngx_http_webhooks_status_json(ngx_http_request_t *r,
         }
     }
 
-    workers = ngx_min(s->workers, NGX_HTTP_WEBHOOKS_STATS_WORKERS);
+    workers = ngx_http_webhooks_stats_workers();
 
     o = json_array();
     if (json_object_set_new(doc, "webhooks_deliveries_in_flight", o) != 0) {

@@ -272,6 +272,22 @@ is($j->{webhooks_deliveries_total}{ok},
 is($j->{webhooks_delivery_duration_seconds}{count},
     $m2->{webhooks_delivery_duration_seconds_count}, 'JSON: histogram');
 
+###############################################################################
+# README's alert rules are valid
+
+{
+    open(my $fh, '<', $t->repo_root . '/README.md') or die "README.md: $!";
+    local $/;
+    my $readme = <$fh>;
+    my ($rules) = $readme =~ /^### Alert rules\n.*?^```yaml\n(.*?)^```/ms;
+    ok($rules, 'README has alert rules');
+    $t->write_file('rules.yml', $rules // '');
+    my $f = $t->testdir . '/rules.yml';
+    my $out = `$PROMTOOL check rules $f 2>&1`;
+    is($?, 0, 'promtool check rules: README') or diag($out);
+    like($out, qr/SUCCESS: 3 rules found/, 'all three rules');
+}
+
 $t->reload;
 is(metrics()->{webhooks_events_received_total},
     $m2->{webhooks_events_received_total}, 'counters outlive a reload');
