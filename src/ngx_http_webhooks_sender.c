@@ -69,6 +69,12 @@ typedef struct {
     ngx_uint_t                       attempt;
     time_t                           retry_after;
 
+    /* for the delivery location's log */
+    ngx_str_t                        id;
+    ngx_str_t                        guid;
+    ngx_str_t                        event;
+    ngx_str_t                        attempt_text;
+
     ngx_str_t                        url;
     ngx_http_webhooks_url_t          parts;
     ngx_str_t                        target;    /* what proxy_pass gets */
@@ -106,6 +112,8 @@ static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
 static ngx_int_t ngx_http_webhooks_about_entry(
     ngx_http_webhooks_queue_entry_t *e, ngx_http_webhooks_about_t *a);
 static void ngx_http_webhooks_about_record(redisReply *record,
+    ngx_http_webhooks_about_t *a);
+static ngx_int_t ngx_http_webhooks_about_log(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_about_t *a);
 static ngx_int_t ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_resolved(ngx_resolver_ctx_t *ctx);
@@ -159,13 +167,45 @@ static struct sockaddr_in  ngx_http_webhooks_sin;
 #define NGX_HTTP_WEBHOOKS_UA  "GitHub-Hookshot/" NGX_HTTP_WEBHOOKS_BUILD
 
 
+/* what the delivery location may log, by offset in the delivery */
+
+static struct {
+    ngx_str_t                        name;
+    uintptr_t                        offset;
+} ngx_http_webhooks_log_variables[] = {
+    { ngx_string("webhooks_delivery_id"),
+      offsetof(ngx_http_webhooks_delivery_t, id) },
+    { ngx_string("webhooks_delivery_guid"),
+      offsetof(ngx_http_webhooks_delivery_t, guid) },
+    { ngx_string("webhooks_delivery_event"),
+      offsetof(ngx_http_webhooks_delivery_t, event) },
+    { ngx_string("webhooks_delivery_attempt"),
+      offsetof(ngx_http_webhooks_delivery_t, attempt_text) },
+};
+
+
 ngx_int_t
 ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t            i;
     ngx_http_variable_t  *var;
 
     static ngx_str_t  url = ngx_string("webhooks_delivery_url");
     static ngx_str_t  host = ngx_string("webhooks_delivery_host");
+
+    for (i = 0; i < sizeof(ngx_http_webhooks_log_variables)
+                    / sizeof(ngx_http_webhooks_log_variables[0]); i++)
+    {
+        var = ngx_http_add_variable(cf,
+                                    &ngx_http_webhooks_log_variables[i].name,
+                                    NGX_HTTP_VAR_NOCACHEABLE);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = ngx_http_webhooks_variable;
+        var->data = ngx_http_webhooks_log_variables[i].offset;
+    }
 
     var = ngx_http_add_variable(cf, &url, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
@@ -600,6 +640,10 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         d->attempt = 1;
     }
 
+    if (ngx_http_webhooks_about_log(d, a) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     v = a->target_id;
     if (v.len
         && ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-ID",
@@ -652,6 +696,44 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/* kept for the log variables: the record the fields came from goes */
+
+static ngx_int_t
+ngx_http_webhooks_about_log(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_about_t *a)
+{
+    u_char  *p;
+
+    /* "<scope prefix>delivery:<id>" */
+    p = d->entry.key.data + d->entry.key.len;
+
+    while (p > d->entry.key.data && p[-1] != ':') {
+        p--;
+    }
+
+    d->id.data = p;
+    d->id.len = d->entry.key.data + d->entry.key.len - p;
+
+    d->guid.len = a->guid.len;
+    d->guid.data = ngx_pstrdup(d->pool, &a->guid);
+    d->event.len = a->event.len;
+    d->event.data = ngx_pstrdup(d->pool, &a->event);
+    d->attempt_text.data = ngx_pnalloc(d->pool, NGX_INT_T_LEN);
+
+    if ((a->guid.len && d->guid.data == NULL)
+        || (a->event.len && d->event.data == NULL)
+        || d->attempt_text.data == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    d->attempt_text.len = ngx_sprintf(d->attempt_text.data, "%ui", d->attempt)
+                          - d->attempt_text.data;
 
     return NGX_OK;
 }
@@ -1863,7 +1945,7 @@ ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
 }
 
 
-/* $webhooks_delivery_url and $webhooks_delivery_host: data is the offset */
+/* the delivery's variables: data is the offset of their ngx_str_t */
 
 static ngx_int_t
 ngx_http_webhooks_variable(ngx_http_request_t *r,

@@ -39,6 +39,10 @@ $t->nginx_conf(<<"EOF");
     webhooks_delivery_deactivate_after off;
     webhooks_status_zone 1m;
 
+    log_format deliveries '\$webhooks_delivery_id \$webhooks_delivery_guid '
+                          '\$webhooks_delivery_event '
+                          '\$webhooks_delivery_attempt \$status';
+
     server {
         listen 127.0.0.1:%%PORT%%;
 
@@ -53,6 +57,8 @@ $t->nginx_conf(<<"EOF");
             proxy_set_header      Host \$webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    1s;
+            log_subrequest        on;
+            access_log            %%TESTDIR%%/deliveries.log deliveries;
         }
 
         location = /_webhooks/events {
@@ -259,6 +265,31 @@ is_deeply($d, {
     'webhooks_delivery_duration_seconds_count' => 3,
     'webhooks_delivery_latency_seconds_count' => 3,
 }, 'pings, tests, redeliveries') or diag(explain($d));
+
+###############################################################################
+# The delivery location's access log names each delivery
+
+{
+    my %seen;
+    for my $line (split /\n/, $t->read_file('deliveries.log')) {
+        my ($id, $guid, $event, $attempt, $status) = split / /, $line;
+        $seen{"$event $attempt $status"}++;
+        like($id, qr/^\d+$/, "log: delivery id $id") or last;
+        like($guid, qr/^[0-9a-f]{8}-[0-9a-f]{4}-/, "log: GUID $guid")
+            or last;
+    }
+    # 2 events to 8 hooks, then a ping, a test and a redelivery; the
+    # blocked and unresolved never reach the location
+    is($seen{'push 1 200'}, 2 + 2, 'log: pushes answered 200');
+    is($seen{'push 1 500'}, 2, 'log: pushes answered 500');
+    is($seen{'push 1 404'}, 2, 'log: pushes answered 404');
+    is($seen{'ping 1 200'}, 1, 'log: the ping');
+    my $r = $t->api(GET => "/repos/$R/hooks/$H{ok}/deliveries", $TOK);
+    my ($d) = grep { $_->{redelivery} } @{ $r->{json} };
+    like($t->read_file('deliveries.log'),
+         qr/^$d->{id} $d->{guid} push 1 200$/m,
+         'log: the redelivery, under its own id and the event\'s GUID');
+}
 
 ###############################################################################
 # The JSON says the same; a reload keeps the counters
