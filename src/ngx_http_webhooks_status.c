@@ -454,7 +454,7 @@ ngx_http_webhooks_status_page(ngx_http_request_t *r, ngx_uint_t format)
                                        "script-src 'self'; "
                                        "style-src 'self'; "
                                        "connect-src 'self'; "
-                                       "img-src 'self'; "
+                                       "img-src 'self' data:; "
                                        "base-uri 'none'; "
                                        "form-action 'none'; "
                                        "frame-ancestors 'none'");
