@@ -760,7 +760,8 @@ ngx_http_webhooks_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_ERRORS, 1);
 
-    } else {
+    } else if (cmd->timeout == 0) {
+        /* a blocking read's wait is not a round trip */
         ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_REDIS,
                                         ngx_current_msec - cmd->sent);
     }

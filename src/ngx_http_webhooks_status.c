@@ -184,7 +184,8 @@ static ngx_http_webhooks_status_hist_t
       "due, a redelivery) to its answer, for deliveries that succeeded." },
 
     { "webhooks_redis_rtt_seconds",
-      "Round trip of Redis commands." },
+      "Round trip of Redis commands, blocking reads of the queue "
+      "left out." },
 };
 
 
