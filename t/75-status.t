@@ -30,14 +30,16 @@ my ($RPORT) = $RCV =~ /:(\d+)$/;
 my $DNS = $t->start_dns({ 'private.test' => [ ['10.0.0.1'] ] });
 my $TOK = 'demo-owner';
 
-$t->nginx_conf(<<"EOF");
+sub conf {
+    my ($extra) = @_;
+    $t->stop if $t->nginx_pid;
+    $t->nginx_conf(<<"EOF");
     %%DEMO_MAPS%%
 
     webhooks_redis_pass 127.0.0.1:%%REDIS_PORT%%;
     webhooks_delivery_allow 127.0.0.0/8;
-    webhooks_delivery_retry 1h;
-    webhooks_delivery_deactivate_after off;
     webhooks_status_zone 1m;
+$extra
 
     log_format deliveries '\$webhooks_delivery_id \$webhooks_delivery_guid '
                           '\$webhooks_delivery_event '
@@ -76,7 +78,13 @@ $t->nginx_conf(<<"EOF");
         }
     }
 EOF
-$t->run;
+    $t->run;
+}
+
+conf(<<'EOF');
+    webhooks_delivery_retry 1h;
+    webhooks_delivery_deactivate_after off;
+EOF
 
 sub scrape {
     my (%h) = @_;
@@ -322,6 +330,55 @@ is($j->{webhooks_delivery_duration_seconds}{count},
 $t->reload;
 is(metrics()->{webhooks_events_received_total},
     $m2->{webhooks_events_received_total}, 'counters outlive a reload');
+
+###############################################################################
+# Secrets that cannot be opened, hooks deactivated
+
+$t->write_file($_, join('', map { sprintf '%02x', int rand 256 } 1 .. 32)
+                   . "\n") for qw(a.key b.key);
+chmod 0600, map { $t->testdir . "/$_" } qw(a.key b.key);
+
+conf(<<"EOF");
+    webhooks_delivery_retry off;
+    webhooks_delivery_deactivate_after 2s;
+    webhooks_secret_key %%TESTDIR%%/a.key;
+EOF
+
+my $S = 'octo-org/status-off';
+hook($S, "$RCV/fail/x");
+$r = $t->api(POST => "/repos/$S/hooks", $TOK,
+    { config => { url => "$RCV/ok/y", secret => 'sealed with a' },
+      events => ['push'] });
+is($r->{status}, 201, 'hook with a sealed secret');
+
+# key a is gone: that secret cannot be opened
+conf(<<"EOF");
+    webhooks_delivery_retry off;
+    webhooks_delivery_deactivate_after 2s;
+    webhooks_secret_key %%TESTDIR%%/b.key;
+EOF
+
+$m0 = metrics();
+is(event($S)->{status}, 202, 'first event');
+$t->wait_for(sub { total(metrics()) - total($m0) >= 2 }, 10);
+sleep 2.3;
+is(event($S)->{status}, 202, 'second event, past the failing span');
+$t->wait_for(sub { total(metrics()) - total($m0) >= 4 }, 10);
+$t->wait_for(sub { (metrics()->{webhooks_hooks_deactivated_total} // 0)
+                   >= 2 }, 5);
+
+$d = delta($m0, metrics());
+delete @$d{grep { /^webhooks_redis_/ } keys %$d};
+
+is_deeply($d, {
+    'webhooks_events_received_total' => 2,
+    'webhooks_deliveries_queued_total' => 4,
+    'webhooks_deliveries_total{outcome="http_5xx"}' => 2,
+    'webhooks_deliveries_total{outcome="secret"}' => 2,
+    'webhooks_delivery_duration_seconds_count' => 4,
+    # both failed for the whole span
+    'webhooks_hooks_deactivated_total' => 2,
+}, 'secrets not opened, hooks deactivated') or diag(explain($d));
 
 $t->log_ok;
 
