@@ -81,6 +81,26 @@ EOF
     $t->run;
 }
 
+# what nginx -t says of bad settings
+for my $case (
+    [ 'webhooks_status_zone 1k;',
+      qr/invalid size "1k" in "webhooks_status_zone"/ ],
+    [ 'webhooks_status_zone 1m; webhooks_status_zone 2m;',
+      qr/"webhooks_status_zone" directive is duplicate/ ],
+    [ 'server { listen 127.0.0.1:%%PORT%%; '
+      . 'location / { webhooks_status; webhooks_status; } }',
+      qr/"webhooks_status" directive is duplicate/ ],
+    [ 'webhooks_status;', qr/"webhooks_status" directive is not allowed/ ],
+    [ 'server { listen 127.0.0.1:%%PORT%%; '
+      . 'location / { webhooks_status on; } }',
+      qr/invalid number of arguments in "webhooks_status"/ ],
+) {
+    $t->nginx_conf($case->[0]);
+    my ($rc, $out) = $t->nginx_test;
+    isnt($rc, 0, "refused: $case->[0]");
+    like($out, $case->[1], 'with why') or diag($out);
+}
+
 conf(<<'EOF');
     webhooks_delivery_retry 1h;
     webhooks_delivery_deactivate_after off;
