@@ -23,11 +23,13 @@ use Test::Webhooks;
 my $t = Test::Webhooks->new->skip_unless_module;
 
 my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
-ok(-x $chromium, "chromium is installed ($chromium)")
-    or BAIL_OUT('no chromium: util/deps installs it');
-ok(-d "$FindBin::Bin/node_modules/playwright-core",
-    'playwright-core is installed in t/node_modules (make npm)')
-    or BAIL_OUT('no playwright-core');
+my $has_chromium = ok(-x $chromium, "chromium is installed ($chromium)");
+my $has_playwright = ok(-d "$FindBin::Bin/node_modules/playwright-core",
+    'playwright-core is installed in t/node_modules (make npm)');
+unless ($has_chromium && $has_playwright) {
+    done_testing;
+    exit;
+}
 
 $t->start_redis;
 my $RCV = $t->start_receiver;
