@@ -6,7 +6,8 @@
 # exactly those settings, edited (events added and removed, secret kept),
 # pinged; its delivery shows request and response; Redeliver makes a new
 # delivery with the same GUID; a bad URL shows GitHub's 422 message; the
-# hook is deleted.  Screenshots go to t/artifacts/76-page/ (git-ignored).
+# hook is deactivated, activated, tested and deleted.  Screenshots go to
+# t/artifacts/76-page/ (git-ignored).
 # chromium and node are required: missing, the test fails.
 
 use strict;
@@ -145,6 +146,13 @@ my %ids = map { $_->{id} => 1 } @rows;
 is(scalar keys %ids, 2, 'under a new id');
 like($rows[0]{text} // '', qr/redelivery/, 'marked as a redelivery');
 is(scalar $t->received(qr{^/ok/page$}), 2, 'the receiver got both');
+
+# deactivated and activated again; a test push asked for
+like($seen->{deactivate_flash} // '', qr/deactivated/, 'Deactivate clicked');
+is($seen->{deactivated}, JSON::PP::false, 'API: inactive');
+like($seen->{activate_flash} // '', qr/active/, 'Activate clicked');
+is($seen->{activated}, JSON::PP::true, 'API: active again');
+like($seen->{test_flash} // '', qr/Test push sent/, 'Test push clicked');
 
 # GitHub's 422, in its words
 my $bad = $seen->{bad_api} || {};

@@ -140,6 +140,20 @@ async function main() {
     seen.rows_after_redeliver = rows;
     await shot('6-redelivered');
 
+    // deactivate, activate again, send a test push
+    await page.click('#hook-toggle');
+    seen.deactivate_flash = await flash(/deactivated/);
+    seen.deactivated = (await api('GET', `/repos/${repo}/hooks/${id}`))
+        .json.active;
+    await page.waitForFunction(() =>
+        document.getElementById('hook-toggle').textContent === 'Activate');
+    await page.click('#hook-toggle');
+    seen.activate_flash = await flash(/is active/);
+    seen.activated = (await api('GET', `/repos/${repo}/hooks/${id}`))
+        .json.active;
+    await page.click('#hook-test');
+    seen.test_flash = await flash(/Test push sent/);
+
     // a bad URL: GitHub's 422, as the API words it
     await page.click('#hook-edit');
     await page.fill('#hook-form [name=url]', 'not a url');

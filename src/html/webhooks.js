@@ -268,6 +268,7 @@
 
     function loadDeliveries() {
         var h = state.hook;
+        if (!h) return Promise.resolve();
         return api('GET', hookPath(h.id) + '/deliveries?per_page=30')
         .then(function (res) {
             if (!res.ok) { flash(problem(res)); return; }
