@@ -54,6 +54,10 @@ $t->nginx_conf(<<'EOF');
             proxy_set_header Host $webhooks_delivery_host;
         }
 
+        location = /_webhooks/events {
+            webhooks_events on;
+        }
+
         location = /status {
             if ($webhooks_demo_admin = 0) {
                 add_header WWW-Authenticate 'Basic realm="webhooks"' always;
@@ -145,7 +149,14 @@ is(scalar(grep { $_->{guid} eq ($seen->{ping_guid} // '') } @rows), 2,
 my %ids = map { $_->{id} => 1 } @rows;
 is(scalar keys %ids, 2, 'under a new id');
 like($rows[0]{text} // '', qr/redelivery/, 'marked as a redelivery');
-is(scalar $t->received(qr{^/ok/page$}), 2, 'the receiver got both');
+is(scalar $t->received(sub { $_[0]{path} eq '/ok/page'
+    && $_[0]{headers}{'x-github-event'} eq 'ping' }), 2,
+    'the receiver got both');
+
+# markup in a payload stays text
+is($seen->{hostile_status}, 202, 'an event with markup in its payload');
+ok($seen->{hostile_shown}, 'the markup shown as text');
+is($seen->{hostile_title}, 'Webhooks', 'and never run');
 
 # deactivated and activated again; a test push asked for
 like($seen->{deactivate_flash} // '', qr/deactivated/, 'Deactivate clicked');
@@ -172,7 +183,7 @@ is(scalar @{ $seen->{console} || [] } - @errors, 1, 'the 422 logged');
 is_deeply(\@errors, [], 'no other console error afterwards')
     or diag(explain(\@errors));
 is($seen->{injected}, 0, 'nothing read was taken as HTML');
-is(scalar(@{ $seen->{steps} || [] }), 8, 'screenshots kept in t/artifacts');
+is(scalar(@{ $seen->{steps} || [] }), 9, 'screenshots kept in t/artifacts');
 
 $t->log_ok;
 

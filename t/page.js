@@ -140,6 +140,30 @@ async function main() {
     seen.rows_after_redeliver = rows;
     await shot('6-redelivered');
 
+    // markup in a payload is shown as text
+    const hostile = '<img src=x onerror="document.title=\'owned\'">';
+    const ev = await fetch(base + '/_webhooks/events', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json',
+                   'X-GitHub-Event': 'push' },
+        body: JSON.stringify({ ref: hostile,
+                               repository: { full_name: repo } }),
+    });
+    seen.hostile_status = ev.status;
+    let push = null;
+    for (let i = 0; i < 50 && !push; i++) {
+        await page.click('#deliveries-reload');
+        await page.waitForTimeout(200);
+        push = await page.$('#deliveries tbody tr:has(td:text-is("push"))');
+    }
+    if (push) await (await push.$('a')).click();
+    await page.waitForFunction(() => /onerror/.test(
+        document.getElementById('request-payload').textContent));
+    seen.hostile_shown = (await page.textContent('#request-payload'))
+        .includes(JSON.stringify(hostile).slice(1, -1));
+    seen.hostile_title = await page.title();
+    await shot('6b-markup-as-text');
+
     // deactivate, activate again, send a test push
     await page.click('#hook-toggle');
     seen.deactivate_flash = await flash(/deactivated/);

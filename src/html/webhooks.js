@@ -299,6 +299,8 @@
             });
             var t = $('deliveries');
             t.replaceChild(tbody, t.tBodies[0]);
+            /* the list's last responses follow */
+            return loadHooks();
         });
     }
 
