@@ -269,7 +269,8 @@ ngx_http_webhooks_status_handler(ngx_http_request_t *r)
                                         ngx_http_webhooks_status_queue_done,
                                         r, 6, argv, argvlen);
     if (ctx->cmd == NULL) {
-        /* Redis is away: the counters are still worth reading */
+        /* Redis is away: no figures older than a second, but counters */
+        ngx_http_webhooks_status_queue.known = 0;
         return ngx_http_webhooks_status_send(r, ctx->format);
     }
 
@@ -374,10 +375,14 @@ ngx_http_webhooks_status_queue_done(void *data, redisReply *reply)
             }
         }
 
-    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "webhooks: reading the queue failed: \"%*s\"",
-                      (size_t) reply->len, reply->str);
+    } else {
+        q->known = 0;
+
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "webhooks: reading the queue failed: \"%*s\"",
+                          (size_t) reply->len, reply->str);
+        }
     }
 
     ngx_http_webhooks_finish(r,

@@ -357,6 +357,27 @@ is(metrics()->{webhooks_events_received_total},
     $m2->{webhooks_events_received_total}, 'counters outlive a reload');
 
 ###############################################################################
+# Redis away: events refused as such, reconnects counted
+
+my $m3 = metrics();
+$t->stop_redis;
+is(event($R)->{status}, 503, 'Redis away: the event refused');
+sleep 1;
+my $m4 = metrics();
+is($m4->{'webhooks_events_refused_total{reason="redis_unavailable"}'}
+    - $m3->{'webhooks_events_refused_total{reason="redis_unavailable"}'}, 1,
+    'refused for Redis, counted');
+cmp_ok($m4->{webhooks_redis_reconnects_total}, '>',
+    $m3->{webhooks_redis_reconnects_total}, 'reconnects counted');
+unlike(scrape()->{body}, qr/^webhooks_queue_length /m,
+    'no queue figures without Redis, once the cache is old');
+$t->start_redis;
+$t->wait_for(sub { metrics()->{webhooks_redis_connects_total}
+    > $m4->{webhooks_redis_connects_total} + 1 }, 10);
+cmp_ok(metrics()->{webhooks_redis_connects_total}, '>=',
+    $m4->{webhooks_redis_connects_total} + 2, 'both workers reconnected');
+
+###############################################################################
 # Secrets that cannot be opened, hooks deactivated
 
 $t->write_file($_, join('', map { sprintf '%02x', int rand 256 } 1 .. 32)
