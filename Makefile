@@ -28,15 +28,14 @@ build: deps
 run: build
 	util/run
 
-# Octokit, pinned by t/package-lock.json, drives the API as a GitHub client;
-# GitHub's OpenAPI descriptions from the same lock are cut to what the suite
-# checks against (build/spec).
-npm_dirs = rest webhooks openapi openapi-webhooks plugin-throttling
-
-npm:
-	@test -z "$(filter-out $(wildcard t/node_modules/@octokit/*), \
-	    $(npm_dirs:%=t/node_modules/@octokit/%))" || \
+# Octokit, Playwright and GitHub's OpenAPI descriptions, pinned by
+# t/package-lock.json (installed again whenever the lock changes); the
+# descriptions are cut to what the suite checks against (build/spec).
+t/node_modules/.package-lock.json: t/package.json t/package-lock.json
 	npm ci --no-audit --no-fund --prefix t
+	@touch $@
+
+npm: t/node_modules/.package-lock.json
 	node t/octokit/spec.mjs build/spec
 
 test: build npm

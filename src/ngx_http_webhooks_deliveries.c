@@ -17,6 +17,7 @@
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_sign.h"
 #include "ngx_http_webhooks_store.h"
+#include "ngx_http_webhooks_stats.h"
 
 
 /*
@@ -1090,6 +1091,12 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
         ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
         return;
     }
+
+    ngx_http_webhooks_stats_inc(
+        ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_REDELIVER
+        ? NGX_HTTP_WEBHOOKS_STAT_REDELIVERIES
+        : ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_PING ? NGX_HTTP_WEBHOOKS_STAT_PINGS
+        : NGX_HTTP_WEBHOOKS_STAT_TESTS, 1);
 
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_REDELIVER) {
         ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,

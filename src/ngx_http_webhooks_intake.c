@@ -17,6 +17,7 @@
 #include "ngx_http_webhooks_router.h"
 #include "ngx_http_webhooks_sign.h"
 #include "ngx_http_webhooks_store.h"
+#include "ngx_http_webhooks_stats.h"
 
 
 /*
@@ -395,6 +396,8 @@ no_repo:
                                          I_GUID, I_NARGS, args);
 
     if (cmd == NULL) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
+                                    1);
         return ngx_http_webhooks_unavailable(r, NULL);
     }
 
@@ -452,6 +455,8 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
         }
 
         /* never 202 for what may not have been kept */
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
+                                    1);
         ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r, NULL));
         return;
     }
@@ -460,9 +465,15 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
         /* more queued than Redis is meant to keep: come back later */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "webhooks: the delivery queue is full, event refused");
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_QUEUE_FULL,
+                                    1);
         ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
         return;
     }
+
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS, 1);
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_QUEUED,
+                                (ngx_uint_t) reply->integer);
 
     p = ngx_pnalloc(r->pool, sizeof("{\"guid\":\"\",\"deliveries\":}")
                              + NGX_HTTP_WEBHOOKS_GUID_LEN + NGX_INT64_LEN);
@@ -595,6 +606,10 @@ ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
 {
     ngx_int_t   rc;
     json_t     *errors;
+
+    ngx_http_webhooks_stats_inc(status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                ? NGX_HTTP_WEBHOOKS_STAT_EVENTS_TOO_LARGE
+                                : NGX_HTTP_WEBHOOKS_STAT_EVENTS_INVALID, 1);
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {

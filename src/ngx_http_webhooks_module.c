@@ -18,6 +18,8 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
+#include "ngx_http_webhooks_stats.h"
+#include "ngx_http_webhooks_status.h"
 #include "ngx_http_webhooks_store.h"
 #include "ngx_http_webhooks_variables.h"
 
@@ -34,6 +36,8 @@ static char *ngx_http_webhooks_api(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_webhooks_events(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_hub(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhooks_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhooks_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf, ngx_http_handler_pt handler);
@@ -103,6 +107,20 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       ngx_http_webhooks_hub,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhooks_loc_conf_t, hub),
+      NULL },
+
+    { ngx_string("webhooks_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhooks_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_loc_conf_t, status),
+      NULL },
+
+    { ngx_string("webhooks_status_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhooks_stats_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("webhooks_delivery_location"),
@@ -545,6 +563,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
      *     wmcf->prefix = { 0, NULL };
      *     wmcf->used = 0;
      *     wmcf->rules = NULL;
+     *     wmcf->stats_zone = NULL;
      */
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -746,6 +765,7 @@ ngx_http_webhooks_create_loc_conf(ngx_conf_t *cf)
     wlcf->api = NGX_CONF_UNSET;
     wlcf->events = NGX_CONF_UNSET;
     wlcf->hub = NGX_CONF_UNSET;
+    wlcf->status = NGX_CONF_UNSET;
     wlcf->base_url = NGX_CONF_UNSET_PTR;
     wlcf->web_url = NGX_CONF_UNSET_PTR;
     wlcf->login = NGX_CONF_UNSET_PTR;
@@ -767,6 +787,7 @@ ngx_http_webhooks_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->events, prev->events, 0);
     ngx_conf_merge_value(conf->hub, prev->hub, 0);
+    ngx_conf_merge_value(conf->status, prev->status, 0);
     ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
     ngx_conf_merge_ptr_value(conf->web_url, prev->web_url, NULL);
     ngx_conf_merge_ptr_value(conf->login, prev->login, NULL);
@@ -802,6 +823,32 @@ ngx_http_webhooks_hub(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_webhooks_handler(cf, cmd, conf,
                                      ngx_http_webhooks_hub_handler);
+}
+
+
+/* no arguments: the location shows the counters and the page */
+
+static char *
+ngx_http_webhooks_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhooks_loc_conf_t *wlcf = conf;
+
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    if (wlcf->status != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    wlcf->status = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_webhooks_status_handler;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhooks_module);
+    wmcf->used = 1;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1215,7 +1262,13 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
     wmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_webhooks_module);
 
-    if (wmcf == NULL || (!wmcf->used && wmcf->sender_ctx == NULL)) {
+    if (wmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_webhooks_stats_init_process(wmcf->stats_zone);
+
+    if (!wmcf->used && wmcf->sender_ctx == NULL) {
         return NGX_OK;
     }
 

@@ -76,6 +76,9 @@ typedef struct {
     /* the first seals hook secrets, all open them; NULL: kept clear */
     ngx_array_t                 *secret_keys;
 
+    /* counters of all workers; NULL: not kept */
+    ngx_shm_zone_t              *stats_zone;
+
     ngx_str_t                    queue;          /* <prefix>queue */
     ngx_str_t                    retry_key;      /* <prefix>retry */
     ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */
@@ -86,6 +89,7 @@ typedef struct {
     ngx_flag_t                   api;
     ngx_flag_t                   events;
     ngx_flag_t                   hub;
+    ngx_flag_t                   status;
     ngx_http_complex_value_t    *base_url;
     ngx_http_complex_value_t    *web_url;       /* of html_url and such */
     ngx_http_complex_value_t    *login;

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_stats.h"
 
 
 /*
@@ -48,6 +49,7 @@ struct ngx_http_webhooks_redis_cmd_s {
     ngx_http_webhooks_redis_t           *rd;
     ngx_msec_t                           deadline;
     ngx_msec_t                           timeout;
+    ngx_msec_t                           sent;       /* for the stats */
 
     /* webhooks_redis_wait_replicas: the WAIT sent after it, its reply */
     ngx_http_webhooks_redis_cmd_t       *wait;
@@ -826,6 +828,8 @@ ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd)
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_UP;
     rd->backoff = NGX_HTTP_WEBHOOKS_REDIS_BACKOFF_MIN;
 
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_CONNECTS, 1);
+
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
@@ -890,6 +894,7 @@ ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd)
 
     if (!rd->reconnect.timer_set) {
         ngx_add_timer(&rd->reconnect, rd->backoff);
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_RECONNECTS, 1);
     }
 
     rd->backoff = ngx_min(rd->backoff * 2,
@@ -986,6 +991,9 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
         }
 
         rd->current = cmd;
+
+        /* a command the link took down with it failed */
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_ERRORS, 1);
 
         if (cmd->handler) {
             cmd->handler(cmd->data, NULL);
@@ -1645,6 +1653,9 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     cmd->deadline = ngx_current_msec + rd->wmcf->redis_timeout
                     + cmd->timeout;
+    cmd->sent = ngx_current_msec;
+
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_COMMANDS, 1);
 
     ngx_queue_insert_tail(&rd->busy, &cmd->queue);
 
@@ -1689,6 +1700,15 @@ ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
     cmd = ngx_queue_data(q, ngx_http_webhooks_redis_cmd_t, queue);
 
     rd->stats.replies++;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_REDIS_ERRORS, 1);
+
+    } else if (cmd->timeout == 0) {
+        /* a blocking read's wait is not a round trip */
+        ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_REDIS,
+                                        ngx_current_msec - cmd->sent);
+    }
 
     if (reply->type == REDIS_REPLY_ERROR
         && ngx_strncmp(reply->str, "READONLY", 8) == 0)

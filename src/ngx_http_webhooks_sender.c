@@ -16,6 +16,7 @@
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_sign.h"
+#include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_store.h"
 
 
@@ -73,6 +74,12 @@ typedef struct {
     ngx_uint_t                       attempt;
     time_t                           retry_after;
 
+    /* for the delivery location's log */
+    ngx_str_t                        id;
+    ngx_str_t                        guid;
+    ngx_str_t                        event;
+    ngx_str_t                        attempt_text;
+
     ngx_str_t                        url;
     ngx_http_webhooks_url_t          parts;
     ngx_str_t                        target;    /* what proxy_pass gets */
@@ -118,6 +125,8 @@ static ngx_int_t ngx_http_webhooks_about_entry(
     ngx_http_webhooks_queue_entry_t *e, ngx_http_webhooks_about_t *a);
 static void ngx_http_webhooks_about_record(redisReply *record,
     ngx_http_webhooks_about_t *a);
+static ngx_int_t ngx_http_webhooks_about_log(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_about_t *a);
 static ngx_int_t ngx_http_webhooks_aim(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_aimed(ngx_http_webhooks_delivery_t *d,
@@ -157,6 +166,7 @@ static ngx_int_t ngx_http_webhooks_variable(ngx_http_request_t *r,
 static time_t ngx_http_webhooks_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d,
     ngx_uint_t ok, ngx_str_t *due);
+static ngx_msec_t ngx_http_webhooks_queued_for(ngx_str_t *id);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -173,13 +183,45 @@ static struct sockaddr_in  ngx_http_webhooks_sin;
 #define NGX_HTTP_WEBHOOKS_UA  "GitHub-Hookshot/" NGX_HTTP_WEBHOOKS_BUILD
 
 
+/* what the delivery location may log, by offset in the delivery */
+
+static struct {
+    ngx_str_t                        name;
+    uintptr_t                        offset;
+} ngx_http_webhooks_log_variables[] = {
+    { ngx_string("webhooks_delivery_id"),
+      offsetof(ngx_http_webhooks_delivery_t, id) },
+    { ngx_string("webhooks_delivery_guid"),
+      offsetof(ngx_http_webhooks_delivery_t, guid) },
+    { ngx_string("webhooks_delivery_event"),
+      offsetof(ngx_http_webhooks_delivery_t, event) },
+    { ngx_string("webhooks_delivery_attempt"),
+      offsetof(ngx_http_webhooks_delivery_t, attempt_text) },
+};
+
+
 ngx_int_t
 ngx_http_webhooks_sender_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t            i;
     ngx_http_variable_t  *var;
 
     static ngx_str_t  url = ngx_string("webhooks_delivery_url");
     static ngx_str_t  host = ngx_string("webhooks_delivery_host");
+
+    for (i = 0; i < sizeof(ngx_http_webhooks_log_variables)
+                    / sizeof(ngx_http_webhooks_log_variables[0]); i++)
+    {
+        var = ngx_http_add_variable(cf,
+                                    &ngx_http_webhooks_log_variables[i].name,
+                                    NGX_HTTP_VAR_NOCACHEABLE);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = ngx_http_webhooks_variable;
+        var->data = ngx_http_webhooks_log_variables[i].offset;
+    }
 
     var = ngx_http_add_variable(cf, &url, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
@@ -337,6 +379,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     cln->data = d;
 
     ngx_http_webhooks_queue_hold(&d->entry);
+    ngx_http_webhooks_stats_in_flight(1);
 
     d->finish.handler = ngx_http_webhooks_finish_handler;
     d->finish.data = d;
@@ -649,6 +692,10 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
         d->attempt = 1;
     }
 
+    if (ngx_http_webhooks_about_log(d, a) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     v = a->target_id;
     if (v.len
         && ngx_http_webhooks_add(d, "X-GitHub-Hook-Installation-Target-ID",
@@ -701,6 +748,44 @@ ngx_http_webhooks_prepare(ngx_http_webhooks_delivery_t *d,
     {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/* kept for the log variables: the record the fields came from goes */
+
+static ngx_int_t
+ngx_http_webhooks_about_log(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_about_t *a)
+{
+    u_char  *p;
+
+    /* "<scope prefix>delivery:<id>" */
+    p = d->entry.key.data + d->entry.key.len;
+
+    while (p > d->entry.key.data && p[-1] != ':') {
+        p--;
+    }
+
+    d->id.data = p;
+    d->id.len = d->entry.key.data + d->entry.key.len - p;
+
+    d->guid.len = a->guid.len;
+    d->guid.data = ngx_pstrdup(d->pool, &a->guid);
+    d->event.len = a->event.len;
+    d->event.data = ngx_pstrdup(d->pool, &a->event);
+    d->attempt_text.data = ngx_pnalloc(d->pool, NGX_INT_T_LEN);
+
+    if ((a->guid.len && d->guid.data == NULL)
+        || (a->event.len && d->event.data == NULL)
+        || d->attempt_text.data == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    d->attempt_text.len = ngx_sprintf(d->attempt_text.data, "%ui", d->attempt)
+                          - d->attempt_text.data;
 
     return NGX_OK;
 }
@@ -1424,6 +1509,20 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
         goto failed;
     }
 
+    ngx_http_webhooks_stats_inc(ngx_http_webhooks_stats_outcome(d->status,
+                                                    d->from_receiver,
+                                                    d->error), 1);
+    ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_DURATION, ms);
+
+    if (ok) {
+        ngx_http_webhooks_stats_observe(NGX_HTTP_WEBHOOKS_HIST_LATENCY,
+                                ngx_http_webhooks_queued_for(&d->entry.id));
+    }
+
+    if (due.len) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_RETRIES, 1);
+    }
+
     /* what the hook says once its deliveries failed for the whole span */
 
     ngx_str_set(&off, "");
@@ -1535,6 +1634,7 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
     }
 
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_DEACTIVATED, 1);
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "webhooks: hook %V deactivated: its deliveries failed "
                       "for %T seconds, the last to \"%V\"",
@@ -1670,6 +1770,30 @@ ngx_http_webhooks_again(ngx_http_webhooks_delivery_t *d, ngx_uint_t ok,
 }
 
 
+/* since a stream entry was added: its id starts with the time in ms */
+
+static ngx_msec_t
+ngx_http_webhooks_queued_for(ngx_str_t *id)
+{
+    u_char      *dash;
+    off_t        at;
+    uint64_t     now;
+    ngx_time_t  *tp;
+
+    dash = ngx_strlchr(id->data, id->data + id->len, '-');
+    at = ngx_atoof(id->data, (dash ? dash : id->data + id->len) - id->data);
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (at <= 0 || (uint64_t) at > now) {
+        return 0;
+    }
+
+    return (ngx_msec_t) (now - at);
+}
+
+
 /* Retry-After in seconds, from either of its forms */
 
 static time_t
@@ -1759,6 +1883,7 @@ ngx_http_webhooks_delivery_cleanup(void *data)
     if (!d->released) {
         d->released = 1;
         ngx_http_webhooks_queue_release(&d->entry);
+        ngx_http_webhooks_stats_in_flight(-1);
     }
 }
 
@@ -2104,7 +2229,7 @@ ngx_http_webhooks_utf8_cut(u_char *p, size_t len, size_t max)
 }
 
 
-/* $webhooks_delivery_url and $webhooks_delivery_host: data is the offset */
+/* the delivery's variables: data is the offset of their ngx_str_t */
 
 static ngx_int_t
 ngx_http_webhooks_variable(ngx_http_request_t *r,
