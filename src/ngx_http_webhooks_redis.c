@@ -166,6 +166,7 @@ static void ngx_http_webhooks_redis_load_scripts(
 static ngx_int_t ngx_http_webhooks_redis_starttls(
     ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_tls_done(ngx_connection_t *c);
+static ngx_uint_t ngx_http_webhooks_redis_is_addr(ngx_str_t *name);
 
 
 /* the connection of the API and of short commands, one per worker */
@@ -338,6 +339,7 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
     size_t                          argvlen[2];
     ngx_int_t                       rc;
     const char                     *argv[2];
+    ngx_str_t                       host;
     ngx_url_t                      *u;
     ngx_addr_t                     *addr;
     ngx_connection_t               *c;
@@ -359,9 +361,17 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
         rd->name = u->url;
         rd->asking = !rd->watch;
 
+        host = u->host;
+
+        /* "[::1]": the address, without the brackets of the URL */
+        if (host.len > 2 && host.data[0] == '[') {
+            host.data++;
+            host.len -= 2;
+        }
+
         rd->ssl_name.data = rd->host;
-        rd->ssl_name.len = ngx_min(u->host.len, NGX_SOCKADDR_STRLEN);
-        *ngx_cpymem(rd->host, u->host.data, rd->ssl_name.len) = '\0';
+        rd->ssl_name.len = ngx_min(host.len, NGX_SOCKADDR_STRLEN);
+        *ngx_cpymem(rd->host, host.data, rd->ssl_name.len) = '\0';
 
     } else if (wmcf->redis_sentinels) {
         rd->peer.sockaddr = &rd->master.sockaddr;
@@ -480,14 +490,8 @@ ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd)
     const char                     *argv[3];
     size_t                          argvlen[3];
     ngx_http_webhooks_main_conf_t  *wmcf;
-    ngx_http_webhooks_redis_cmd_t  *cmd;
 
     wmcf = rd->wmcf;
-
-    cmd = ngx_http_webhooks_redis_alloc(rd);
-    if (cmd == NULL) {
-        return;
-    }
 
     if (wmcf->redis_password.len) {
         argc = 0;
@@ -1101,6 +1105,23 @@ ngx_http_webhooks_redis_established(ngx_http_webhooks_redis_t *rd)
 }
 
 
+/* an IPv4 or IPv6 address, not a name: no SNI, checked as an IP name */
+
+static ngx_uint_t
+ngx_http_webhooks_redis_is_addr(ngx_str_t *name)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr[16];
+
+    if (ngx_inet6_addr(name->data, name->len, addr) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return ngx_inet_addr(name->data, name->len) != INADDR_NONE;
+}
+
+
 static ngx_int_t
 ngx_http_webhooks_redis_starttls(ngx_http_webhooks_redis_t *rd)
 {
@@ -1130,10 +1151,7 @@ ngx_http_webhooks_redis_starttls(ngx_http_webhooks_redis_t *rd)
 
     /* SNI carries names, never addresses (RFC 6066) */
 
-    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
-#if (NGX_HAVE_INET6)
-        && ngx_inet6_addr(name->data, name->len, NULL) != NGX_OK
-#endif
+    if (!ngx_http_webhooks_redis_is_addr(name)
         && SSL_set_tlsext_host_name(c->ssl->connection, (char *) name->data)
            == 0)
     {
@@ -1206,12 +1224,7 @@ ngx_http_webhooks_redis_tls_done(ngx_connection_t *c)
 
         /* an address is checked against the certificate's IP names */
 
-        if (ngx_inet_addr(name->data, name->len) != INADDR_NONE
-#if (NGX_HAVE_INET6)
-            || ngx_inet6_addr(name->data, name->len, NULL) == NGX_OK
-#endif
-            )
-        {
+        if (ngx_http_webhooks_redis_is_addr(name)) {
             rc = X509_check_ip_asc(cert, (char *) name->data, 0) == 1
                  ? NGX_OK : NGX_ERROR;
 
@@ -1571,15 +1584,20 @@ static ngx_int_t
 ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
     const char **argv, const size_t *argvlen)
 {
-    int      len;
-    char    *s;
-    size_t   size, pending;
-    u_char  *out;
+    int         len;
+    char       *s;
+    size_t      size, pending;
+    u_char     *out;
+    ngx_uint_t  secret;
 
     len = redisFormatCommandArgv(&s, argc, argv, argvlen);
     if (len < 0) {
         return NGX_ERROR;
     }
+
+    /* AUTH's password is wiped from every copy before it is freed */
+    secret = (argc > 1 && argvlen[0] == 4
+              && ngx_strncmp(argv[0], "AUTH", 4) == 0);
 
     pending = rd->out_len - rd->out_pos;
 
@@ -1601,6 +1619,10 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         if (size > rd->out_size) {
             out = ngx_alloc(size, rd->log);
             if (out == NULL) {
+                if (secret) {
+                    ngx_explicit_memzero(s, len);
+                }
+
                 redisFreeCommand(s);
                 return NGX_ERROR;
             }
@@ -1609,6 +1631,24 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         /* a write TLS retries may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER */
         if (pending) {
             ngx_memmove(out, rd->out + rd->out_pos, pending);
+        }
+
+        if (rd->out_secret) {
+            /*
+             * the password's unsent bytes moved to the front with the
+             * rest; no copy of it stays behind
+             */
+
+            if (out != rd->out) {
+                ngx_explicit_memzero(rd->out, rd->out_secret);
+
+            } else if (rd->out_secret > pending) {
+                ngx_explicit_memzero(rd->out + pending,
+                                     rd->out_secret - pending);
+            }
+
+            rd->out_secret = (rd->out_secret > rd->out_pos)
+                             ? rd->out_secret - rd->out_pos : 0;
         }
 
         if (out != rd->out) {
@@ -1626,6 +1666,10 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
 
     ngx_memcpy(rd->out + rd->out_len, s, len);
     rd->out_len += len;
+
+    if (secret) {
+        ngx_explicit_memzero(s, len);
+    }
 
     redisFreeCommand(s);
 
@@ -1739,9 +1783,24 @@ ngx_http_webhooks_redis_reply(ngx_http_webhooks_redis_t *rd,
             cmd->wait = NULL;
         }
 
-        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK
-            && ngx_http_webhooks_redis_wait(rd, cmd) == NGX_OK)
-        {
+        if (ngx_http_webhooks_redis_send(rd, cmd) == NGX_OK) {
+
+            if (ngx_http_webhooks_redis_wait(rd, cmd) != NGX_OK) {
+                /*
+                 * sent, so it stays in line for its reply, but what is
+                 * not known to be replicated is not claimed: NULL now
+                 */
+                rd->current = cmd;
+
+                if (cmd->handler) {
+                    cmd->handler(cmd->data, NULL);
+                }
+
+                rd->current = NULL;
+
+                ngx_http_webhooks_redis_cancel(cmd);
+            }
+
             ngx_http_webhooks_redis_arm(rd);
             return NGX_OK;
         }

@@ -238,6 +238,12 @@ ngx_http_webhooks_redis_conf_ssl(ngx_conf_t *cf,
 
     if (name->len == 0 && wmcf->redis_sentinels == NULL) {
         *name = wmcf->redis_url.host;
+
+        /* "[::1]": the address, without the brackets of the URL */
+        if (name->len > 2 && name->data[0] == '[') {
+            name->data++;
+            name->len -= 2;
+        }
     }
 
     if (name->len) {

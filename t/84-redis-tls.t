@@ -264,6 +264,26 @@ $t->reload;
 }
 
 ###############################################################################
+# Addresses and names that read as hex digits are told apart without a
+# crash: an address gets no SNI and is checked as an IP name, "db" as a
+# name (verify off: the connection works either way).
+
+for my $name ('::1', 'db', '127.0.0.1') {
+    conf("    webhooks_redis_ssl_verify off;\n$CLIENT"
+        . "    webhooks_redis_ssl_name $name;\n");
+    $t->reload;
+    my $end = time + 5;
+    sleep 0.1 while time < $end
+        && (api(GET => "$REPO/hooks")->{status} // 0) != 200;
+    is(api(GET => "$REPO/hooks")->{status}, 200, "ssl name $name, verify off");
+}
+unlike($t->read_file('error.log'), qr/exited on signal/,
+    'no worker crashed');
+
+conf("    webhooks_redis_ssl_trusted_certificate ca.crt;\n$CLIENT");
+$t->reload;
+
+###############################################################################
 # Sentinel over TLS: a sentinel on a TLS port only, watching the master by
 # its TLS port; the module finds the master through it, both verified.
 
