@@ -61,6 +61,7 @@ my $CONF = <<'EOF';
     webhooks_delivery_retry         1s;
     webhooks_redis_timeout          1s;
     webhooks_delivery_claim_timeout 2s;
+    webhooks_status_zone            1m;
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -77,6 +78,10 @@ my $CONF = <<'EOF';
 
         location = /_webhooks/events {
             webhooks_events on;
+        }
+
+        location = /status {
+            webhooks_status;
         }
 
         location / {
@@ -223,6 +228,32 @@ is(api(POST => "$REPO/hooks/$rid/deliveries/$did/attempts")->{status}, 202,
 is(scalar @got, 8, 'the redelivery arrives');
 
 is(api(DELETE => "$ORG/hooks/$oid")->{status}, 204, 'org hook deleted');
+
+# a bulk redelivery of a failed ping, and the queue figures of /status
+$r = api(POST => "$REPO/hooks", { config => { url => "$RCV/fail/bulk" },
+    events => ['issues'] });
+is($r->{status}, 201, 'failing hook created') or diag($r->{raw});
+my $fid = $r->{json}{id};
+is(api(POST => "$REPO/hooks/$fid/pings")->{status}, 204, 'failing ping');
+@got = $t->wait_received(1, qr{^/fail/bulk}, timeout => 10);
+my $failed;
+for (1 .. 50) {
+    $r = api(GET => "$REPO/hooks/$fid/deliveries");
+    $failed = $r->{json} && $r->{json}[0]
+        && $r->{json}[0]{status_code} == 500;
+    last if $failed;
+    select undef, undef, undef, 0.1;
+}
+ok($failed, 'the ping failed');
+$r = api(POST => "/_webhooks$REPO/hooks/$fid/redeliveries", {});
+is($r->{status}, 202, 'bulk redelivery') or diag($r->{raw});
+is($r->{json} && $r->{json}{queued}, 1, 'the failed ping queued again');
+@got = $t->wait_received(2, qr{^/fail/bulk}, timeout => 10);
+is(scalar @got, 2, 'the bulk redelivery arrives');
+$r = $t->http(GET => '/status?format=prometheus');
+is($r->{status}, 200, 'status scraped');
+like($r->{body}, qr/^webhooks_queue_pending \d+$/m,
+    'the queue figures are read as the restricted user');
 
 my $acl = $t->redis(ACL => 'LOG');
 is(scalar @$acl, 0, 'ACL LOG is empty: the rule grants all the module uses')
