@@ -1219,7 +1219,7 @@ ngx_http_webhooks_start(ngx_http_webhooks_delivery_t *d)
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "webhooks delivery \"%V\" to \"%V\" via \"%V\"",
-                   &d->entry.key, &d->url, uri);
+                   &d->entry.key, &d->parts.host, uri);
 
     ngx_http_run_posted_requests(c);
 
@@ -1360,7 +1360,7 @@ ngx_http_webhooks_deadline_handler(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                   "webhooks: delivery \"%V\" to \"%V\" ended: no outcome "
-                  "after %M ms", &d->entry.key, &d->url, elapsed);
+                  "after %M ms", &d->entry.key, &d->parts.host, elapsed);
 
     d->rc = NGX_HTTP_GATEWAY_TIME_OUT;
     d->from_receiver = 0;
@@ -1638,7 +1638,7 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "webhooks: hook %V deactivated: its deliveries failed "
                       "for %T seconds, the last to \"%V\"",
-                      &d->hook, d->wmcf->fail_span, &d->url);
+                      &d->hook, d->wmcf->fail_span, &d->parts.host);
     }
 
     ngx_http_webhooks_end(d);
@@ -1663,7 +1663,8 @@ ngx_http_webhooks_throttle(ngx_http_webhooks_delivery_t *d)
 
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "webhooks: delivery \"%V\" to \"%V\" throttled "
-                      "(%i), put off", &d->entry.key, &d->url, d->rc);
+                      "(%i), put off", &d->entry.key, &d->parts.host,
+                      d->rc);
 
         ngx_http_webhooks_queue_throttle(&d->entry, &at);
     }
@@ -1957,7 +1958,7 @@ ngx_http_webhooks_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 
     if (d) {
         p = ngx_snprintf(p, len, " while delivering webhook \"%V\" to \"%V\"",
-                         &d->entry.key, &d->url);
+                         &d->entry.key, &d->parts.host);
         len -= p - buf;
     }
 
