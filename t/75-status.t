@@ -21,8 +21,11 @@ my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
 my ($PROMTOOL) = grep { -x } map { "$_/promtool" } split /:/, $ENV{PATH};
 $PROMTOOL //= '';
 chomp $PROMTOOL;
-plan(skip_all => 'promtool missing (Debian package prometheus)')
-    unless $PROMTOOL;
+# CI installs it (util/deps): there a missing promtool is a failure
+unless ($PROMTOOL) {
+    die "promtool missing (Debian package prometheus)\n" if $ENV{CI};
+    plan(skip_all => 'promtool missing (Debian package prometheus)');
+}
 
 $t->start_redis;
 my $RCV = $t->start_receiver;
