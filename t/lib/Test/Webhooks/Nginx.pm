@@ -39,8 +39,55 @@ my $DEMO_MAPS = <<'MAPS';
     }
 MAPS
 
+# Blocks many tests share, put where a line holds only %%NAME%%, at that
+# line's indentation (see fragment in the POD).
+my %FRAGMENT = (
+    # conf/demo.conf's identities given to an API location
+    DEMO_API => <<'F',
+webhooks_api   on;
+webhooks_login $webhooks_demo_login;
+webhooks_admin $webhooks_demo_admin;
+F
+    # Only demo-owner: octocat, admin of everything
+    OWNER_MAPS => <<'F',
+map $http_authorization $wh_token {
+    "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
+    default                                 "";
+}
+map $wh_token $wh_login { demo-owner octocat; default ""; }
+map $wh_token $wh_admin { demo-owner 1; default 0; }
+F
+    OWNER_API_LOCATION => <<'F',
+location / {
+    webhooks_api   on;
+    webhooks_login $wh_login;
+    webhooks_admin $wh_admin;
+}
+F
+    EVENTS_LOCATION => <<'F',
+location = /_webhooks/events {
+    webhooks_events on;
+}
+F
+    # The lines every delivery location starts with
+    DELIVERY_PROXY => <<'F',
+internal;
+proxy_pass            $webhooks_delivery_url;
+proxy_set_header      Host $webhooks_delivery_host;
+F
+);
+
+sub fragment {
+    my ($self, $name, $indent) = @_;
+    my $f = $FRAGMENT{$name} // die "no nginx.conf fragment $name\n";
+    $f =~ s/^/$indent/gm if defined $indent;
+    return $f;
+}
+
 sub write_file_expand {
     my ($self, $name, $content) = @_;
+    my $names = join '|', sort keys %FRAGMENT;
+    $content =~ s/^([ \t]*)%%($names)%%[ \t]*\n/$self->fragment($2, $1)/gme;
     $content =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
     $content =~ s/%%PORT%%/$self->port(0)/ge;
     $content =~ s/%%REDIS_PORT%%/$self->redis_port/ge;
@@ -274,8 +321,26 @@ module).
 =item write_file_expand($name, $text)
 
 Replaces %%PORT%%, %%PORT_n%%, %%REDIS_PORT%%,
-%%TESTDIR%% and %%MODULE%%, and a line %%DEMO_MAPS%% with conf/demo.conf's
+%%TESTDIR%% and %%MODULE%%, the fragments below, and a line %%DEMO_MAPS%% with conf/demo.conf's
 identity maps ($webhooks_demo_login, _admin and _app from the token).
+
+=item fragment($name, $indent)
+
+A block of nginx.conf that many tests share, each line prefixed with
+C<$indent>. C<write_file_expand> (so C<nginx_conf>) puts it in place of a
+line holding only C<%%$name%%>, at that line's indentation:
+
+    DEMO_API            webhooks_api on, webhooks_login and webhooks_admin
+                        from %%DEMO_MAPS%%' $webhooks_demo_login and _admin
+    OWNER_MAPS          $wh_token from Authorization ("token" or "bearer"),
+                        $wh_login (octocat for demo-owner, else "") and
+                        $wh_admin (1 for demo-owner, else 0)
+    OWNER_API_LOCATION  location / with webhooks_api on, $wh_login and
+                        $wh_admin
+    EVENTS_LOCATION     location = /_webhooks/events { webhooks_events on; }
+    DELIVERY_PROXY      internal, proxy_pass $webhooks_delivery_url and
+                        Host $webhooks_delivery_host: the start of every
+                        delivery location (add timeouts, TLS and headers)
 
 =item nginx_conf($http_body, %o)
 
