@@ -20,9 +20,7 @@ $t->start_redis;
 my $RCV = $t->start_receiver;
 
 my $LOC = <<'EOF';
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
 EOF
 
 $t->nginx_conf(<<"EOF");
@@ -41,9 +39,7 @@ $t->nginx_conf(<<"EOF");
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass       \$webhooks_delivery_url;
-            proxy_set_header Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
         }
 
         location / {

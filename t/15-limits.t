@@ -38,10 +38,8 @@ $t->nginx_conf(<<'EOF');
         client_body_buffer_size 1m;
 
         location /_webhooks/deliver {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size 0;
-            proxy_pass           $webhooks_delivery_url;
-            proxy_set_header     Host $webhooks_delivery_host;
             proxy_ssl_name       $webhooks_delivery_host;
             proxy_read_timeout   5s;
             proxy_buffer_size    64k;

@@ -28,9 +28,7 @@ $t->nginx_conf(<<'EOF');
         listen 127.0.0.1:%%PORT%%;
 
         location / {
-            webhooks_api       on;
-            webhooks_login     $webhooks_demo_login;
-            webhooks_admin     $webhooks_demo_admin;
+            %%DEMO_API%%
             webhooks_oauth_app $webhooks_demo_app;
         }
     }

@@ -41,9 +41,7 @@ my $TIMEOUT = 1500 * $SLOW;
         client_body_buffer_size 1m;
 
         location / {
-            webhooks_api       on;
-            webhooks_login     $webhooks_demo_login;
-            webhooks_admin     $webhooks_demo_admin;
+            %%DEMO_API%%
             webhooks_oauth_app $webhooks_demo_app;
             webhooks_max_hooks_per_event 1000;
         }

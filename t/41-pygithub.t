@@ -40,15 +40,11 @@ $t->nginx_conf(<<'EOF');
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass       $webhooks_delivery_url;
-            proxy_set_header Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
         }
 
         location /api/v3/ {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

@@ -62,9 +62,7 @@ $named
         location / {
 $limit
 
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

@@ -43,20 +43,16 @@ $t->nginx_conf(<<'EOF');
         # As the README says: the subrequest carries the payload, and
         # nginx's body size check applies to it.
         location /_webhooks/deliver {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size  0;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    5s;
         }
 
         location /_webhooks/deliver-insecure {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size  0;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_ssl_verify      off;
             proxy_connect_timeout 2s;
@@ -64,9 +60,7 @@ $t->nginx_conf(<<'EOF');
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

@@ -51,14 +51,10 @@ $t->nginx_conf(<<'EOF');
         webhooks_delivery_location          /_webhooks/deliver;
         webhooks_delivery_insecure_location /_webhooks/deliver-insecure;
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass                    $webhooks_delivery_url;
-            proxy_set_header              Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name                $webhooks_delivery_host;
             # the TLS handshake (slow under valgrind) is under this one
             proxy_connect_timeout         5s;
@@ -68,9 +64,7 @@ $t->nginx_conf(<<'EOF');
         }
 
         location /_webhooks/deliver-insecure {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 5s;
             proxy_read_timeout    5s;
@@ -78,9 +72,7 @@ $t->nginx_conf(<<'EOF');
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 

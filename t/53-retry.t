@@ -30,10 +30,8 @@ sub conf {
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size  0;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
@@ -49,14 +47,10 @@ $http
     server {
         listen 127.0.0.1:%%PORT%%;
 $server
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

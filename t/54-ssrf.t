@@ -86,9 +86,7 @@ $rules
         resolver_timeout 2s;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass                    \$webhooks_delivery_url;
-            proxy_set_header              Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name                \$webhooks_delivery_host;
             proxy_ssl_server_name         on;
             proxy_ssl_verify              on;
@@ -97,9 +95,7 @@ $rules
             proxy_read_timeout            5s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location = /hub {
             webhooks_hub   on;
@@ -108,9 +104,7 @@ $rules
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 

@@ -96,9 +96,7 @@ $rules
         resolver_timeout 2s;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            \$webhooks_delivery_url;
-            proxy_set_header      Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    5s;
         }
@@ -110,9 +108,7 @@ $rules
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

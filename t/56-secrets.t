@@ -70,15 +70,11 @@ sub conf {
 
         webhooks_delivery_location /_webhooks/deliver;
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location /_webhooks/deliver {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size 0;
-            proxy_pass           \$webhooks_delivery_url;
-            proxy_set_header     Host \$webhooks_delivery_host;
             proxy_ssl_name       \$webhooks_delivery_host;
         }
 
@@ -89,9 +85,7 @@ sub conf {
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

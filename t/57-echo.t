@@ -31,9 +31,7 @@ $t->nginx_conf(<<'EOF');
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

@@ -98,21 +98,15 @@ sub conf {
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            \$webhooks_delivery_url;
-            proxy_set_header      Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    1s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

@@ -41,16 +41,12 @@ $t->nginx_conf(<<'EOF');
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location / {
             webhooks_api   on;

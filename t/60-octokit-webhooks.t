@@ -73,31 +73,23 @@ $t->nginx_conf(<<'EOF');
         client_max_body_size    1m;
         client_body_buffer_size 1m;
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_connect_timeout 10s;
             proxy_read_timeout    10s;
         }
 
         location /_webhooks/deliver-insecure {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_ssl_verify      off;
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

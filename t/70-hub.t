@@ -51,15 +51,11 @@ $t->nginx_conf(<<"EOF");
             webhooks_hub on;
 $AUTH        }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location /_webhooks/deliver {
-            internal;
+            %%DELIVERY_PROXY%%
             client_max_body_size 25m;
-            proxy_pass \$webhooks_delivery_url;
-            proxy_set_header Host \$webhooks_delivery_host;
             proxy_ssl_name \$webhooks_delivery_host;
         }
 

@@ -57,27 +57,21 @@ $extra
         resolver_timeout 2s;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            \$webhooks_delivery_url;
-            proxy_set_header      Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    1s;
             log_subrequest        on;
             access_log            %%TESTDIR%%/deliveries.log deliveries;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location = /status {
             webhooks_status;
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login \$webhooks_demo_login;
-            webhooks_admin \$webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

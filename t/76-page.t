@@ -49,14 +49,10 @@ $t->nginx_conf(<<'EOF');
         webhooks_delivery_insecure_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass       $webhooks_delivery_url;
-            proxy_set_header Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location = /status {
             if ($webhooks_demo_admin = 0) {
@@ -68,9 +64,7 @@ $t->nginx_conf(<<'EOF');
         }
 
         location / {
-            webhooks_api   on;
-            webhooks_login $webhooks_demo_login;
-            webhooks_admin $webhooks_demo_admin;
+            %%DEMO_API%%
         }
     }
 EOF

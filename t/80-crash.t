@@ -23,12 +23,7 @@ my $VG = $ENV{WEBHOOKS_VALGRIND};
 my $SLOW = $VG ? 4 : 1;
 
 $t->nginx_conf(<<'EOF');
-    map $http_authorization $wh_token {
-        "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
-        default                                 "";
-    }
-    map $wh_token $wh_login { demo-owner octocat; default ""; }
-    map $wh_token $wh_admin { demo-owner 1; default 0; }
+    %%OWNER_MAPS%%
 
     webhooks_redis_pass             127.0.0.1:%%REDIS_PORT%%;
     webhooks_delivery_allow         127.0.0.0/8 ::1;
@@ -42,24 +37,16 @@ $t->nginx_conf(<<'EOF');
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_ssl_name        $webhooks_delivery_host;
             proxy_set_header      X-Test-Worker $pid;
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
-        location / {
-            webhooks_api   on;
-            webhooks_login $wh_login;
-            webhooks_admin $wh_admin;
-        }
+        %%OWNER_API_LOCATION%%
     }
 EOF
 $t->run;

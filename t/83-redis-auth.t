@@ -48,12 +48,7 @@ acl_user('not-the-password');
 $t->write_file('redis.pass', "$PW\n");
 
 my $CONF = <<'EOF';
-    map $http_authorization $wh_token {
-        "~*^(?:token|bearer)\s+(?<tok>\S+)\s*$"  $tok;
-        default                                 "";
-    }
-    map $wh_token $wh_login { demo-owner octocat; default ""; }
-    map $wh_token $wh_admin { demo-owner 1; default 0; }
+    %%OWNER_MAPS%%
 
     webhooks_redis_pass             127.0.0.1:%%REDIS_PORT%%;
 %%AUTH%%
@@ -69,26 +64,18 @@ my $CONF = <<'EOF';
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            $webhooks_delivery_url;
-            proxy_set_header      Host $webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
         location = /status {
             webhooks_status;
         }
 
-        location / {
-            webhooks_api   on;
-            webhooks_login $wh_login;
-            webhooks_admin $wh_admin;
-        }
+        %%OWNER_API_LOCATION%%
     }
 EOF
 

@@ -84,12 +84,7 @@ my @sentinel = map { Test::Webhooks->new(redis_port => $_) } @S;
 my $RCV = $t->start_receiver;
 
 $t->nginx_conf(<<"EOF");
-    map \$http_authorization \$wh_token {
-        "~*^(?:token|bearer)\\s+(?<tok>\\S+)\\s*\$"  \$tok;
-        default                                 "";
-    }
-    map \$wh_token \$wh_login { demo-owner octocat; default ""; }
-    map \$wh_token \$wh_admin { demo-owner 1; default 0; }
+    %%OWNER_MAPS%%
 
     webhooks_redis_sentinel         mymaster 127.0.0.1:$S[0]
                                     127.0.0.1:$S[1] 127.0.0.1:$S[2];
@@ -104,22 +99,14 @@ $t->nginx_conf(<<"EOF");
         webhooks_delivery_location /_webhooks/deliver;
 
         location /_webhooks/deliver {
-            internal;
-            proxy_pass            \$webhooks_delivery_url;
-            proxy_set_header      Host \$webhooks_delivery_host;
+            %%DELIVERY_PROXY%%
             proxy_connect_timeout 2s;
             proxy_read_timeout    10s;
         }
 
-        location = /_webhooks/events {
-            webhooks_events on;
-        }
+        %%EVENTS_LOCATION%%
 
-        location / {
-            webhooks_api   on;
-            webhooks_login \$wh_login;
-            webhooks_admin \$wh_admin;
-        }
+        %%OWNER_API_LOCATION%%
     }
 EOF
 $t->run;
