@@ -804,7 +804,7 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *id)
 {
     u_char                         *p;
-    ngx_str_t                       args[8];
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_SAVE_NARGS];
     ngx_http_webhooks_loc_conf_t   *wlcf;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
@@ -831,26 +831,30 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[0] = ctx->hooks;
-    args[1] = *id;
-    args[2] = ctx->stored;
-    args[3] = ctx->next;
-    args[4] = ctx->view;
+    args[NGX_HTTP_WEBHOOKS_SAVE_HOOKS] = ctx->hooks;
+    args[NGX_HTTP_WEBHOOKS_SAVE_ID] = *id;
+    args[NGX_HTTP_WEBHOOKS_SAVE_STORED] = ctx->stored;
+    args[NGX_HTTP_WEBHOOKS_SAVE_HOOK] = ctx->next;
+    args[NGX_HTTP_WEBHOOKS_SAVE_VIEW] = ctx->view;
     (void) ngx_http_webhooks_json_str(json_object_get(ctx->hook, "creator"),
-                                      "app", &args[5]);
-    args[6] = ctx->rt.name;
-    args[7].data = p;
-    args[7].len = ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
+                                      "app",
+                                      &args[NGX_HTTP_WEBHOOKS_SAVE_APP]);
+    args[NGX_HTTP_WEBHOOKS_SAVE_NAME] = ctx->rt.name;
+    args[NGX_HTTP_WEBHOOKS_SAVE_MAX_HOOKS].data = p;
+    args[NGX_HTTP_WEBHOOKS_SAVE_MAX_HOOKS].len =
+                                  ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
 
-    if (args[5].data == NULL) {
-        args[5].data = (u_char *) "";
+    if (args[NGX_HTTP_WEBHOOKS_SAVE_APP].data == NULL) {
+        args[NGX_HTTP_WEBHOOKS_SAVE_APP].data = (u_char *) "";
     }
 
     return ngx_http_webhooks_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
                                               ngx_http_webhooks_save_done, r,
-                                              1, 8, args));
+                                              NGX_HTTP_WEBHOOKS_SAVE_NKEYS,
+                                              NGX_HTTP_WEBHOOKS_SAVE_NARGS,
+                                              args));
 }
 
 
@@ -987,7 +991,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 
     json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                       keys[4], app;
+    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS], app;
     redisReply                    **e;
     ngx_http_webhooks_ctx_t        *ctx;
     ngx_http_webhooks_fault_t       fault;
@@ -1089,12 +1093,14 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         break;
 
     case NGX_HTTP_WEBHOOKS_OP_DELETE:
-        keys[0] = ctx->hooks;
-        keys[2] = ctx->rt.hook;
+        keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
+        keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
 
-        if (ngx_http_webhooks_deliveries_key(r, ctx, &keys[1]) != NGX_OK
+        if (ngx_http_webhooks_deliveries_key(r, ctx,
+                                &keys[NGX_HTTP_WEBHOOKS_DELETE_DELIVERIES])
+               != NGX_OK
             || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
-                                           "", &keys[3])
+                                "", &keys[NGX_HTTP_WEBHOOKS_DELETE_PREFIX])
                != NGX_OK)
         {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1104,8 +1110,10 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         rc = ngx_http_webhooks_wait(r, ctx,
                  ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
-                                            ngx_http_webhooks_delete_done,
-                                            r, 2, 4, keys));
+                                            ngx_http_webhooks_delete_done, r,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NARGS,
+                                            keys));
         break;
 
     case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
