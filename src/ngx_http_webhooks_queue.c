@@ -12,7 +12,6 @@
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_store.h"
 
 
@@ -51,6 +50,7 @@
 
 typedef struct {
     ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_http_webhooks_queue_start_pt  start;
     ngx_http_webhooks_redis_t      *rd;
     ngx_str_t                       consumer;
     ngx_uint_t                      inflight;
@@ -74,6 +74,11 @@ typedef struct {
 } ngx_http_webhooks_queue_t;
 
 
+static void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_throttle(
+    ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled);
+static void ngx_http_webhooks_queue_release(
+    ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q);
 static void ngx_http_webhooks_queue_group_done(void *data,
     redisReply *reply);
@@ -108,7 +113,8 @@ static ngx_http_webhooks_queue_t  *ngx_http_webhooks_queue;
 
 ngx_int_t
 ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
-    ngx_http_webhooks_main_conf_t *wmcf)
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_queue_start_pt start)
 {
     ngx_http_webhooks_queue_t  *q;
 
@@ -118,6 +124,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     }
 
     q->wmcf = wmcf;
+    q->start = start;
     ngx_queue_init(&q->held);
     ngx_queue_init(&q->waiting);
 
@@ -228,7 +235,7 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 }
 
 
-void
+static void
 ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
 {
     if (ngx_http_webhooks_queue) {
@@ -246,7 +253,7 @@ ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
  * its attempt is not used up.  The caller releases the entry.
  */
 
-void
+static void
 ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
     ngx_str_t *throttled)
 {
@@ -258,7 +265,7 @@ ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
 
 /* a delivery is over, or was given up: room for one more */
 
-void
+static void
 ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
 {
     ngx_http_webhooks_queue_t  *q;
@@ -523,7 +530,11 @@ ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
 {
     q->inflight++;
 
-    if (ngx_http_webhooks_deliver(q->wmcf, e) != NGX_OK) {
+    e->hold = ngx_http_webhooks_queue_hold;
+    e->throttle = ngx_http_webhooks_queue_throttle;
+    e->done = ngx_http_webhooks_queue_release;
+
+    if (q->start(q->wmcf, e) != NGX_OK) {
         /* left pending: claimed again after the claim timeout */
         q->inflight--;
         return NGX_ERROR;

@@ -319,7 +319,7 @@ ngx_http_webhooks_sender_done(ngx_cycle_t *cycle)
 
 /*
  * Takes a queue entry on: NGX_OK means the queue is told when it is
- * over, through ngx_http_webhooks_queue_release().
+ * over, through the entry's done().
  */
 
 ngx_int_t
@@ -344,6 +344,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
 
     d->pool = pool;
     d->wmcf = wmcf;
+    d->entry = *e;
     d->entry.id.len = e->id.len;
     d->entry.id.data = ngx_pstrdup(pool, &e->id);
     d->entry.key.len = e->key.len;
@@ -358,7 +359,6 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->entry.payload.data = ngx_pstrdup(pool, &e->payload);
     d->entry.send.len = e->send.len;
     d->entry.send.data = ngx_pstrdup(pool, &e->send);
-    d->entry.deferred = e->deferred;
 
     cln = ngx_pool_cleanup_add(pool, 0);
 
@@ -378,7 +378,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     cln->handler = ngx_http_webhooks_delivery_cleanup;
     cln->data = d;
 
-    ngx_http_webhooks_queue_hold(&d->entry);
+    d->entry.hold(&d->entry);
     ngx_http_webhooks_stats_in_flight(1);
 
     d->finish.handler = ngx_http_webhooks_finish_handler;
@@ -1673,7 +1673,7 @@ ngx_http_webhooks_throttle(ngx_http_webhooks_delivery_t *d)
                       "webhooks: delivery \"%V\" to \"%V\" throttled "
                       "(%i), put off", &d->entry.key, &d->url, d->rc);
 
-        ngx_http_webhooks_queue_throttle(&d->entry, &at);
+        d->entry.throttle(&d->entry, &at);
     }
 
     /* else pending still: claimed again after the claim timeout */
@@ -1893,7 +1893,7 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 
     if (!d->released) {
         d->released = 1;
-        ngx_http_webhooks_queue_release(&d->entry);
+        d->entry.done(&d->entry);
         ngx_http_webhooks_stats_in_flight(-1);
     }
 }
