@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_deliveries.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
@@ -24,11 +24,6 @@
  * The delivery log of a hook, redelivery, pings and tests.  The hook
  * was found and may be seen by the caller before any of this runs.
  */
-
-
-#define NGX_HTTP_WEBHOOKS_PER_PAGE      30
-#define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
-
 
 
 static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
@@ -83,7 +78,7 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                     ngx_http_webhooks_take_delivery_done, r,
@@ -106,7 +101,7 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
                                     ngx_http_webhooks_lastpush_done, r,
@@ -193,8 +188,8 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    per_page = ngx_http_webhooks_arg(r, "per_page", 8,
-                                     NGX_HTTP_WEBHOOKS_PER_PAGE);
+    per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
+                                             NGX_HTTP_WEBHOOKS_PER_PAGE);
     if (per_page > NGX_HTTP_WEBHOOKS_PER_PAGE_MAX) {
         per_page = NGX_HTTP_WEBHOOKS_PER_PAGE_MAX;
     }
@@ -277,7 +272,7 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
     ctx->per_page = per_page;
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
                                     ngx_http_webhooks_list_deliveries_done, r,
@@ -298,7 +293,8 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
     redisReply               *items;
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -580,11 +576,13 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         /* no such delivery, or it expired */
         ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -598,7 +596,8 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         || ngx_strncmp(hook.data, ctx->rt.hook.data, hook.len) != 0)
     {
         /* a delivery of another hook is not found here */
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -810,7 +809,7 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
                          p - args[NGX_HTTP_WEBHOOKS_CONTEXT_OWNER_FIELD].data;
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT,
                                     ngx_http_webhooks_context_done, r,
@@ -832,7 +831,8 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_ping_t   ping;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -884,7 +884,7 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ping.name = ctx->name;
     ping.login = ctx->who.login;
 
-    if (ngx_http_webhooks_hook_json(r, ctx, &ping.hook) != NGX_OK
+    if (ngx_http_webhooks_request_hook_json(r, ctx, &ping.hook) != NGX_OK
         || ngx_http_webhooks_ping_payload(r, &ping, &payload) != NGX_OK)
     {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -927,7 +927,8 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
     ngx_str_t                 args[NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS];
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_STRING, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_STRING,
+                                               &rc);
 
     if (ctx == NULL) {
         if (reply && reply->type == REDIS_REPLY_NIL) {
@@ -939,7 +940,7 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ngx_http_webhooks_copy(r, reply, &payload) != NGX_OK) {
+    if (ngx_http_webhooks_request_copy(r, reply, &payload) != NGX_OK) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -1067,7 +1068,7 @@ static ngx_int_t
 ngx_http_webhooks_enqueue(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *args)
 {
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE,
                                     ngx_http_webhooks_enqueue_done, r,
@@ -1086,7 +1087,8 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
 
     static ngx_str_t  accepted = ngx_string("{}");
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -1094,7 +1096,8 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
 
     if (reply->integer == -1) {
         /* deleted meanwhile */
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_redeliver.h"
 #include "ngx_http_webhooks_reply.h"
@@ -129,7 +129,7 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
         args[NGX_HTTP_WEBHOOKS_BULK_APP] = ctx->who.app;
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_BULK,
                                               ngx_http_webhooks_redeliver_done,
@@ -253,12 +253,13 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         ctx->cmd = NULL;
         ngx_http_webhooks_finish(r, reply->integer == -2
-                                    ? ngx_http_webhooks_busy(r)
-                                    : ngx_http_webhooks_not_found(r, ctx));
+                                 ? ngx_http_webhooks_busy(r)
+                                 : ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
