@@ -17,17 +17,14 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_redeliver.h"
 #include "ngx_http_webhooks_reply.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_router.h"
 #include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_store.h"
 
 
-#define NGX_HTTP_WEBHOOKS_PER_PAGE      30
-#define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
 #define NGX_HTTP_WEBHOOKS_TRIES         5
-
-
 
 
 /* one field of a hooks hash: "<id>" or "<id>:<what>" */
@@ -41,7 +38,6 @@ typedef struct {
 
 
 static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
-static void ngx_http_webhooks_cleanup(void *data);
 static ngx_int_t ngx_http_webhooks_bad_version(ngx_http_request_t *r,
     ngx_str_t *version);
 static ngx_uint_t ngx_http_webhooks_body_required(
@@ -62,8 +58,6 @@ static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_base_url(ngx_http_request_t *r,
-    ngx_http_webhooks_loc_conf_t *wlcf, ngx_str_t *prefix, ngx_str_t *base);
 static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t page, ngx_uint_t per_page,
     ngx_uint_t last);
@@ -74,7 +68,6 @@ static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
 ngx_int_t
 ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 {
-    size_t                         len;
     ngx_int_t                      rc;
     ngx_str_t                      prefix, version;
     ngx_http_webhooks_ctx_t       *ctx;
@@ -113,7 +106,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_webhooks_not_found(r, ctx);
+        return ngx_http_webhooks_request_not_found(r, ctx);
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -137,32 +130,15 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 
     if (!ctx->who.admin) {
         /* GitHub hides what one may not administer */
-        return ngx_http_webhooks_not_found(r, ctx);
+        return ngx_http_webhooks_request_not_found(r, ctx);
     }
 
-    if (ngx_http_webhooks_base_url(r, wlcf, &prefix, &ctx->base) != NGX_OK
+    if (ngx_http_webhooks_request_base(r, ctx, &prefix) != NGX_OK
         || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
                                        "hooks", &ctx->hooks)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the Host header may hold what a JSON string cannot */
-
-    ctx->base_json = ctx->base;
-    len = ngx_escape_json(NULL, ctx->base.data, ctx->base.len);
-
-    if (len) {
-        ctx->base_json.data = ngx_pnalloc(r->pool, ctx->base.len + len);
-        if (ctx->base_json.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->base_json.len = (u_char *) ngx_escape_json(ctx->base_json.data,
-                                                        ctx->base.data,
-                                                        ctx->base.len)
-                             - ctx->base_json.data;
     }
 
     switch (ctx->rt.op) {
@@ -383,7 +359,7 @@ ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     switch (ctx->rt.op) {
 
     case NGX_HTTP_WEBHOOKS_OP_LIST:
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_key_command(
                        ngx_http_webhooks_list_done, r, "HGETALL",
                        &ctx->hooks));
@@ -409,7 +385,7 @@ ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_key_command(
                        ngx_http_webhooks_id_done, r, "INCR", &seq));
 
@@ -455,94 +431,9 @@ ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     argv[6] = "name";
     argvlen[6] = 4;
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_command(
                    ngx_http_webhooks_fetch_done, r, 7, argv, argvlen));
-}
-
-
-ngx_int_t
-ngx_http_webhooks_wait(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
-    ngx_http_webhooks_redis_cmd_t *cmd)
-{
-    ngx_http_cleanup_t  *cln;
-
-    if (cmd == NULL) {
-        return ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
-    }
-
-    ctx->cmd = cmd;
-
-    /* a client that goes away meanwhile ends the request at once */
-    r->read_event_handler = ngx_http_test_reading;
-
-    if (!ctx->cleanup) {
-        cln = ngx_http_cleanup_add(r, 0);
-        if (cln == NULL) {
-            ngx_http_webhooks_redis_cancel(cmd);
-            ctx->cmd = NULL;
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln->handler = ngx_http_webhooks_cleanup;
-        cln->data = ctx;
-        ctx->cleanup = 1;
-    }
-
-    return NGX_DONE;
-}
-
-
-/* the request goes away while redis still owes it a reply */
-
-static void
-ngx_http_webhooks_cleanup(void *data)
-{
-    ngx_http_webhooks_ctx_t  *ctx = data;
-
-    if (ctx->cmd) {
-        ngx_http_webhooks_redis_cancel(ctx->cmd);
-        ctx->cmd = NULL;
-    }
-}
-
-
-/*
- * Common start of every reply handler: NULL when the request must end
- * with *rc, because redis failed or answered with the wrong type.
- */
-
-ngx_http_webhooks_ctx_t *
-ngx_http_webhooks_reply_ctx(ngx_http_request_t *r, redisReply *reply,
-    int type, ngx_int_t *rc)
-{
-    ngx_http_webhooks_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
-    ctx->cmd = NULL;
-
-    if (reply == NULL) {
-        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
-        return NULL;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "webhooks: redis error: \"%*s\"",
-                      (size_t) reply->len, reply->str);
-        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
-        return NULL;
-    }
-
-    if (reply->type != type) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "webhooks: unexpected redis reply type %d",
-                      reply->type);
-        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NULL;
-    }
-
-    return ctx;
 }
 
 
@@ -561,7 +452,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_item_t  *items;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -589,7 +481,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         field.len = f->len;
 
         if (field.len == 4 && ngx_strncmp(field.data, "name", 4) == 0) {
-            if (ngx_http_webhooks_copy(r, v, &ctx->name) != NGX_OK) {
+            if (ngx_http_webhooks_request_copy(r, v, &ctx->name) != NGX_OK) {
                 ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
@@ -613,8 +505,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
         items[n].id = id;
 
-        if (ngx_http_webhooks_copy(r, f, &field) != NGX_OK
-            || ngx_http_webhooks_copy(r, v, &items[n].value) != NGX_OK)
+        if (ngx_http_webhooks_request_copy(r, f, &field) != NGX_OK
+            || ngx_http_webhooks_request_copy(r, v, &items[n].value) != NGX_OK)
         {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
@@ -631,13 +523,13 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     ngx_qsort(items, n, sizeof(ngx_http_webhooks_item_t),
               ngx_http_webhooks_item_cmp);
 
-    per_page = ngx_http_webhooks_arg(r, "per_page", 8,
-                                     NGX_HTTP_WEBHOOKS_PER_PAGE);
+    per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
+                                             NGX_HTTP_WEBHOOKS_PER_PAGE);
     if (per_page > NGX_HTTP_WEBHOOKS_PER_PAGE_MAX) {
         per_page = NGX_HTTP_WEBHOOKS_PER_PAGE_MAX;
     }
 
-    page = ngx_http_webhooks_arg(r, "page", 4, 1);
+    page = ngx_http_webhooks_request_arg(r, "page", 4, 1);
 
     /* two passes over the visible hooks: count them, then print a page */
 
@@ -742,24 +634,6 @@ ngx_http_webhooks_item_cmp(const void *one, const void *two)
 }
 
 
-ngx_int_t
-ngx_http_webhooks_copy(ngx_http_request_t *r, redisReply *reply,
-    ngx_str_t *s)
-{
-    s->len = reply->len;
-    s->data = ngx_pnalloc(r->pool, reply->len + 1);
-
-    if (s->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(s->data, reply->str, reply->len);
-    s->data[s->len] = '\0';
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_webhooks_id_done(void *data, redisReply *reply)
 {
@@ -770,7 +644,8 @@ ngx_http_webhooks_id_done(void *data, redisReply *reply)
     ngx_str_t                 id;
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -804,7 +679,7 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *id)
 {
     u_char                         *p;
-    ngx_str_t                       args[8];
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_SAVE_NARGS];
     ngx_http_webhooks_loc_conf_t   *wlcf;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
@@ -831,26 +706,30 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[0] = ctx->hooks;
-    args[1] = *id;
-    args[2] = ctx->stored;
-    args[3] = ctx->next;
-    args[4] = ctx->view;
+    args[NGX_HTTP_WEBHOOKS_SAVE_HOOKS] = ctx->hooks;
+    args[NGX_HTTP_WEBHOOKS_SAVE_ID] = *id;
+    args[NGX_HTTP_WEBHOOKS_SAVE_STORED] = ctx->stored;
+    args[NGX_HTTP_WEBHOOKS_SAVE_HOOK] = ctx->next;
+    args[NGX_HTTP_WEBHOOKS_SAVE_VIEW] = ctx->view;
     (void) ngx_http_webhooks_json_str(json_object_get(ctx->hook, "creator"),
-                                      "app", &args[5]);
-    args[6] = ctx->rt.name;
-    args[7].data = p;
-    args[7].len = ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
+                                      "app",
+                                      &args[NGX_HTTP_WEBHOOKS_SAVE_APP]);
+    args[NGX_HTTP_WEBHOOKS_SAVE_NAME] = ctx->rt.name;
+    args[NGX_HTTP_WEBHOOKS_SAVE_MAX_HOOKS].data = p;
+    args[NGX_HTTP_WEBHOOKS_SAVE_MAX_HOOKS].len =
+                                  ngx_sprintf(p, "%ui", wlcf->max_hooks) - p;
 
-    if (args[5].data == NULL) {
-        args[5].data = (u_char *) "";
+    if (args[NGX_HTTP_WEBHOOKS_SAVE_APP].data == NULL) {
+        args[NGX_HTTP_WEBHOOKS_SAVE_APP].data = (u_char *) "";
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
                                               ngx_http_webhooks_save_done, r,
-                                              1, 8, args));
+                                              NGX_HTTP_WEBHOOKS_SAVE_NKEYS,
+                                              NGX_HTTP_WEBHOOKS_SAVE_NARGS,
+                                              args));
 }
 
 
@@ -865,7 +744,8 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_fault_t  fault;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -885,7 +765,7 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
 
         if (reply->elements > 1
             && reply->element[1]->type == REDIS_REPLY_STRING
-            && ngx_http_webhooks_copy(r, reply->element[1], &ctx->name)
+            && ngx_http_webhooks_request_copy(r, reply->element[1], &ctx->name)
                != NGX_OK)
         {
             ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -935,7 +815,8 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     }
 
     if (ngx_strcmp(status->str, "gone") == 0) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -987,13 +868,14 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 
     json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                       keys[4], app;
+    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS], app;
     redisReply                    **e;
     ngx_http_webhooks_ctx_t        *ctx;
     ngx_http_webhooks_fault_t       fault;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -1011,7 +893,8 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -1019,13 +902,14 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     app.len = e[2]->len;
 
     if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    if (ngx_http_webhooks_copy(r, e[1], &ctx->view) != NGX_OK
+    if (ngx_http_webhooks_request_copy(r, e[1], &ctx->view) != NGX_OK
         || (e[3]->type == REDIS_REPLY_STRING
-            && ngx_http_webhooks_copy(r, e[3], &ctx->last_response)
+            && ngx_http_webhooks_request_copy(r, e[3], &ctx->last_response)
                != NGX_OK))
     {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1035,7 +919,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     if (e[4]->type != REDIS_REPLY_STRING) {
         ctx->name = ctx->rt.name;
 
-    } else if (ngx_http_webhooks_copy(r, e[4], &ctx->name) != NGX_OK) {
+    } else if (ngx_http_webhooks_request_copy(r, e[4], &ctx->name) != NGX_OK) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -1047,7 +931,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ngx_http_webhooks_copy(r, e[0], &ctx->stored) != NGX_OK) {
+    if (ngx_http_webhooks_request_copy(r, e[0], &ctx->stored) != NGX_OK) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -1089,23 +973,27 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         break;
 
     case NGX_HTTP_WEBHOOKS_OP_DELETE:
-        keys[0] = ctx->hooks;
-        keys[2] = ctx->rt.hook;
+        keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
+        keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
 
-        if (ngx_http_webhooks_deliveries_key(r, ctx, &keys[1]) != NGX_OK
+        if (ngx_http_webhooks_deliveries_key(r, ctx,
+                                &keys[NGX_HTTP_WEBHOOKS_DELETE_DELIVERIES])
+               != NGX_OK
             || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
-                                           "", &keys[3])
+                                "", &keys[NGX_HTTP_WEBHOOKS_DELETE_PREFIX])
                != NGX_OK)
         {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
         }
 
-        rc = ngx_http_webhooks_wait(r, ctx,
+        rc = ngx_http_webhooks_request_wait(r, ctx,
                  ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
-                                            ngx_http_webhooks_delete_done,
-                                            r, 2, 4, keys));
+                                            ngx_http_webhooks_delete_done, r,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NARGS,
+                                            keys));
         break;
 
     case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
@@ -1134,14 +1022,16 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
     ngx_int_t                 rc;
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
     }
 
     if (reply->integer == 0) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -1151,36 +1041,12 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
 
 
 ngx_int_t
-ngx_http_webhooks_hook_json(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *out)
-{
-    out->data = ngx_pnalloc(r->pool,
-                    ngx_http_webhooks_hook_output_len(&ctx->base_json,
-                                                      &ctx->name,
-                                                      &ctx->rt.hook,
-                                                      &ctx->view,
-                                                      &ctx->last_response));
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->len = ngx_http_webhooks_hook_output(out->data, &ctx->rt,
-                                             &ctx->base_json, &ctx->name,
-                                             &ctx->rt.hook, &ctx->view,
-                                             &ctx->last_response)
-               - out->data;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
 ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
 {
     ngx_str_t  body, location;
 
-    if (ngx_http_webhooks_hook_json(r, ctx, &body) != NGX_OK) {
+    if (ngx_http_webhooks_request_hook_json(r, ctx, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1229,24 +1095,6 @@ ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 }
 
 
-ngx_int_t
-ngx_http_webhooks_not_found(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                   ctx->rt.doc_url, NULL);
-}
-
-
-
-
 /*
  * JSON, or what curl sends by default: GitHub's own examples use curl -d
  * without a Content-Type.
@@ -1287,92 +1135,6 @@ ngx_http_webhooks_json_media(ngx_http_request_t *r)
     }
 
     return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_webhooks_base_url(ngx_http_request_t *r,
-    ngx_http_webhooks_loc_conf_t *wlcf, ngx_str_t *prefix, ngx_str_t *base)
-{
-    u_char                    *p;
-    ngx_str_t                  host;
-    ngx_http_core_srv_conf_t  *cscf;
-
-    if (wlcf->base_url) {
-        if (ngx_http_complex_value(r, wlcf->base_url, base) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        while (base->len && base->data[base->len - 1] == '/') {
-            base->len--;
-        }
-
-        return NGX_OK;
-    }
-
-    if (r->headers_in.host) {
-        host = r->headers_in.host->value;
-
-    } else {
-        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
-    }
-
-    p = ngx_pnalloc(r->pool, sizeof("https://") + host.len + prefix->len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    base->data = p;
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        p = ngx_cpymem(p, "https://", 8);
-    } else
-#endif
-    {
-        p = ngx_cpymem(p, "http://", 7);
-    }
-
-    p = ngx_cpymem(p, host.data, host.len);
-    p = ngx_cpymem(p, prefix->data, prefix->len);
-
-    base->len = p - base->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * page and per_page, as GitHub takes them: what is not a number above 0
- * is the default, and a number too large to hold is past any last page
- */
-
-ngx_uint_t
-ngx_http_webhooks_arg(ngx_http_request_t *r, char *name, size_t len,
-    ngx_uint_t dflt)
-{
-    size_t     i;
-    ngx_int_t  n;
-    ngx_str_t  value;
-
-    if (ngx_http_arg(r, (u_char *) name, len, &value) != NGX_OK) {
-        return dflt;
-    }
-
-    n = ngx_atoi(value.data, value.len);
-
-    if (n != NGX_ERROR) {
-        return (n < 1) ? dflt : (ngx_uint_t) n;
-    }
-
-    for (i = 0; i < value.len; i++) {
-        if (value.data[i] < '0' || value.data[i] > '9') {
-            return dflt;
-        }
-    }
-
-    return (value.len == 0) ? dflt : NGX_MAX_INT_T_VALUE;
 }
 
 

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_deliveries.h"
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_json.h"
@@ -24,19 +24,6 @@
  * The delivery log of a hook, redelivery, pings and tests.  The hook
  * was found and may be seen by the caller before any of this runs.
  */
-
-
-#define NGX_HTTP_WEBHOOKS_PER_PAGE      30
-#define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
-
-
-/* the enqueue script's KEYS, then its ARGV */
-enum {
-    E_PAYLOAD_KEY = 0, E_QUEUE, E_SEQ, E_HOOKS, E_RETRY, E_GUID, E_EVENT,
-    E_TTL, E_NOW, E_ACTION, E_REPOSITORY_ID, E_INSTALLATION_ID,
-    E_REDELIVERY, E_PAYLOAD, E_PREFIX, E_HOOK, E_TARGET_TYPE, E_TARGET_ID,
-    E_QUEUE_MAX, E_NARGS
-};
 
 
 static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
@@ -91,11 +78,12 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                     ngx_http_webhooks_take_delivery_done, r,
-                                    1, 1, &key));
+                                    NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
 
     case NGX_HTTP_WEBHOOKS_OP_PING:
         return ngx_http_webhooks_ping(r, ctx);
@@ -113,11 +101,12 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webhooks_wait(r, ctx,
+        return ngx_http_webhooks_request_wait(r, ctx,
                    ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
                                     ngx_http_webhooks_lastpush_done, r,
-                                    1, 1, &key));
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -192,19 +181,20 @@ static ngx_int_t
 ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
-    ngx_str_t                       args[6], cursor, status, redelivery;
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_LIST_NARGS];
+    ngx_str_t                       cursor, status, redelivery;
     ngx_uint_t                      per_page;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    per_page = ngx_http_webhooks_arg(r, "per_page", 8,
-                                     NGX_HTTP_WEBHOOKS_PER_PAGE);
+    per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
+                                             NGX_HTTP_WEBHOOKS_PER_PAGE);
     if (per_page > NGX_HTTP_WEBHOOKS_PER_PAGE_MAX) {
         per_page = NGX_HTTP_WEBHOOKS_PER_PAGE_MAX;
     }
 
-    ngx_str_set(&args[2], "+inf");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_LIST_TOP], "+inf");
 
     if (ngx_http_arg(r, (u_char *) "cursor", 6, &cursor) == NGX_OK) {
         uint64_t  id;
@@ -219,12 +209,12 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
                                            ctx->rt.doc_url, NULL);
         }
 
-        args[2].data = cursor.data + 3;
-        args[2].len = cursor.len - 3;
+        args[NGX_HTTP_WEBHOOKS_LIST_TOP].data = cursor.data + 3;
+        args[NGX_HTTP_WEBHOOKS_LIST_TOP].len = cursor.len - 3;
     }
 
-    ngx_str_set(&args[4], "");
-    ngx_str_set(&args[5], "");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_LIST_STATUS], "");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_LIST_REDELIVERY], "");
 
     if (ngx_http_arg(r, (u_char *) "redelivery", 10, &redelivery) == NGX_OK) {
         if (!(redelivery.len == 4
@@ -240,7 +230,7 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
                                      "code", "invalid")));
         }
 
-        args[5] = redelivery;
+        args[NGX_HTTP_WEBHOOKS_LIST_REDELIVERY] = redelivery;
     }
 
     if (ngx_http_arg(r, (u_char *) "status", 6, &status) == NGX_OK) {
@@ -256,12 +246,14 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
                                      "code", "invalid")));
         }
 
-        args[4] = status;
+        args[NGX_HTTP_WEBHOOKS_LIST_STATUS] = status;
     }
 
-    if (ngx_http_webhooks_deliveries_key(r, ctx, &args[0]) != NGX_OK
+    if (ngx_http_webhooks_deliveries_key(r, ctx,
+                                    &args[NGX_HTTP_WEBHOOKS_LIST_DELIVERIES])
+           != NGX_OK
         || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                       &args[1])
+                                       &args[NGX_HTTP_WEBHOOKS_LIST_PREFIX])
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -274,16 +266,18 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[3].data = p;
-    args[3].len = ngx_sprintf(p, "%ui", per_page + 1) - p;
+    args[NGX_HTTP_WEBHOOKS_LIST_COUNT].data = p;
+    args[NGX_HTTP_WEBHOOKS_LIST_COUNT].len =
+                                       ngx_sprintf(p, "%ui", per_page + 1) - p;
 
     ctx->per_page = per_page;
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
                                     ngx_http_webhooks_list_deliveries_done, r,
-                                    1, 6, args));
+                                    NGX_HTTP_WEBHOOKS_LIST_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_LIST_NARGS, args));
 }
 
 
@@ -299,7 +293,8 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
     redisReply               *items;
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -558,20 +553,36 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
     json_t                   *out;
     ngx_int_t                 rc;
-    ngx_str_t                 hook, v, args[E_NARGS];
-    ngx_uint_t                i;
+    ngx_str_t                 hook, v, args[NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS];
+    ngx_uint_t                i, k;
     redisReply               *record;
     ngx_http_webhooks_ctx_t  *ctx;
+
+    /* what a redelivery keeps of the delivery redelivered */
+    static struct {
+        const char           *field;
+        ngx_uint_t            arg;
+    } kept[] = {
+        { "payload", NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY },
+        { "guid", NGX_HTTP_WEBHOOKS_ENQUEUE_GUID },
+        { "action", NGX_HTTP_WEBHOOKS_ENQUEUE_ACTION },
+        { "repository_id", NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID },
+        { "installation_id", NGX_HTTP_WEBHOOKS_ENQUEUE_INSTALLATION_ID },
+        { "target_type", NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_TYPE },
+        { "target_id", NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID }
+    };
 
     if (reply && reply->type == REDIS_REPLY_NIL) {
         /* no such delivery, or it expired */
         ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -585,7 +596,8 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         || ngx_strncmp(hook.data, ctx->rt.hook.data, hook.len) != 0)
     {
         /* a delivery of another hook is not found here */
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -608,20 +620,15 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         return;
     }
 
-    (void) ngx_http_webhooks_field(record, "payload", &args[E_PAYLOAD_KEY]);
-    (void) ngx_http_webhooks_field(record, "guid", &args[E_GUID]);
-    (void) ngx_http_webhooks_field(record, "action", &args[E_ACTION]);
-    (void) ngx_http_webhooks_field(record, "repository_id",
-                                   &args[E_REPOSITORY_ID]);
-    (void) ngx_http_webhooks_field(record, "installation_id",
-                                   &args[E_INSTALLATION_ID]);
-    (void) ngx_http_webhooks_field(record, "target_type",
-                                   &args[E_TARGET_TYPE]);
-    (void) ngx_http_webhooks_field(record, "target_id", &args[E_TARGET_ID]);
-    ngx_str_set(&args[E_REDELIVERY], "1");
+    for (k = 0; k < sizeof(kept) / sizeof(kept[0]); k++) {
+        (void) ngx_http_webhooks_field(record, kept[k].field,
+                                       &args[kept[k].arg]);
+    }
+
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_REDELIVERY], "1");
 
     /* the reply goes away with this handler: keep what is sent */
-    for (i = 0; i < E_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS; i++) {
         if (args[i].len == 0) {
             args[i].data = (u_char *) "";
             continue;
@@ -738,7 +745,8 @@ static ngx_int_t
 ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
-    ngx_str_t                       args[7], what;
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_CONTEXT_NARGS];
+    ngx_str_t                       what;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
@@ -753,35 +761,40 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     what.len = ngx_sprintf(p, "user:%V", &ctx->who.login) - p;
     p += what.len;
 
-    if (ngx_http_webhooks_scoped(r, ctx, "object", NULL, &args[0])
+    if (ngx_http_webhooks_scoped(r, ctx, "object", NULL,
+                                 &args[NGX_HTTP_WEBHOOKS_CONTEXT_OBJECT])
            != NGX_OK
-        || ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what, &args[1])
+        || ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
+                                 &args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER])
            != NGX_OK
         || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
-                                 &(ngx_str_t) ngx_string("ids"), &args[2])
+                                 &(ngx_str_t) ngx_string("ids"),
+                                 &args[NGX_HTTP_WEBHOOKS_CONTEXT_IDS])
            != NGX_OK
         || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
-                                 &(ngx_str_t) ngx_string("seq:id"), &args[3])
+                                 &(ngx_str_t) ngx_string("seq:id"),
+                                 &args[NGX_HTTP_WEBHOOKS_CONTEXT_SEQ])
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[4].data = p;
-    args[4].len = ngx_sprintf(p, "%c:%V",
+    args[NGX_HTTP_WEBHOOKS_CONTEXT_SCOPE_FIELD].data = p;
+    args[NGX_HTTP_WEBHOOKS_CONTEXT_SCOPE_FIELD].len = ngx_sprintf(p, "%c:%V",
                               ctx->rt.scope == NGX_HTTP_WEBHOOKS_ORG
                               ? 'o' : 'r', &ctx->rt.key) - p;
-    p += args[4].len;
+    p += args[NGX_HTTP_WEBHOOKS_CONTEXT_SCOPE_FIELD].len;
 
-    args[5].data = p;
-    args[5].len = ngx_sprintf(p, "u:%V", &ctx->who.login) - p;
-    p += args[5].len;
+    args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER_FIELD].data = p;
+    args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER_FIELD].len =
+                                   ngx_sprintf(p, "u:%V", &ctx->who.login) - p;
+    p += args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER_FIELD].len;
 
-    ngx_str_set(&args[6], "");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_CONTEXT_OWNER_FIELD], "");
 
     if (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO) {
         /* the owner: the repository's name up to the slash */
-        args[6].data = p;
+        args[NGX_HTTP_WEBHOOKS_CONTEXT_OWNER_FIELD].data = p;
         p = ngx_cpymem(p, "u:", 2);
 
         for (what.data = ctx->rt.key.data;
@@ -792,14 +805,16 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             *p++ = *what.data;
         }
 
-        args[6].len = p - args[6].data;
+        args[NGX_HTTP_WEBHOOKS_CONTEXT_OWNER_FIELD].len =
+                         p - args[NGX_HTTP_WEBHOOKS_CONTEXT_OWNER_FIELD].data;
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT,
                                     ngx_http_webhooks_context_done, r,
-                                    4, 7, args));
+                                    NGX_HTTP_WEBHOOKS_CONTEXT_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_CONTEXT_NARGS, args));
 }
 
 
@@ -809,13 +824,15 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ngx_http_request_t *r = data;
 
     ngx_int_t                  rc;
-    ngx_str_t                  payload, event, args[E_NARGS], *s[5];
+    ngx_str_t                  payload, event, *s[5];
+    ngx_str_t                  args[NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS];
     ngx_uint_t                 i;
     redisReply               **e;
     ngx_http_webhooks_ctx_t   *ctx;
     ngx_http_webhooks_ping_t   ping;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -867,7 +884,7 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ping.name = ctx->name;
     ping.login = ctx->who.login;
 
-    if (ngx_http_webhooks_hook_json(r, ctx, &ping.hook) != NGX_OK
+    if (ngx_http_webhooks_request_hook_json(r, ctx, &ping.hook) != NGX_OK
         || ngx_http_webhooks_ping_payload(r, &ping, &payload) != NGX_OK)
     {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -883,10 +900,10 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
         return;
     }
 
-    args[E_TARGET_ID] = ping.target_id;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID] = ping.target_id;
 
     if (ping.repo) {
-        args[E_REPOSITORY_ID] = ping.target_id;
+        args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID] = ping.target_id;
     }
 
     rc = ngx_http_webhooks_enqueue(r, ctx, args);
@@ -906,10 +923,12 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
 
     json_t                   *push;
     ngx_int_t                 rc;
-    ngx_str_t                 payload, event, args[E_NARGS];
+    ngx_str_t                 payload, event;
+    ngx_str_t                 args[NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS];
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_STRING, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_STRING,
+                                               &rc);
 
     if (ctx == NULL) {
         if (reply && reply->type == REDIS_REPLY_NIL) {
@@ -921,7 +940,7 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ngx_http_webhooks_copy(r, reply, &payload) != NGX_OK) {
+    if (ngx_http_webhooks_request_copy(r, reply, &payload) != NGX_OK) {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -940,18 +959,19 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
     if (push == NULL
         || ngx_http_webhooks_number(r->pool,
                json_object_get(json_object_get(push, "repository"), "id"),
-               &args[E_REPOSITORY_ID])
+               &args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID])
            != NGX_OK
         || ngx_http_webhooks_number(r->pool,
                json_object_get(json_object_get(push, "installation"), "id"),
-               &args[E_INSTALLATION_ID])
+               &args[NGX_HTTP_WEBHOOKS_ENQUEUE_INSTALLATION_ID])
            != NGX_OK)
     {
         ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    args[E_TARGET_ID] = args[E_REPOSITORY_ID];
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID] =
+                                 args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID];
 
     rc = ngx_http_webhooks_enqueue(r, ctx, args);
 
@@ -978,7 +998,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    for (i = 0; i < E_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
@@ -989,8 +1009,8 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    args[E_GUID].data = p;
-    args[E_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].data = p;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
 
     if (ngx_http_webhooks_guid(p) != NGX_OK) {
         return NGX_ERROR;
@@ -999,41 +1019,45 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     p += NGX_HTTP_WEBHOOKS_GUID_LEN;
 
     what.data = p;
-    what.len = ngx_sprintf(p, "event:%V", &args[E_GUID]) - p;
+    what.len = ngx_sprintf(p, "event:%V",
+                           &args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID])
+               - p;
     p += what.len;
 
-    args[E_NOW].data = p;
-    args[E_NOW].len = ngx_http_webhooks_time(p, ngx_time()) - p;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].len =
+                                     ngx_http_webhooks_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                              &args[E_PAYLOAD_KEY])
+                              &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY])
            != NGX_OK
         || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                       &args[E_PREFIX])
+                                       &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PREFIX])
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    args[E_QUEUE] = wmcf->queue;
-    args[E_SEQ] = wmcf->delivery_seq;
-    args[E_HOOKS] = ctx->hooks;
-    args[E_RETRY] = wmcf->retry_key;
-    args[E_QUEUE_MAX] = wmcf->queue_max_text;
-    args[E_EVENT] = *event;
-    args[E_TTL] = wmcf->retention_text;
-    ngx_str_set(&args[E_REDELIVERY], "0");
-    args[E_HOOK] = ctx->rt.hook;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE] = wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_SEQ] = wmcf->delivery_seq;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOKS] = ctx->hooks;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_RETRY] = wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_EVENT] = *event;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->retention_text;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_REDELIVERY], "0");
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOK] = ctx->rt.hook;
 
     if (payload) {
-        args[E_PAYLOAD] = *payload;
+        args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD] = *payload;
     }
 
     if (ctx->rt.scope == NGX_HTTP_WEBHOOKS_ORG) {
-        ngx_str_set(&args[E_TARGET_TYPE], "organization");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_TYPE],
+                    "organization");
 
     } else {
-        ngx_str_set(&args[E_TARGET_TYPE], "repository");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_TYPE], "repository");
     }
 
     return NGX_OK;
@@ -1044,11 +1068,12 @@ static ngx_int_t
 ngx_http_webhooks_enqueue(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *args)
 {
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE,
                                     ngx_http_webhooks_enqueue_done, r,
-                                    E_GUID, E_NARGS, args));
+                                    NGX_HTTP_WEBHOOKS_ENQUEUE_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS, args));
 }
 
 
@@ -1062,7 +1087,8 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
 
     static ngx_str_t  accepted = ngx_string("{}");
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_INTEGER, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;
@@ -1070,7 +1096,8 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
 
     if (reply->integer == -1) {
         /* deleted meanwhile */
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_not_found(r, ctx));
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 

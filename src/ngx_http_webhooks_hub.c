@@ -318,7 +318,7 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_key_command(
                    ngx_http_webhooks_hub_found, r, "HGETALL", &ctx->hooks));
 }
@@ -339,7 +339,8 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     redisReply               *f;
     ngx_http_webhooks_ctx_t  *ctx;
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;

@@ -31,15 +31,6 @@
 #define NGX_HTTP_WEBHOOKS_PAYLOAD_MAX  (25 * 1024 * 1024)
 #define NGX_HTTP_WEBHOOKS_IDEM_MAX     255
 
-/* the intake script's KEYS, then its ARGV */
-enum {
-    I_PAYLOAD_KEY = 0, I_QUEUE, I_SEQ, I_REPO_HOOKS, I_ORG_HOOKS, I_RETRY,
-    I_IDEM_KEY, I_GUID, I_EVENT, I_TTL, I_NOW, I_ACTION, I_REPOSITORY_ID,
-    I_INSTALLATION_ID, I_REDELIVERY, I_PAYLOAD, I_REPO_PREFIX, I_REPO_ID,
-    I_ORG_PREFIX, I_ORG_ID, I_REPO_OBJECT, I_ORG_OBJECT, I_SENDER_KEY,
-    I_SENDER_OBJECT, I_QUEUE_MAX, I_IDEM, I_NARGS
-};
-
 
 typedef struct {
     u_char                          guid[NGX_HTTP_WEBHOOKS_GUID_LEN];
@@ -137,7 +128,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
     json_t                         *payload, *repo, *org, *sender, *owner;
     ngx_int_t                       rc;
     ngx_str_t                       body, event, full, login, name, what;
-    ngx_str_t                       args[I_NARGS];
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_NARGS];
     ngx_uint_t                      i;
     ngx_table_elt_t                *h;
     ngx_http_cleanup_t             *cln;
@@ -166,11 +157,12 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "X-GitHub-Event", "invalid");
     }
 
-    for (i = 0; i < I_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_INTAKE_NARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
-    rc = ngx_http_webhooks_intake_key(r, &args[I_IDEM_KEY]);
+    rc = ngx_http_webhooks_intake_key(r,
+                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY]);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -228,8 +220,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         }
 
         if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_REPO, &full,
-                                    &args[I_REPO_HOOKS],
-                                    &args[I_REPO_PREFIX])
+                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS],
+                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_PREFIX])
             != NGX_OK)
         {
             return ngx_http_webhooks_intake_fail(r,
@@ -239,15 +231,17 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         }
 
         if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
-                                     &args[I_REPO_ID])
+                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, repo, &args[I_REPO_OBJECT])
+            || ngx_http_webhooks_object(r->pool, repo,
+                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_OBJECT])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        args[I_REPOSITORY_ID] = args[I_REPO_ID];
+        args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] =
+                                        args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID];
     }
 
 no_repo:
@@ -257,8 +251,8 @@ no_repo:
     if (ngx_http_webhooks_json_str(org, "login", &login) == NGX_OK) {
 
         if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_ORG, &login,
-                                    &args[I_ORG_HOOKS],
-                                    &args[I_ORG_PREFIX])
+                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS],
+                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_PREFIX])
             != NGX_OK)
         {
             return ngx_http_webhooks_intake_fail(r,
@@ -268,16 +262,19 @@ no_repo:
         }
 
         if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
-                                     &args[I_ORG_ID])
+                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, org, &args[I_ORG_OBJECT])
+            || ngx_http_webhooks_object(r->pool, org,
+                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_OBJECT])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    if (args[I_REPO_HOOKS].len == 0 && args[I_ORG_HOOKS].len == 0) {
+    if (args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS].len == 0
+        && args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS].len == 0)
+    {
         return ngx_http_webhooks_intake_fail(r,
                                        NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
                                        "Validation Failed", "Event",
@@ -298,10 +295,11 @@ no_repo:
         ngx_sprintf(what.data, "user:%V", &login);
 
         if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                                  &args[I_SENDER_KEY])
+                                  &args[NGX_HTTP_WEBHOOKS_INTAKE_SENDER_KEY])
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, sender,
-                                     &args[I_SENDER_OBJECT]) != NGX_OK)
+                                  &args[NGX_HTTP_WEBHOOKS_INTAKE_SENDER_OBJECT])
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -310,8 +308,6 @@ no_repo:
     if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    /* KEYS: payload, queue, counter, repo hooks, org hooks */
 
     what.len = sizeof("event:") - 1 + NGX_HTTP_WEBHOOKS_GUID_LEN;
     what.data = ngx_pnalloc(r->pool, what.len);
@@ -323,7 +319,7 @@ no_repo:
                 ctx->guid);
 
     if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                              &args[I_PAYLOAD_KEY])
+                              &args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_KEY])
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -334,66 +330,68 @@ no_repo:
      * an empty name would fall outside an ACL user's key pattern
      */
 
-    if (args[I_IDEM_KEY].len) {
-        ngx_str_set(&args[I_IDEM], "1");
+    if (args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY].len) {
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM], "1");
 
     } else {
-        args[I_IDEM_KEY] = wmcf->prefix;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY] = wmcf->prefix;
     }
 
-    if (args[I_REPO_HOOKS].len == 0) {
-        args[I_REPO_HOOKS] = wmcf->prefix;
+    if (args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS].len == 0) {
+        args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS] = wmcf->prefix;
     }
 
-    if (args[I_ORG_HOOKS].len == 0) {
-        args[I_ORG_HOOKS] = wmcf->prefix;
+    if (args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS].len == 0) {
+        args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS] = wmcf->prefix;
     }
 
-    args[I_QUEUE] = wmcf->queue;
-    args[I_SEQ] = wmcf->delivery_seq;
-    args[I_RETRY] = wmcf->retry_key;
-    args[I_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = wmcf->delivery_seq;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->queue_max_text;
 
-    /* ARGV: guid, event, ttl, now, action, repository_id, installation_id */
-
-    args[I_GUID].data = ctx->guid;
-    args[I_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
-    args[I_EVENT] = event;
-    args[I_PAYLOAD] = body;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_EVENT] = event;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD] = body;
 
     p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + sizeof("2011-09-06T17:26:27Z"));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[I_TTL].data = p;
-    args[I_TTL].len = ngx_sprintf(p, "%T", wmcf->retention) - p;
-    p += args[I_TTL].len;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].data = p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len =
+                                      ngx_sprintf(p, "%T", wmcf->retention) - p;
+    p += args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len;
 
-    args[I_NOW].data = p;
-    args[I_NOW].len = ngx_http_webhooks_time(p, ngx_time()) - p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
+                                     ngx_http_webhooks_time(p, ngx_time()) - p;
 
-    if (ngx_http_webhooks_json_str(payload, "action", &args[I_ACTION])
+    if (ngx_http_webhooks_json_str(payload, "action",
+                                   &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION])
         != NGX_OK)
     {
-        ngx_str_set(&args[I_ACTION], "");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
     if (ngx_http_webhooks_number(r->pool,
                json_object_get(json_object_get(payload, "installation"),
                                "id"),
-               &args[I_INSTALLATION_ID])
+               &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID])
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_set(&args[I_REDELIVERY], "0");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_REDELIVERY], "0");
 
     cmd = ngx_http_webhooks_redis_script(r->pool,
                                          NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
                                          ngx_http_webhooks_intake_done, r,
-                                         I_GUID, I_NARGS, args);
+                                         NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
+                                         NGX_HTTP_WEBHOOKS_INTAKE_NARGS, args);
 
     if (cmd == NULL) {
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,

@@ -1287,7 +1287,8 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_webhooks_queue_init(cycle, wmcf);
+    return ngx_http_webhooks_queue_init(cycle, wmcf,
+                                        ngx_http_webhooks_deliver);
 }
 
 

@@ -12,7 +12,6 @@
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_store.h"
 
 
@@ -51,6 +50,7 @@
 
 typedef struct {
     ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_http_webhooks_queue_start_pt  start;
     ngx_http_webhooks_redis_t      *rd;
     ngx_str_t                       consumer;
     ngx_uint_t                      inflight;
@@ -74,6 +74,11 @@ typedef struct {
 } ngx_http_webhooks_queue_t;
 
 
+static void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
+static void ngx_http_webhooks_queue_throttle(
+    ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled);
+static void ngx_http_webhooks_queue_release(
+    ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q);
 static void ngx_http_webhooks_queue_group_done(void *data,
     redisReply *reply);
@@ -108,7 +113,8 @@ static ngx_http_webhooks_queue_t  *ngx_http_webhooks_queue;
 
 ngx_int_t
 ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
-    ngx_http_webhooks_main_conf_t *wmcf)
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_queue_start_pt start)
 {
     ngx_http_webhooks_queue_t  *q;
 
@@ -118,6 +124,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     }
 
     q->wmcf = wmcf;
+    q->start = start;
     ngx_queue_init(&q->held);
     ngx_queue_init(&q->waiting);
 
@@ -228,7 +235,7 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 }
 
 
-void
+static void
 ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
 {
     if (ngx_http_webhooks_queue) {
@@ -246,7 +253,7 @@ ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e)
  * its attempt is not used up.  The caller releases the entry.
  */
 
-void
+static void
 ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
     ngx_str_t *throttled)
 {
@@ -258,7 +265,7 @@ ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
 
 /* a delivery is over, or was given up: room for one more */
 
-void
+static void
 ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
 {
     ngx_http_webhooks_queue_t  *q;
@@ -523,7 +530,11 @@ ngx_http_webhooks_queue_start(ngx_http_webhooks_queue_t *q,
 {
     q->inflight++;
 
-    if (ngx_http_webhooks_deliver(q->wmcf, e) != NGX_OK) {
+    e->hold = ngx_http_webhooks_queue_hold;
+    e->throttle = ngx_http_webhooks_queue_throttle;
+    e->done = ngx_http_webhooks_queue_release;
+
+    if (q->start(q->wmcf, e) != NGX_OK) {
         /* left pending: claimed again after the claim timeout */
         q->inflight--;
         return NGX_ERROR;
@@ -751,8 +762,7 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled)
 {
     u_char       *p;
-    ngx_str_t     args[8];
-    ngx_uint_t    n, nkeys;
+    ngx_str_t     args[NGX_HTTP_WEBHOOKS_DEFER_NARGS];
     ngx_msec_t    delay;
     ngx_pool_t   *pool;
     ngx_time_t   *tp;
@@ -774,34 +784,30 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
 
     tp = ngx_timeofday();
 
-    /* KEYS[3] and ARGV[5]: the delivery and when it was throttled */
+    args[NGX_HTTP_WEBHOOKS_DEFER_QUEUE] = q->wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_DEFER_RETRY] = q->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_DEFER_ENTRY] = e->id;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DEFER_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
 
-    n = 0;
-    args[n++] = q->wmcf->queue;
-    args[n++] = q->wmcf->retry_key;
-
-    if (throttled) {
-        args[n++] = e->key;
-    }
-
-    nkeys = n;
-
-    args[n++] = e->id;
-    ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
-
-    args[n].data = p;
-    args[n].len = ngx_sprintf(p, "%M",
-                              (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
-                  - p;
-    p += args[n++].len;
-
-    args[n].data = p;
-    args[n].len = ngx_sprintf(p, "d%ui:%V", e->deferred + 1, &e->key) - p;
-    n++;
+    /* not throttled: a key all the same, the bare prefix, never touched */
+    args[NGX_HTTP_WEBHOOKS_DEFER_DELIVERY] = q->wmcf->prefix;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DEFER_THROTTLED], "");
 
     if (throttled) {
-        args[n++] = *throttled;
+        args[NGX_HTTP_WEBHOOKS_DEFER_DELIVERY] = e->key;
+        args[NGX_HTTP_WEBHOOKS_DEFER_THROTTLED] = *throttled;
     }
+
+    args[NGX_HTTP_WEBHOOKS_DEFER_WHEN].data = p;
+    args[NGX_HTTP_WEBHOOKS_DEFER_WHEN].len =
+                ngx_sprintf(p, "%M",
+                            (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
+                - p;
+    p += args[NGX_HTTP_WEBHOOKS_DEFER_WHEN].len;
+
+    args[NGX_HTTP_WEBHOOKS_DEFER_MEMBER].data = p;
+    args[NGX_HTTP_WEBHOOKS_DEFER_MEMBER].len =
+                    ngx_sprintf(p, "d%ui:%V", e->deferred + 1, &e->key) - p;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "webhooks delivery \"%V\" to \"%V\" put off for %Mms",
@@ -813,7 +819,9 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
      * claimed again after the claim timeout
      */
     (void) ngx_http_webhooks_redis_script(pool, NGX_HTTP_WEBHOOKS_SCRIPT_DEFER,
-                                          NULL, NULL, nkeys, n, args);
+                                          NULL, NULL,
+                                          NGX_HTTP_WEBHOOKS_DEFER_NKEYS,
+                                          NGX_HTTP_WEBHOOKS_DEFER_NARGS, args);
 
     ngx_destroy_pool(pool);
 }
@@ -857,7 +865,7 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
     ngx_http_webhooks_queue_t *q = ev->data;
 
     u_char         *p;
-    ngx_str_t       args[7];
+    ngx_str_t       args[NGX_HTTP_WEBHOOKS_PROMOTE_NARGS];
     ngx_pool_t     *pool;
     ngx_time_t     *tp;
 
@@ -888,28 +896,32 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 
     tp = ngx_timeofday();
 
-    args[0] = q->wmcf->retry_key;
-    args[1] = q->wmcf->queue;
-    args[2] = q->wmcf->delivery_seq;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_RETRY] = q->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_QUEUE] = q->wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_SEQ] = q->wmcf->delivery_seq;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->retention_text;
 
-    args[3].data = p;
-    args[3].len = ngx_sprintf(p, "%M", (ngx_msec_t) tp->sec * 1000 + tp->msec)
-                  - p;
-    p += args[3].len;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].data = p;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len =
+                ngx_sprintf(p, "%M", (ngx_msec_t) tp->sec * 1000 + tp->msec)
+                - p;
+    p += args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len;
 
-    args[4].data = p;
-    args[4].len = ngx_sprintf(p, "%d", NGX_HTTP_WEBHOOKS_PROMOTE_MAX) - p;
-    p += args[4].len;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].data = p;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len =
+                        ngx_sprintf(p, "%d", NGX_HTTP_WEBHOOKS_PROMOTE_MAX) - p;
+    p += args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len;
 
-    args[5] = q->wmcf->retention_text;
-
-    args[6].data = p;
-    args[6].len = ngx_http_webhooks_time(p, tp->sec) - p;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].len =
+                                     ngx_http_webhooks_time(p, tp->sec) - p;
 
     q->promoting = ngx_http_webhooks_redis_script(pool,
                                           NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE,
                                           ngx_http_webhooks_queue_promote_done,
-                                          q, 3, 7, args);
+                                          q, NGX_HTTP_WEBHOOKS_PROMOTE_NKEYS,
+                                          NGX_HTTP_WEBHOOKS_PROMOTE_NARGS,
+                                          args);
     if (q->promoting == NULL) {
         ngx_destroy_pool(pool);
         return;

@@ -14,8 +14,24 @@
 #include "ngx_http_webhooks_module.h"
 
 
+typedef struct ngx_http_webhooks_queue_entry_s
+    ngx_http_webhooks_queue_entry_t;
+
+typedef void (*ngx_http_webhooks_queue_done_pt)(
+    ngx_http_webhooks_queue_entry_t *e);
+typedef void (*ngx_http_webhooks_queue_throttle_pt)(
+    ngx_http_webhooks_queue_entry_t *e, ngx_str_t *throttled);
+
+/*
+ * Takes an entry on, with a copy of its own (callbacks and all): NGX_OK
+ * means done() is called when the delivery is over.
+ */
+typedef ngx_int_t (*ngx_http_webhooks_queue_start_pt)(
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_http_webhooks_queue_entry_t *e);
+
+
 /* a queue entry a delivery of this worker holds */
-typedef struct {
+struct ngx_http_webhooks_queue_entry_s {
     ngx_queue_t                  queue;
     ngx_str_t                    id;         /* of the stream entry */
     ngx_str_t                    key;        /* the delivery */
@@ -26,16 +42,18 @@ typedef struct {
     ngx_str_t                    send;       /* what the request says */
     ngx_uint_t                   deferred;   /* how often it was put off */
     ngx_msec_t                   since;      /* waiting in the worker */
-} ngx_http_webhooks_queue_entry_t;
+
+    /* the queue's, for whoever takes the entry on */
+    ngx_http_webhooks_queue_done_pt      hold;      /* the copy taken on */
+    ngx_http_webhooks_queue_throttle_pt  throttle;  /* put off, then done */
+    ngx_http_webhooks_queue_done_pt      done;      /* over: room for more */
+};
 
 
 ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
-    ngx_http_webhooks_main_conf_t *wmcf);
+    ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_queue_start_pt start);
 void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
-void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
-void ngx_http_webhooks_queue_throttle(ngx_http_webhooks_queue_entry_t *e,
-    ngx_str_t *throttled);
-void ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e);
 void ngx_http_webhooks_queue_due(ngx_msec_t delay);
 
 

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_json.h"
 #include "ngx_http_webhooks_redeliver.h"
 #include "ngx_http_webhooks_reply.h"
@@ -27,13 +27,6 @@
 #define NGX_HTTP_WEBHOOKS_BULK_MAX      1000
 #define NGX_HTTP_WEBHOOKS_BULK_DEFAULT  100
 
-/* the bulk script's KEYS, then its ARGV */
-enum {
-    B_HOOKS = 0, B_QUEUE, B_SEQ, B_RETRY, B_PREFIX, B_HOOK, B_SINCE, B_UNTIL,
-    B_MAX, B_CURSOR_HOOK, B_CURSOR_ID, B_APP, B_TTL, B_NOW, B_QUEUE_MAX,
-    B_NARGS
-};
-
 
 static ngx_int_t ngx_http_webhooks_redeliver_time(json_t *body,
     const char *name, ngx_str_t *value);
@@ -50,29 +43,29 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 {
     u_char                         *p;
     json_t                         *v;
-    ngx_str_t                       args[B_NARGS];
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_BULK_NARGS];
     ngx_uint_t                      i;
     json_int_t                      max;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    for (i = 0; i < B_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_BULK_NARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
     /* lexical order is time order in GitHub's timestamps */
-    ngx_str_set(&args[B_UNTIL], "9999-12-31T23:59:59Z");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_BULK_UNTIL], "9999-12-31T23:59:59Z");
 
     if (ngx_http_webhooks_redeliver_time(ctx->body, "since",
-                                         &args[B_SINCE])
+                                         &args[NGX_HTTP_WEBHOOKS_BULK_SINCE])
         != NGX_OK)
     {
         return ngx_http_webhooks_redeliver_invalid(r, ctx, "since");
     }
 
     if (ngx_http_webhooks_redeliver_time(ctx->body, "until",
-                                         &args[B_UNTIL])
+                                         &args[NGX_HTTP_WEBHOOKS_BULK_UNTIL])
         != NGX_OK)
     {
         return ngx_http_webhooks_redeliver_invalid(r, ctx, "until");
@@ -92,8 +85,8 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
     }
 
     switch (ngx_http_webhooks_redeliver_cursor(r, ctx->body,
-                                               &args[B_CURSOR_HOOK],
-                                               &args[B_CURSOR_ID]))
+                                    &args[NGX_HTTP_WEBHOOKS_BULK_CURSOR_HOOK],
+                                    &args[NGX_HTTP_WEBHOOKS_BULK_CURSOR_ID]))
     {
     case NGX_OK:
         break;
@@ -108,37 +101,41 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[B_MAX].data = p;
-    args[B_MAX].len = ngx_sprintf(p, "%L", (int64_t) max) - p;
-    p += args[B_MAX].len;
+    args[NGX_HTTP_WEBHOOKS_BULK_LIMIT].data = p;
+    args[NGX_HTTP_WEBHOOKS_BULK_LIMIT].len =
+                                       ngx_sprintf(p, "%L", (int64_t) max) - p;
+    p += args[NGX_HTTP_WEBHOOKS_BULK_LIMIT].len;
 
-    args[B_NOW].data = p;
-    args[B_NOW].len = ngx_http_webhooks_time(p, ngx_time()) - p;
+    args[NGX_HTTP_WEBHOOKS_BULK_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_BULK_NOW].len =
+                                     ngx_http_webhooks_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                    &args[B_PREFIX])
+                                    &args[NGX_HTTP_WEBHOOKS_BULK_PREFIX])
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[B_HOOKS] = ctx->hooks;
-    args[B_QUEUE] = wmcf->queue;
-    args[B_SEQ] = wmcf->delivery_seq;
-    args[B_RETRY] = wmcf->retry_key;
-    args[B_HOOK] = ctx->rt.hook;
-    args[B_TTL] = wmcf->retention_text;
-    args[B_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_HOOKS] = ctx->hooks;
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE] = wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_BULK_SEQ] = wmcf->delivery_seq;
+    args[NGX_HTTP_WEBHOOKS_BULK_RETRY] = wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_BULK_HOOK] = ctx->rt.hook;
+    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->queue_max_text;
 
     if (ctx->who.app.len) {
-        args[B_APP] = ctx->who.app;
+        args[NGX_HTTP_WEBHOOKS_BULK_APP] = ctx->who.app;
     }
 
-    return ngx_http_webhooks_wait(r, ctx,
+    return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_BULK,
                                               ngx_http_webhooks_redeliver_done,
-                                              r, B_PREFIX, B_NARGS, args));
+                                              r, NGX_HTTP_WEBHOOKS_BULK_NKEYS,
+                                              NGX_HTTP_WEBHOOKS_BULK_NARGS,
+                                              args));
 }
 
 
@@ -256,12 +253,13 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         ctx->cmd = NULL;
         ngx_http_webhooks_finish(r, reply->integer == -2
-                                    ? ngx_http_webhooks_busy(r)
-                                    : ngx_http_webhooks_not_found(r, ctx));
+                                 ? ngx_http_webhooks_busy(r)
+                                 : ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    ctx = ngx_http_webhooks_reply_ctx(r, reply, REDIS_REPLY_ARRAY, &rc);
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_finish(r, rc);
         return;

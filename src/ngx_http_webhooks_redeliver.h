@@ -12,7 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 
 
 ngx_int_t ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,

@@ -319,14 +319,14 @@ ngx_http_webhooks_sender_done(ngx_cycle_t *cycle)
 
 /*
  * Takes a queue entry on: NGX_OK means the queue is told when it is
- * over, through ngx_http_webhooks_queue_release().
+ * over, through the entry's done().
  */
 
 ngx_int_t
 ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_queue_entry_t *e)
 {
-    ngx_str_t                      args[4];
+    ngx_str_t                      args[NGX_HTTP_WEBHOOKS_FETCH_NARGS];
     ngx_pool_t                    *pool;
     ngx_pool_cleanup_t            *cln;
     ngx_http_webhooks_delivery_t  *d;
@@ -344,6 +344,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
 
     d->pool = pool;
     d->wmcf = wmcf;
+    d->entry = *e;
     d->entry.id.len = e->id.len;
     d->entry.id.data = ngx_pstrdup(pool, &e->id);
     d->entry.key.len = e->key.len;
@@ -358,7 +359,6 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     d->entry.payload.data = ngx_pstrdup(pool, &e->payload);
     d->entry.send.len = e->send.len;
     d->entry.send.data = ngx_pstrdup(pool, &e->send);
-    d->entry.deferred = e->deferred;
 
     cln = ngx_pool_cleanup_add(pool, 0);
 
@@ -378,7 +378,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
     cln->handler = ngx_http_webhooks_delivery_cleanup;
     cln->data = d;
 
-    ngx_http_webhooks_queue_hold(&d->entry);
+    d->entry.hold(&d->entry);
     ngx_http_webhooks_stats_in_flight(1);
 
     d->finish.handler = ngx_http_webhooks_finish_handler;
@@ -393,22 +393,26 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
         /* what the entry does not say: whether the delivery is still on */
         d->fetched = 1;
 
-        args[0] = d->entry.key;
-        args[1] = d->about.hooks;
-        args[2] = d->about.payload;
-        args[3] = d->about.hook;
+        args[NGX_HTTP_WEBHOOKS_FETCH_DELIVERY] = d->entry.key;
+        args[NGX_HTTP_WEBHOOKS_FETCH_HOOKS] = d->about.hooks;
+        args[NGX_HTTP_WEBHOOKS_FETCH_PAYLOAD] = d->about.payload;
+        args[NGX_HTTP_WEBHOOKS_FETCH_HOOK] = d->about.hook;
 
         d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_FETCH,
                                             ngx_http_webhooks_take_done, d,
-                                            3, 4, args);
+                                            NGX_HTTP_WEBHOOKS_FETCH_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_FETCH_NARGS,
+                                            args);
 
     } else {
         /* queued by an older version: the record says it all */
         d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                             ngx_http_webhooks_take_done, d,
-                                            1, 1, &d->entry.key);
+                                            NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_TAKE_NARGS,
+                                            &d->entry.key);
     }
 
     if (d->cmd == NULL) {
@@ -1390,7 +1394,8 @@ static void
 ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 {
     u_char        *p;
-    ngx_str_t      args[32], status, last, code, duration, req, due, off;
+    ngx_str_t      status, last, code, duration, req, due, off;
+    ngx_str_t      args[NGX_HTTP_WEBHOOKS_DONE_NARGS + 2 * 8];
     ngx_uint_t     i, n, ok;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
@@ -1541,37 +1546,39 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
                   - off.data;
     }
 
-    n = 0;
-    args[n++] = d->entry.key;
-    args[n++] = d->wmcf->queue;
-    args[n++] = d->wmcf->retry_key;
-    args[n++] = d->entry.id;
-    ngx_str_set(&args[n], NGX_HTTP_WEBHOOKS_GROUP); n++;
-    args[n++] = d->wmcf->retention_text;
-    args[n++] = last;
-    args[n++] = d->hooks;
-    args[n++] = d->hook;
+    args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
+    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_DONE_LAST_RESPONSE] = last;
+    args[NGX_HTTP_WEBHOOKS_DONE_HOOKS] = d->hooks;
+    args[NGX_HTTP_WEBHOOKS_DONE_HOOK] = d->hook;
 
     if (ok) {
-        ngx_str_set(&args[n], "ok"); n++;
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "ok");
 
     } else {
-        ngx_str_set(&args[n], "failed"); n++;
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "failed");
     }
 
-    args[n++] = due;
+    args[NGX_HTTP_WEBHOOKS_DONE_AGAIN] = due;
 
-    args[n].data = ngx_pnalloc(d->pool, NGX_TIME_T_LEN);
-    if (args[n].data == NULL) {
+    p = ngx_pnalloc(d->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
         goto failed;
     }
 
-    args[n].len = ngx_sprintf(args[n].data, "%T", ngx_time()) - args[n].data;
-    n++;
+    args[NGX_HTTP_WEBHOOKS_DONE_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_DONE_NOW].len = ngx_sprintf(p, "%T", ngx_time()) - p;
 
-    args[n++] = d->wmcf->fail_span_text;
-    args[n++] = off;
-    args[n++] = d->payload;
+    args[NGX_HTTP_WEBHOOKS_DONE_FAIL_SPAN] = d->wmcf->fail_span_text;
+    args[NGX_HTTP_WEBHOOKS_DONE_OFF_RESPONSE] = off;
+    args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->payload;
+
+    /* the record's fields, 8 of them, and their values */
+    n = NGX_HTTP_WEBHOOKS_DONE_FIELDS;
 
     ngx_str_set(&args[n], "status"); n++;
     args[n++] = status;
@@ -1608,7 +1615,8 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                             ngx_http_webhooks_record_done, d,
-                                            3, n, args);
+                                            NGX_HTTP_WEBHOOKS_DONE_NKEYS, n,
+                                            args);
     if (d->cmd) {
         return;
     }
@@ -1666,7 +1674,7 @@ ngx_http_webhooks_throttle(ngx_http_webhooks_delivery_t *d)
                       "(%i), put off", &d->entry.key, &d->parts.host,
                       d->rc);
 
-        ngx_http_webhooks_queue_throttle(&d->entry, &at);
+        d->entry.throttle(&d->entry, &at);
     }
 
     /* else pending still: claimed again after the claim timeout */
@@ -1681,22 +1689,25 @@ static void
 ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
 {
     ngx_uint_t  i;
-    ngx_str_t   args[15];
+    ngx_str_t   args[NGX_HTTP_WEBHOOKS_DONE_NARGS];
 
-    for (i = 0; i < 15; i++) {
+    /* no outcome: the entry is only acknowledged */
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_DONE_NARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
-    args[0] = d->entry.key;
-    args[1] = d->wmcf->queue;
-    args[2] = d->wmcf->retry_key;
-    args[3] = d->entry.id;
-    ngx_str_set(&args[4], NGX_HTTP_WEBHOOKS_GROUP);
+    args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
 
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                             ngx_http_webhooks_record_done, d,
-                                            3, 15, args);
+                                            NGX_HTTP_WEBHOOKS_DONE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_DONE_NARGS,
+                                            args);
     if (d->cmd == NULL) {
         ngx_http_webhooks_end(d);
     }
@@ -1883,7 +1894,7 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 
     if (!d->released) {
         d->released = 1;
-        ngx_http_webhooks_queue_release(&d->entry);
+        d->entry.done(&d->entry);
         ngx_http_webhooks_stats_in_flight(-1);
     }
 }

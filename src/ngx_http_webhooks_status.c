@@ -34,6 +34,9 @@
 
 #define NGX_HTTP_WEBHOOKS_STATUS_CACHE       1000
 
+/* EVAL, the figures script, its number of keys, then its KEYS and ARGV */
+#define NGX_HTTP_WEBHOOKS_STATUS_ARGC  (3 + NGX_HTTP_WEBHOOKS_FIGURES_NARGS)
+
 
 typedef struct {
     const char                  *name;
@@ -192,31 +195,19 @@ static ngx_http_webhooks_status_hist_t
 static ngx_http_webhooks_status_queue_t  ngx_http_webhooks_status_queue;
 
 
-/*
- * KEYS[1] the queue, KEYS[2] the retry set; ARGV[1] the group.
- * Returns the stream's length, its pending entries, the id of the
- * oldest of them or "", and the retry set's size.
- */
-
-static const char  ngx_http_webhooks_status_lua[] =
-    "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1])\n"
-    "local n, oldest = 0, ''\n"
-    "if type(p) == 'table' and p.err == nil then\n"
-    "  n, oldest = p[1], p[2] or ''\n"
-    "end\n"
-    "return {redis.call('XLEN', KEYS[1]), n, oldest,\n"
-    "        redis.call('ZCARD', KEYS[2])}\n";
-
-
 ngx_int_t
 ngx_http_webhooks_status_handler(ngx_http_request_t *r)
 {
-    size_t                           argvlen[6];
-    ngx_int_t                        rc;
-    const char                      *argv[6];
-    ngx_http_cleanup_t              *cln;
-    ngx_http_webhooks_status_ctx_t  *ctx;
-    ngx_http_webhooks_main_conf_t   *wmcf;
+    u_char                             nkeys[NGX_INT_T_LEN];
+    size_t                             argvlen[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
+    ngx_int_t                          rc;
+    ngx_str_t                          args[NGX_HTTP_WEBHOOKS_FIGURES_NARGS];
+    ngx_uint_t                         i;
+    const char                        *argv[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
+    ngx_http_cleanup_t                *cln;
+    ngx_http_webhooks_status_ctx_t    *ctx;
+    ngx_http_webhooks_main_conf_t     *wmcf;
+    ngx_http_webhooks_redis_script_t  *script;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -244,19 +235,10 @@ ngx_http_webhooks_status_handler(ngx_http_request_t *r)
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    argv[0] = "EVAL";
-    argv[1] = ngx_http_webhooks_status_lua;
-    argv[2] = "2";
-    argv[3] = (const char *) wmcf->queue.data;
-    argv[4] = (const char *) wmcf->retry_key.data;
-    argv[5] = NGX_HTTP_WEBHOOKS_GROUP;
-
-    argvlen[0] = 4;
-    argvlen[1] = sizeof(ngx_http_webhooks_status_lua) - 1;
-    argvlen[2] = 1;
-    argvlen[3] = wmcf->queue.len;
-    argvlen[4] = wmcf->retry_key.len;
-    argvlen[5] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
+    args[NGX_HTTP_WEBHOOKS_FIGURES_QUEUE] = wmcf->queue;
+    args[NGX_HTTP_WEBHOOKS_FIGURES_RETRY] = wmcf->retry_key;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_FIGURES_GROUP],
+                NGX_HTTP_WEBHOOKS_GROUP);
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
@@ -265,9 +247,27 @@ ngx_http_webhooks_status_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
 
+    /* EVAL, not ngx_http_webhooks_redis_script(): no WAIT for a read */
+
+    script = &ngx_http_webhooks_scripts[NGX_HTTP_WEBHOOKS_SCRIPT_FIGURES];
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) script->body.data;
+    argvlen[1] = script->body.len;
+    argv[2] = (const char *) nkeys;
+    argvlen[2] = ngx_sprintf(nkeys, "%d", NGX_HTTP_WEBHOOKS_FIGURES_NKEYS)
+                 - nkeys;
+
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_FIGURES_NARGS; i++) {
+        argv[3 + i] = (const char *) args[i].data;
+        argvlen[3 + i] = args[i].len;
+    }
+
     ctx->cmd = ngx_http_webhooks_redis_command(
                                         ngx_http_webhooks_status_queue_done,
-                                        r, 6, argv, argvlen);
+                                        r, NGX_HTTP_WEBHOOKS_STATUS_ARGC,
+                                        argv, argvlen);
     if (ctx->cmd == NULL) {
         /* Redis is away: no figures older than a second, but counters */
         ngx_http_webhooks_status_queue.known = 0;

@@ -14,21 +14,9 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_router.h"
 
+/* generated from src/lua/ by util/lua2h: the scripts, their arguments */
+#include "ngx_http_webhooks_lua.h"
 
-#define NGX_HTTP_WEBHOOKS_SCRIPT_SAVE     0
-#define NGX_HTTP_WEBHOOKS_SCRIPT_DELETE   1
-#define NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE   2
-#define NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE  3
-#define NGX_HTTP_WEBHOOKS_SCRIPT_TAKE     4
-#define NGX_HTTP_WEBHOOKS_SCRIPT_DONE     5
-#define NGX_HTTP_WEBHOOKS_SCRIPT_LIST     6
-#define NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT  7
-#define NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW   8
-#define NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE  9
-#define NGX_HTTP_WEBHOOKS_SCRIPT_DEFER    10
-#define NGX_HTTP_WEBHOOKS_SCRIPT_FETCH    11
-#define NGX_HTTP_WEBHOOKS_SCRIPT_BULK     12
-#define NGX_HTTP_WEBHOOKS_NSCRIPTS        13
 
 #define NGX_HTTP_WEBHOOKS_GROUP           "senders"
 

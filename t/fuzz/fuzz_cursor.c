@@ -13,7 +13,7 @@
 
 
 #include "fuzz_support.h"
-#include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_request.h"
 #include "ngx_http_webhooks_deliveries.h"
 
 
@@ -34,10 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(r->args.data != NULL);
     ngx_memcpy(r->args.data, data, size);
 
-    n = ngx_http_webhooks_arg(r, "per_page", 8, 30);
+    n = ngx_http_webhooks_request_arg(r, "per_page", 8, 30);
     fuzz_assert(n >= 1);
 
-    n = ngx_http_webhooks_arg(r, "page", 4, 1);
+    n = ngx_http_webhooks_request_arg(r, "page", 4, 1);
     fuzz_assert(n >= 1);
 
     ctx = ngx_pcalloc(pool, sizeof(ngx_http_webhooks_ctx_t));

@@ -1,0 +1,21 @@
+-- defer: a delivery put off: its hook or host has as many in flight as
+-- it may have in this worker, or a limit of nginx's refused it.
+--
+-- KEYS[1] queue        the stream of deliveries
+-- KEYS[2] retry        the retry set
+-- KEYS[3] delivery     the delivery when throttled, else the bare prefix
+--                      (never touched)
+-- ARGV[1] entry        the stream entry id
+-- ARGV[2] group        the consumer group
+-- ARGV[3] when         when to queue it again (ms)
+-- ARGV[4] member       "d<n>:<key>"
+-- ARGV[5] throttled    when it was throttled, ISO 8601, or ""
+--
+-- Reply: 1.
+if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'throttled_at', ARGV[5])
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
