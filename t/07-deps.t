@@ -27,6 +27,8 @@ for ([a => 'b'], [b => 'a']) {
     open my $fh, '>', "$dir/src/ngx_http_webhooks_$f.c" or die $!;
     print $fh "#include \"ngx_http_webhooks_$g.h\"\n";
     close $fh;
+    open $fh, '>', "$dir/src/ngx_http_webhooks_$f.h" or die $!;
+    close $fh;
 }
 $out = `$root/util/deps-graph $dir/src 2>&1`;
 isnt($? >> 8, 0, 'a cycle fails the check') or diag($out);
