@@ -240,6 +240,9 @@ sub _receiver_conn {
         . "X-Receiver: webhooks-test\r\n"
         . "Connection: close\r\n\r\n" . $out;
     local $SIG{PIPE} = 'IGNORE';
+    # No longer counted once its answer goes out: the client may start the
+    # next request the moment it has read it, before this child runs on.
+    unlink $mine;
     print $c $resp;
     my $mb = 'y' x (1024 * 1024);
     while ($stream > 0) {
@@ -247,7 +250,6 @@ sub _receiver_conn {
         last unless print $c substr($mb, 0, $n);
         $stream -= $n;
     }
-    unlink $mine;
     shutdown $c, 1;
     # Let the client read everything before the close.
     _receiver_read($c, \(my $drain = q{}), sub { 0 }, time + 2);
