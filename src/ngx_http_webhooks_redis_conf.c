@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_secret.h"
 
 
 /*
@@ -51,8 +52,6 @@ ngx_http_webhooks_redis_conf_password(ngx_conf_t *cf,
     u_char              buf[NGX_HTTP_WEBHOOKS_REDIS_PASSWORD_MAX + 1];
     size_t              n;
     ssize_t             rc;
-    ngx_fd_t            fd;
-    ngx_err_t           err;
     ngx_str_t          *name;
     ngx_pool_cleanup_t *cln;
 
@@ -69,29 +68,8 @@ ngx_http_webhooks_redis_conf_password(ngx_conf_t *cf,
 
     name = &wmcf->redis_password_file;
 
-    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%s\" failed", name->data);
-        return NGX_ERROR;
-    }
-
-    rc = ngx_read_fd(fd, buf, sizeof(buf));
-    err = ngx_errno;
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%s\" failed", name->data);
-    }
-
-    if (rc == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
-                           ngx_read_fd_n " \"%s\" failed", name->data);
+    rc = ngx_http_webhooks_secret_read(cf, name, buf, sizeof(buf));
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 

@@ -272,18 +272,17 @@ ngx_http_webhooks_secret_masked(json_t *value)
 
 
 /*
- * A key file, read once with the configuration: by the master, so it
- * may be readable by root only.  Its text is never logged.
+ * A secret file (a key, a password), read with the configuration into
+ * buf, at most size bytes: by the master, so it may be readable by root
+ * only; its text is never logged.  Returns the bytes read or NGX_ERROR.
  */
 
-ngx_int_t
-ngx_http_webhooks_secret_key_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_http_webhooks_aead_key_t *key)
+ssize_t
+ngx_http_webhooks_secret_read(ngx_conf_t *cf, ngx_str_t *name, u_char *buf,
+    size_t size)
 {
-    u_char     buf[128];
     ssize_t    n;
     ngx_fd_t   fd;
-    ngx_int_t  rc;
     ngx_err_t  err;
 
     if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
@@ -298,7 +297,7 @@ ngx_http_webhooks_secret_key_file(ngx_conf_t *cf, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    n = ngx_read_fd(fd, buf, sizeof(buf));
+    n = ngx_read_fd(fd, buf, size);
     err = ngx_errno;
 
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
@@ -309,6 +308,28 @@ ngx_http_webhooks_secret_key_file(ngx_conf_t *cf, ngx_str_t *name,
     if (n == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                            ngx_read_fd_n " \"%s\" failed", name->data);
+        return NGX_ERROR;
+    }
+
+    return n;
+}
+
+
+/*
+ * A key file, read once with the configuration: by the master, so it
+ * may be readable by root only.  Its text is never logged.
+ */
+
+ngx_int_t
+ngx_http_webhooks_secret_key_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_http_webhooks_aead_key_t *key)
+{
+    u_char     buf[128];
+    ssize_t    n;
+    ngx_int_t  rc;
+
+    n = ngx_http_webhooks_secret_read(cf, name, buf, sizeof(buf));
+    if (n == NGX_ERROR) {
         return NGX_ERROR;
     }
 

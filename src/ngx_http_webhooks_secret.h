@@ -29,6 +29,8 @@ ngx_uint_t ngx_http_webhooks_secret_is_set(json_t *config,
 void ngx_http_webhooks_secret_drop(json_t *config, const char *field);
 ngx_int_t ngx_http_webhooks_secret_keep(json_t *from, json_t *to);
 ngx_uint_t ngx_http_webhooks_secret_masked(json_t *value);
+ssize_t ngx_http_webhooks_secret_read(ngx_conf_t *cf, ngx_str_t *name,
+    u_char *buf, size_t size);
 ngx_int_t ngx_http_webhooks_secret_key_file(ngx_conf_t *cf, ngx_str_t *name,
     ngx_http_webhooks_aead_key_t *key);
 void ngx_http_webhooks_secret_wipe(void *data);
