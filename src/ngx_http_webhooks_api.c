@@ -50,6 +50,7 @@ static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_fetch_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_save_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_purge_done(void *data, redisReply *reply);
 
 static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
@@ -706,6 +707,13 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "subs",
+                                    &args[NGX_HTTP_WEBHOOKS_SAVE_SUBS])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     args[NGX_HTTP_WEBHOOKS_SAVE_HOOKS] = ctx->hooks;
     args[NGX_HTTP_WEBHOOKS_SAVE_ID] = *id;
     args[NGX_HTTP_WEBHOOKS_SAVE_STORED] = ctx->stored;
@@ -976,12 +984,9 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
         keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
 
-        if (ngx_http_webhooks_deliveries_key(r, ctx,
-                                &keys[NGX_HTTP_WEBHOOKS_DELETE_DELIVERIES])
-               != NGX_OK
-            || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
-                                "", &keys[NGX_HTTP_WEBHOOKS_DELETE_PREFIX])
-               != NGX_OK)
+        if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
+                                "subs", &keys[NGX_HTTP_WEBHOOKS_DELETE_SUBS])
+            != NGX_OK)
         {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
@@ -1020,6 +1025,7 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
     ngx_http_request_t *r = data;
 
     ngx_int_t                 rc;
+    ngx_str_t                 key;
     ngx_http_webhooks_ctx_t  *ctx;
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
@@ -1034,6 +1040,43 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
                                  ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
+
+    /*
+     * its deliveries, in the queue shard, in a step of their own; what
+     * a step cut short misses expires with the retention
+     */
+
+    if (ngx_http_webhooks_deliveries_key(r, ctx, &key) != NGX_OK) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_webhooks_request_wait(r, ctx,
+             ngx_http_webhooks_redis_script(r->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_PURGE,
+                                            ngx_http_webhooks_purge_done, r,
+                                            NGX_HTTP_WEBHOOKS_PURGE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_PURGE_NARGS,
+                                            &key));
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static void
+ngx_http_webhooks_purge_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t                 rc;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
+                                               &rc);
+
+    /* the hook is gone whatever became of its deliveries */
+    (void) ctx;
 
     ngx_http_webhooks_finish(r,
                       ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL));

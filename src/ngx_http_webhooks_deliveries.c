@@ -61,7 +61,12 @@ ngx_int_t
 ngx_http_webhooks_deliveries(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
-    ngx_str_t  key;
+    off_t                           id;
+    ngx_str_t                       key;
+    ngx_http_webhooks_shard_t      *sh;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
     switch (ctx->rt.op) {
 
@@ -71,8 +76,20 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
     case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
     case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
 
-        if (ngx_http_webhooks_scoped(r, ctx, "delivery:%V",
-                                     &ctx->rt.delivery, &key)
+        sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
+
+        /* an id tells its shard: one of another is not this scope's */
+
+        id = ngx_atoof(ctx->rt.delivery.data, ctx->rt.delivery.len);
+
+        if (id < 0 || (ngx_uint_t) (id % NGX_HTTP_WEBHOOKS_SHARDS)
+                      != (ngx_uint_t) (sh - wmcf->shards))
+        {
+            return ngx_http_webhooks_request_not_found(r, ctx);
+        }
+
+        if (ngx_http_webhooks_shard_key(r->pool, sh, "delivery:",
+                                        &ctx->rt.delivery, &key)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -95,7 +112,8 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
             return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
         }
 
-        if (ngx_http_webhooks_scoped(r, ctx, "lastpush", NULL, &key)
+        if (ngx_http_webhooks_scoped(r, ctx, "lastpush:r:%V", &ctx->rt.key,
+                                     &key)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -114,7 +132,7 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
 }
 
 
-/* "<scope prefix>deliveries:<hook id>" */
+/* "<shard prefix>deliveries:<hook id>", in the scope's queue shard */
 
 ngx_int_t
 ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
@@ -124,6 +142,8 @@ ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
                                     key);
 }
 
+
+/* a key of the scope's queue shard */
 
 static ngx_int_t
 ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
@@ -135,12 +155,7 @@ ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                    &prefix)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    prefix = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt)->prefix;
 
     p = ngx_pnalloc(r->pool, prefix.len + ngx_strlen(fmt)
                              + (arg ? arg->len : 0));
@@ -184,9 +199,6 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_LIST_NARGS];
     ngx_str_t                       cursor, status, redelivery;
     ngx_uint_t                      per_page;
-    ngx_http_webhooks_main_conf_t  *wmcf;
-
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
     per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
                                              NGX_HTTP_WEBHOOKS_PER_PAGE);
@@ -251,10 +263,7 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
     if (ngx_http_webhooks_deliveries_key(r, ctx,
                                     &args[NGX_HTTP_WEBHOOKS_LIST_DELIVERIES])
-           != NGX_OK
-        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                       &args[NGX_HTTP_WEBHOOKS_LIST_PREFIX])
-           != NGX_OK)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -604,7 +613,7 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_DELIVERY) {
         out = ngx_http_webhooks_json_own(r->pool,
                   ngx_http_webhooks_delivery_json(r, record,
-                                                  reply->element[2]));
+                                                  reply->element[1]));
         ngx_http_webhooks_finish(r, out
                                     ? ngx_http_webhooks_send_log(r, out)
                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -746,7 +755,7 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_CONTEXT_NARGS];
-    ngx_str_t                       what;
+    ngx_str_t                       what, scope;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
@@ -761,17 +770,23 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     what.len = ngx_sprintf(p, "user:%V", &ctx->who.login) - p;
     p += what.len;
 
-    if (ngx_http_webhooks_scoped(r, ctx, "object", NULL,
+    /* all of them the scope's keys, in its slot */
+
+    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
+                                    &scope)
+           != NGX_OK
+        || ngx_http_webhooks_key(r->pool, &scope,
+                                 &(ngx_str_t) ngx_string("object"),
                                  &args[NGX_HTTP_WEBHOOKS_CONTEXT_OBJECT])
            != NGX_OK
-        || ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
+        || ngx_http_webhooks_key(r->pool, &scope, &what,
                                  &args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER])
            != NGX_OK
-        || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
+        || ngx_http_webhooks_key(r->pool, &scope,
                                  &(ngx_str_t) ngx_string("ids"),
                                  &args[NGX_HTTP_WEBHOOKS_CONTEXT_IDS])
            != NGX_OK
-        || ngx_http_webhooks_key(r->pool, &wmcf->prefix,
+        || ngx_http_webhooks_key(r->pool, &scope,
                                  &(ngx_str_t) ngx_string("seq:id"),
                                  &args[NGX_HTTP_WEBHOOKS_CONTEXT_SEQ])
            != NGX_OK)
@@ -994,6 +1009,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     u_char                         *p;
     ngx_uint_t                      i;
     ngx_str_t                       what;
+    ngx_http_webhooks_shard_t      *sh;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
@@ -1028,20 +1044,30 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].len =
                                      ngx_http_webhooks_time(p, ngx_time()) - p;
 
-    if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                              &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY])
-           != NGX_OK
-        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                       &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PREFIX])
-           != NGX_OK)
+    sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
+
+    if (ngx_http_webhooks_shard_key(r->pool, sh, "", &what,
+                                  &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY])
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE] = wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_SEQ] = wmcf->delivery_seq;
+    /* the hook was read before: the shard's script needs only its URL */
+
+    if (ngx_http_webhooks_json_str(json_object_get(ctx->hook, "config"),
+                                   "url", &args[NGX_HTTP_WEBHOOKS_ENQUEUE_URL])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE] = sh->queue;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_SEQ] = sh->seq;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_RETRY] = sh->retry;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_SHARD] = sh->number;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_SHARDS] = wmcf->nshards;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOKS] = ctx->hooks;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_RETRY] = wmcf->retry_key;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] = wmcf->queue_max_text;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_EVENT] = *event;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->retention_text;

@@ -25,6 +25,14 @@
  * receivers get it.  The payload names its targets: the repository's
  * hooks and the organization's.  202 only once every delivery is in
  * Redis.
+ *
+ * Each scope is taken in with two scripts, one per Redis Cluster slot:
+ * subs.lua reads the hooks that take the event in the scope, intake.lua
+ * queues their deliveries in the scope's queue shard.  Under an
+ * Idempotency-Key, idem.lua first claims the key for the event's GUID
+ * and at last records the count; a request cut short between steps is
+ * taken in again under the same GUID, and each step done does nothing
+ * twice.
  */
 
 
@@ -33,15 +41,48 @@
 
 
 typedef struct {
+    ngx_str_t                       subs[NGX_HTTP_WEBHOOKS_SUBS_NARGS];
+    ngx_str_t                       tag;        /* "r:<repo>", "o:<org>" */
+    ngx_str_t                       prefix;     /* the scope's keys' */
+    ngx_str_t                       hooks;
+    ngx_str_t                       target_type;
+    ngx_str_t                       target_id;
+    ngx_http_webhooks_shard_t      *shard;
+} ngx_http_webhooks_intake_scope_t;
+
+
+typedef struct {
     u_char                          guid[NGX_HTTP_WEBHOOKS_GUID_LEN];
     ngx_http_webhooks_redis_cmd_t  *cmd;
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_NARGS];
+    ngx_str_t                       idem[NGX_HTTP_WEBHOOKS_IDEM_NARGS];
+    ngx_http_webhooks_intake_scope_t  scopes[2];
+    ngx_uint_t                      nscopes;
+    ngx_uint_t                      step;
+    int64_t                         queued;
+    unsigned                        resumed:1;
 } ngx_http_webhooks_intake_ctx_t;
 
 
 static void ngx_http_webhooks_intake_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_intake_run(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_intake_next(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_intake_send(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx, ngx_uint_t script,
+    ngx_http_webhooks_redis_handler_pt handler, ngx_uint_t nkeys,
+    ngx_uint_t nargs, ngx_str_t *args);
+static void ngx_http_webhooks_intake_idem_done(void *data,
+    redisReply *reply);
+static void ngx_http_webhooks_intake_subs_done(void *data,
+    redisReply *reply);
 static void ngx_http_webhooks_intake_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_intake_finished(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_intake_failed(ngx_http_request_t *r,
+    redisReply *reply);
 static void ngx_http_webhooks_intake_cleanup(void *data);
 static ngx_int_t ngx_http_webhooks_intake_fail(ngx_http_request_t *r,
     ngx_uint_t status, const char *message, const char *resource,
@@ -53,7 +94,7 @@ static ngx_int_t ngx_http_webhooks_intake_replay(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
 static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
-    ngx_uint_t scope, ngx_str_t *name, ngx_str_t *hooks, ngx_str_t *prefix);
+    ngx_uint_t scope, ngx_str_t *name, ngx_http_webhooks_intake_scope_t *sc);
 
 
 static ngx_str_t  ngx_http_webhooks_event_header =
@@ -124,16 +165,17 @@ static ngx_int_t
 ngx_http_webhooks_intake_run(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx)
 {
-    u_char                         *p;
-    json_t                         *payload, *repo, *org, *sender, *owner;
-    ngx_int_t                       rc;
-    ngx_str_t                       body, event, full, login, name, what;
-    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_NARGS];
-    ngx_uint_t                      i;
-    ngx_table_elt_t                *h;
-    ngx_http_cleanup_t             *cln;
-    ngx_http_webhooks_redis_cmd_t  *cmd;
-    ngx_http_webhooks_main_conf_t  *wmcf;
+    u_char                            *p;
+    json_t                            *payload, *repo, *org, *sender, *owner;
+    ngx_int_t                          rc;
+    ngx_str_t                          body, event, full, login, name, what;
+    ngx_str_t                          objects[2], sender_object, idem;
+    ngx_str_t                         *args;
+    ngx_uint_t                         i;
+    ngx_table_elt_t                   *h;
+    ngx_http_cleanup_t                *cln;
+    ngx_http_webhooks_main_conf_t     *wmcf;
+    ngx_http_webhooks_intake_scope_t  *sc;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
@@ -157,12 +199,15 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "X-GitHub-Event", "invalid");
     }
 
+    args = ctx->args;
+
     for (i = 0; i < NGX_HTTP_WEBHOOKS_INTAKE_NARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
-    rc = ngx_http_webhooks_intake_key(r,
-                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY]);
+    ngx_str_set(&idem, "");
+
+    rc = ngx_http_webhooks_intake_key(r, &idem);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -219,9 +264,9 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
             ngx_sprintf(full.data, "%V/%V", &login, &name);
         }
 
-        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_REPO, &full,
-                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS],
-                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_PREFIX])
+        sc = &ctx->scopes[ctx->nscopes];
+
+        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_REPO, &full, sc)
             != NGX_OK)
         {
             return ngx_http_webhooks_intake_fail(r,
@@ -231,17 +276,23 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         }
 
         if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
+                                     &sc->target_id)
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, repo,
-                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_OBJECT])
+                                        &objects[ctx->nscopes])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] =
-                                        args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID];
+        ngx_str_set(&sc->target_type, "repository");
+        args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] = sc->target_id;
+
+        if (event.len == 4 && ngx_strncmp(event.data, "push", 4) == 0) {
+            ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_PUSH], "1");
+        }
+
+        ctx->nscopes++;
     }
 
 no_repo:
@@ -250,9 +301,9 @@ no_repo:
 
     if (ngx_http_webhooks_json_str(org, "login", &login) == NGX_OK) {
 
-        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_ORG, &login,
-                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS],
-                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_PREFIX])
+        sc = &ctx->scopes[ctx->nscopes];
+
+        if (ngx_http_webhooks_scope(r, NGX_HTTP_WEBHOOKS_ORG, &login, sc)
             != NGX_OK)
         {
             return ngx_http_webhooks_intake_fail(r,
@@ -262,108 +313,93 @@ no_repo:
         }
 
         if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
+                                     &sc->target_id)
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, org,
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_OBJECT])
+            || ngx_http_webhooks_object(r->pool, org, &objects[ctx->nscopes])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ngx_str_set(&sc->target_type, "organization");
+
+        ctx->nscopes++;
     }
 
-    if (args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS].len == 0
-        && args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS].len == 0)
-    {
+    if (ctx->nscopes == 0) {
         return ngx_http_webhooks_intake_fail(r,
                                        NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
                                        "Validation Failed", "Event",
                                        "repository", "missing_field");
     }
 
+    /* the sender's object is kept in each scope, for its pings */
+
     sender = json_object_get(payload, "sender");
+    ngx_str_set(&login, "");
+    ngx_str_set(&sender_object, "");
 
     if (ngx_http_webhooks_json_str(sender, "login", &login) == NGX_OK
         && ngx_http_webhooks_json_str(sender, "type", &name) == NGX_OK)
     {
-        what.len = sizeof("user:") - 1 + login.len;
-        what.data = ngx_pnalloc(r->pool, what.len);
-        if (what.data == NULL) {
+        if (ngx_http_webhooks_object(r->pool, sender, &sender_object)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_sprintf(what.data, "user:%V", &login);
+    } else {
+        ngx_str_set(&login, "");
+    }
 
-        if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                                  &args[NGX_HTTP_WEBHOOKS_INTAKE_SENDER_KEY])
+    what.len = sizeof("user:") - 1 + login.len;
+    what.data = ngx_pnalloc(r->pool, what.len);
+    if (what.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(what.data, "user:%V", &login);
+
+    for (i = 0; i < ctx->nscopes; i++) {
+        sc = &ctx->scopes[i];
+
+        if (ngx_http_webhooks_key(r->pool, &sc->prefix, &what,
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER])
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, sender,
-                                  &args[NGX_HTTP_WEBHOOKS_INTAKE_SENDER_OBJECT])
+            || ngx_http_webhooks_key(r->pool, &sc->prefix,
+                                  &(ngx_str_t) ngx_string("object"),
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT])
+               != NGX_OK
+            || ngx_http_webhooks_key(r->pool, &sc->prefix,
+                                  &(ngx_str_t) ngx_string("subs"),
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SUBS])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_HOOKS] = sc->hooks;
+        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_EVENT] = event;
+        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON] = objects[i];
+        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
     }
 
     if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    what.len = sizeof("event:") - 1 + NGX_HTTP_WEBHOOKS_GUID_LEN;
-    what.data = ngx_pnalloc(r->pool, what.len);
-    if (what.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_sprintf(what.data, "event:%*s", (size_t) NGX_HTTP_WEBHOOKS_GUID_LEN,
-                ctx->guid);
-
-    if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
-                              &args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_KEY])
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /*
-     * a key the event has not is named by the bare prefix, never written:
-     * an empty name would fall outside an ACL user's key pattern
-     */
-
-    if (args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY].len) {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM], "1");
-
-    } else {
-        args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM_KEY] = wmcf->prefix;
-    }
-
-    if (args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS].len == 0) {
-        args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_HOOKS] = wmcf->prefix;
-    }
-
-    if (args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS].len == 0) {
-        args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_HOOKS] = wmcf->prefix;
-    }
-
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = wmcf->delivery_seq;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = wmcf->retry_key;
     args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->queue_max_text;
-
+    args[NGX_HTTP_WEBHOOKS_INTAKE_SHARDS] = wmcf->nshards;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL] = wmcf->retention_text;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
     args[NGX_HTTP_WEBHOOKS_INTAKE_EVENT] = event;
     args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD] = body;
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + sizeof("2011-09-06T17:26:27Z"));
+    p = ngx_pnalloc(r->pool, sizeof("2011-09-06T17:26:27Z"));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].data = p;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len =
-                                      ngx_sprintf(p, "%T", wmcf->retention) - p;
-    p += args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len;
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
@@ -387,29 +423,99 @@ no_repo:
 
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_REDELIVERY], "0");
 
-    cmd = ngx_http_webhooks_redis_script(r->pool,
-                                         NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
-                                         ngx_http_webhooks_intake_done, r,
-                                         NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
-                                         NGX_HTTP_WEBHOOKS_INTAKE_NARGS, args);
-
-    if (cmd == NULL) {
-        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
-                                    1);
-        return ngx_http_webhooks_unavailable(r, NULL);
-    }
-
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
-        ngx_http_webhooks_redis_cancel(cmd);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cln->handler = ngx_http_webhooks_intake_cleanup;
     cln->data = ctx;
-    ctx->cmd = cmd;
 
     r->read_event_handler = ngx_http_test_reading;
+
+    if (idem.len == 0) {
+        return ngx_http_webhooks_intake_next(r, ctx);
+    }
+
+    /* the key first: a new event, one to take in again, or a replay */
+
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM], "1");
+
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_IDEM_KEY] = idem;
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_GUID] = args[NGX_HTTP_WEBHOOKS_INTAKE_GUID];
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_EVENT] = event;
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD] = body;
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_TTL] = wmcf->retention_text;
+    ngx_str_set(&ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES], "");
+
+    return ngx_http_webhooks_intake_send(r, ctx, NGX_HTTP_WEBHOOKS_SCRIPT_IDEM,
+                                         ngx_http_webhooks_intake_idem_done,
+                                         NGX_HTTP_WEBHOOKS_IDEM_NKEYS,
+                                         NGX_HTTP_WEBHOOKS_IDEM_NARGS,
+                                         ctx->idem);
+}
+
+
+/*
+ * The next step: a scope's subscribers, or the count under the key;
+ * NGX_DONE once sent, else the status to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_intake_next(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx)
+{
+    u_char                            *p;
+    ngx_http_webhooks_intake_scope_t  *sc;
+
+    if (ctx->step < ctx->nscopes) {
+        sc = &ctx->scopes[ctx->step];
+
+        return ngx_http_webhooks_intake_send(r, ctx,
+                                       NGX_HTTP_WEBHOOKS_SCRIPT_SUBS,
+                                       ngx_http_webhooks_intake_subs_done,
+                                       NGX_HTTP_WEBHOOKS_SUBS_NKEYS,
+                                       NGX_HTTP_WEBHOOKS_SUBS_NARGS,
+                                       sc->subs);
+    }
+
+    if (ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_IDEM_KEY].len == 0) {
+        return ngx_http_webhooks_intake_accepted(r, ctx);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES].data = p;
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES].len =
+                                           ngx_sprintf(p, "%L", ctx->queued) - p;
+    ngx_str_set(&ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD], "");
+
+    return ngx_http_webhooks_intake_send(r, ctx, NGX_HTTP_WEBHOOKS_SCRIPT_IDEM,
+                                         ngx_http_webhooks_intake_finished,
+                                         NGX_HTTP_WEBHOOKS_IDEM_NKEYS,
+                                         NGX_HTTP_WEBHOOKS_IDEM_NARGS,
+                                         ctx->idem);
+}
+
+
+/* NGX_DONE once sent, else the status to finalize with */
+
+static ngx_int_t
+ngx_http_webhooks_intake_send(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx, ngx_uint_t script,
+    ngx_http_webhooks_redis_handler_pt handler, ngx_uint_t nkeys,
+    ngx_uint_t nargs, ngx_str_t *args)
+{
+    ctx->cmd = ngx_http_webhooks_redis_script(r->pool, script, handler, r,
+                                              nkeys, nargs, args);
+    if (ctx->cmd == NULL) {
+        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
+                                    1);
+        return ngx_http_webhooks_unavailable(r, NULL);
+    }
 
     return NGX_DONE;
 }
@@ -428,34 +534,181 @@ ngx_http_webhooks_intake_cleanup(void *data)
 
 
 static void
-ngx_http_webhooks_intake_done(void *data, redisReply *reply)
+ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    u_char                          *p;
-    ngx_str_t                        body;
+    ngx_int_t                        rc;
+    redisReply                      *kind;
     ngx_http_webhooks_intake_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
     ctx->cmd = NULL;
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements == 0
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_intake_failed(r, reply));
+        return;
+    }
+
+    kind = reply->element[0];
+
+    if (kind->len == 6 && ngx_strncmp(kind->str, "resume", 6) == 0) {
+
+        /* cut short before: taken in again under its GUID */
+
+        if (reply->elements != 2
+            || reply->element[1]->type != REDIS_REPLY_STRING
+            || reply->element[1]->len != NGX_HTTP_WEBHOOKS_GUID_LEN)
+        {
+            ngx_http_webhooks_finish(r,
+                                     ngx_http_webhooks_unavailable(r, NULL));
+            return;
+        }
+
+        ngx_memcpy(ctx->guid, reply->element[1]->str,
+                   NGX_HTTP_WEBHOOKS_GUID_LEN);
+        ctx->resumed = 1;
+
+    } else if (!(kind->len == 3 && ngx_strncmp(kind->str, "new", 3) == 0)) {
         ngx_http_webhooks_finish(r,
                                  ngx_http_webhooks_intake_replay(r, reply));
         return;
     }
 
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        if (reply && reply->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "webhooks: intake failed: \"%*s\"",
-                          (size_t) reply->len, reply->str);
+    rc = ngx_http_webhooks_intake_next(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+/* a scope's subscribers: their deliveries queued in its shard */
+
+static void
+ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    size_t                             i;
+    ngx_int_t                          rc;
+    ngx_str_t                         *args, tag;
+    ngx_http_webhooks_intake_ctx_t    *ctx;
+    ngx_http_webhooks_intake_scope_t  *sc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements % 2)
+    {
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_intake_failed(r, reply));
+        return;
+    }
+
+    sc = &ctx->scopes[ctx->step];
+
+    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS
+                                + reply->elements) * sizeof(ngx_str_t));
+    if (args == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(args, ctx->args,
+               NGX_HTTP_WEBHOOKS_INTAKE_NARGS * sizeof(ngx_str_t));
+
+    /* the reply goes away with this handler: what is sent is kept */
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
         }
 
-        /* never 202 for what may not have been kept */
-        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
-                                    1);
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r, NULL));
+        tag.data = (u_char *) reply->element[i]->str;
+        tag.len = reply->element[i]->len;
+
+        args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].len = tag.len;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data =
+                                                   ngx_pstrdup(r->pool, &tag);
+        if (args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    /* "event:<guid>", "seen:<guid>:<r|o>", "lastpush:<r|o>:<name>" */
+
+    tag.data = ngx_pnalloc(r->pool, NGX_HTTP_WEBHOOKS_GUID_LEN + 3);
+    if (tag.data == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    tag.len = ngx_sprintf(tag.data, "%*s:%c",
+                          (size_t) NGX_HTTP_WEBHOOKS_GUID_LEN, ctx->guid,
+                          sc->tag.data[0])
+              - tag.data;
+
+    if (ngx_http_webhooks_shard_key(r->pool, sc->shard, "event:",
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_GUID],
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_KEY])
+           != NGX_OK
+        || ngx_http_webhooks_shard_key(r->pool, sc->shard, "seen:", &tag,
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_SEEN])
+           != NGX_OK
+        || ngx_http_webhooks_shard_key(r->pool, sc->shard, "lastpush:",
+                           &sc->tag, &args[NGX_HTTP_WEBHOOKS_INTAKE_LASTPUSH])
+           != NGX_OK)
+    {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = sc->shard->queue;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = sc->shard->seq;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = sc->shard->retry;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_SHARD] = sc->shard->number;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS] = sc->hooks;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TARGET_TYPE] = sc->target_type;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TARGET_ID] = sc->target_id;
+
+    if (sc->tag.data[0] != 'r') {
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_PUSH], "");
+    }
+
+    rc = ngx_http_webhooks_intake_send(r, ctx,
+                                       NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
+                                       ngx_http_webhooks_intake_done,
+                                       NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
+                                       NGX_HTTP_WEBHOOKS_INTAKE_NARGS
+                                       + reply->elements, args);
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static void
+ngx_http_webhooks_intake_done(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t                        rc;
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_intake_failed(r, reply));
         return;
     }
 
@@ -469,25 +722,90 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
         return;
     }
 
+    ctx->queued += reply->integer;
+    ctx->step++;
+
+    rc = ngx_http_webhooks_intake_next(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static void
+ngx_http_webhooks_intake_finished(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_intake_failed(r, reply));
+        return;
+    }
+
+    ngx_http_webhooks_finish(r, ngx_http_webhooks_intake_accepted(r, ctx));
+}
+
+
+/* never 202 for what may not have been kept */
+
+static ngx_int_t
+ngx_http_webhooks_intake_failed(ngx_http_request_t *r, redisReply *reply)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhooks: intake failed: \"%*s\"",
+                      (size_t) reply->len, reply->str);
+    }
+
+    ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE, 1);
+
+    return ngx_http_webhooks_unavailable(r, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   body, yes;
+
+    /* another request under the key took it in first, or began to */
+
+    if (ctx->resumed) {
+        ngx_str_set(&yes, "true");
+
+        if (ngx_http_webhooks_add_header(r, "Idempotent-Replayed", &yes)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS, 1);
     ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_QUEUED,
-                                (ngx_uint_t) reply->integer);
+                                (ngx_uint_t) ctx->queued);
 
     p = ngx_pnalloc(r->pool, sizeof("{\"guid\":\"\",\"deliveries\":}")
                              + NGX_HTTP_WEBHOOKS_GUID_LEN + NGX_INT64_LEN);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     body.data = p;
     body.len = ngx_sprintf(p, "{\"guid\":\"%*s\",\"deliveries\":%L}",
                            (size_t) NGX_HTTP_WEBHOOKS_GUID_LEN, ctx->guid,
-                           (int64_t) reply->integer)
+                           ctx->queued)
                - p;
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
-                                                       &body));
+    return ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED, &body);
 }
 
 
@@ -641,11 +959,11 @@ ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
 }
 
 
-/* the hooks hash and the key prefix of a repo or an org named in a payload */
+/* the hooks hash, the key prefix and the shard of a repo or an org */
 
 static ngx_int_t
 ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
-    ngx_str_t *name, ngx_str_t *hooks, ngx_str_t *prefix)
+    ngx_str_t *name, ngx_http_webhooks_intake_scope_t *sc)
 {
     ngx_http_webhooks_route_t       rt;
     ngx_http_webhooks_main_conf_t  *wmcf;
@@ -659,14 +977,25 @@ ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
     }
 
     if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &rt, "hooks",
-                                    hooks)
+                                    &sc->hooks)
            != NGX_OK
         || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &rt, "",
-                                       prefix)
+                                       &sc->prefix)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    sc->tag.len = 2 + rt.key.len;
+    sc->tag.data = ngx_pnalloc(r->pool, sc->tag.len);
+    if (sc->tag.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(sc->tag.data, "%c:%V",
+                scope == NGX_HTTP_WEBHOOKS_ORG ? 'o' : 'r', &rt.key);
+
+    sc->shard = ngx_http_webhooks_scope_shard(wmcf, &rt);
 
     return NGX_OK;
 }

@@ -682,18 +682,7 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
                                            wmcf->retention)
                                - wmcf->retention_text.data;
 
-    if (ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
-                              &(ngx_str_t) ngx_string("queue"), &wmcf->queue)
-           != NGX_OK
-        || ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
-                                 &(ngx_str_t) ngx_string("seq:delivery"),
-                                 &wmcf->delivery_seq)
-           != NGX_OK
-        || ngx_http_webhooks_key(cf->pool, &wmcf->prefix,
-                                 &(ngx_str_t) ngx_string("retry"),
-                                 &wmcf->retry_key)
-           != NGX_OK)
-    {
+    if (ngx_http_webhooks_shards(cf->pool, wmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -23,8 +23,25 @@
 /* GitHub caps hooks per event type on one org or repo at 20 */
 #define NGX_HTTP_WEBHOOKS_MAX_HOOKS  20
 
+/*
+ * Queue shards: a scope's deliveries, their payloads, its part of the
+ * queue and of the retry set live in one shard, keys tagged "{q<n>}" so
+ * that a Redis Cluster keeps each shard in one slot.  Fixed for an
+ * installation: a scope's shard and the delivery ids depend on it.
+ */
+#define NGX_HTTP_WEBHOOKS_SHARDS     8
+
 /* far above any hook's JSON, below nginx's 1m client_max_body_size */
 #define NGX_HTTP_WEBHOOKS_BODY_MAX   (64 * 1024)
+
+
+typedef struct {
+    ngx_str_t                    prefix;         /* <prefix>{q<n>}: */
+    ngx_str_t                    queue;          /* <prefix>{q<n>}:queue */
+    ngx_str_t                    retry;          /* <prefix>{q<n>}:retry */
+    ngx_str_t                    seq;            /* <prefix>{q<n>}:seq */
+    ngx_str_t                    number;         /* "<n>" */
+} ngx_http_webhooks_shard_t;
 
 
 typedef struct {
@@ -79,9 +96,11 @@ typedef struct {
     /* counters of all workers; NULL: not kept */
     ngx_shm_zone_t              *stats_zone;
 
-    ngx_str_t                    queue;          /* <prefix>queue */
-    ngx_str_t                    retry_key;      /* <prefix>retry */
-    ngx_str_t                    delivery_seq;   /* <prefix>seq:delivery */
+    /* Redis Cluster: each shard read on a connection of its own */
+    ngx_flag_t                   redis_cluster;
+
+    ngx_http_webhooks_shard_t   *shards;         /* SHARDS of them */
+    ngx_str_t                    nshards;        /* "<SHARDS>" */
 } ngx_http_webhooks_main_conf_t;
 
 

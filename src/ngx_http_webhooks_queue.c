@@ -16,11 +16,13 @@
 
 
 /*
- * Every worker of every nginx sharing the Redis consumes the one stream
- * of deliveries, as a consumer of one group: an entry goes to one of
- * them.  A worker blocks in XREADGROUP on a connection of its own, never
- * on the one the API pipelines on, and reads no more than it has room
- * for.  Entries a dead worker took stay pending; any worker claims them
+ * Every worker of every nginx sharing the Redis consumes the streams of
+ * deliveries of all queue shards, as a consumer of one group: an entry
+ * goes to one of them.  A worker blocks in XREADGROUP on a connection of
+ * its own, never on the one the API pipelines on, and reads no more than
+ * it has room for: all shards in one command on a single Redis, each
+ * shard on a connection of its own on a Redis Cluster, where the shards
+ * live on different servers.  Claims and retries are per shard.  Entries a dead worker took stay pending; any worker claims them
  * with XAUTOCLAIM once they have been idle for the claim timeout.  A
  * live worker keeps claiming the entries it is still delivering, so that
  * a slow receiver does not make them look abandoned.
@@ -48,17 +50,42 @@
 #define NGX_HTTP_WEBHOOKS_WAIT         250
 
 
-typedef struct {
-    ngx_http_webhooks_main_conf_t  *wmcf;
-    ngx_http_webhooks_queue_start_pt  start;
-    ngx_http_webhooks_redis_t      *rd;
-    ngx_str_t                       consumer;
-    ngx_uint_t                      inflight;
+typedef struct ngx_http_webhooks_queue_s  ngx_http_webhooks_queue_t;
 
+
+/* a connection blocking in XREADGROUP on shards [n, n + nshards) */
+typedef struct {
+    ngx_http_webhooks_queue_t      *q;
+    ngx_uint_t                      n;
+    ngx_uint_t                      nshards;
+    ngx_uint_t                      grouped;   /* shards with the group */
+    ngx_uint_t                      count;     /* entries asked for */
+    ngx_http_webhooks_redis_t      *rd;
     ngx_http_webhooks_redis_cmd_t  *reading;
+} ngx_http_webhooks_queue_reader_t;
+
+
+typedef struct {
+    ngx_http_webhooks_queue_t      *q;
+    ngx_uint_t                      n;
+    ngx_http_webhooks_queue_reader_t  *reader;
     ngx_http_webhooks_redis_cmd_t  *claiming;
     ngx_http_webhooks_redis_cmd_t  *promoting;
     ngx_pool_t                     *promote_pool;
+} ngx_http_webhooks_queue_shard_t;
+
+
+struct ngx_http_webhooks_queue_s {
+    ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_http_webhooks_queue_start_pt  start;
+    ngx_str_t                       consumer;
+    ngx_uint_t                      inflight;
+    ngx_uint_t                      asked;
+
+    ngx_http_webhooks_queue_reader_t  readers[NGX_HTTP_WEBHOOKS_SHARDS];
+    ngx_uint_t                      nreaders;
+    ngx_http_webhooks_queue_shard_t   shards[NGX_HTTP_WEBHOOKS_SHARDS];
+
     ngx_queue_t                     held;
     ngx_queue_t                     waiting;
     ngx_uint_t                      nwaiting;
@@ -67,11 +94,10 @@ typedef struct {
     ngx_event_t                     promote;
     ngx_event_t                     evict;
 
-    unsigned                        group:1;
     unsigned                        resuming:1;
     unsigned                        rescan:1;
     unsigned                        stale:1;
-} ngx_http_webhooks_queue_t;
+};
 
 
 static void ngx_http_webhooks_queue_hold(ngx_http_webhooks_queue_entry_t *e);
@@ -80,13 +106,15 @@ static void ngx_http_webhooks_queue_throttle(
 static void ngx_http_webhooks_queue_release(
     ngx_http_webhooks_queue_entry_t *e);
 static void ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q);
+static void ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_reader_t *rr);
 static void ngx_http_webhooks_queue_group_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_queue_read_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_queue_claim_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
-    redisReply *entries);
+    redisReply *entries, ngx_uint_t shard);
 static void ngx_http_webhooks_queue_retry_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_later(ngx_http_webhooks_queue_t *q);
@@ -116,7 +144,9 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_queue_start_pt start)
 {
-    ngx_http_webhooks_queue_t  *q;
+    ngx_uint_t                         i, j;
+    ngx_http_webhooks_queue_t         *q;
+    ngx_http_webhooks_queue_reader_t  *rr;
 
     q = ngx_pcalloc(cycle->pool, sizeof(ngx_http_webhooks_queue_t));
     if (q == NULL) {
@@ -158,9 +188,30 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     q->evict.log = cycle->log;
     q->evict.cancelable = 1;
 
-    q->rd = ngx_http_webhooks_redis_create(cycle, wmcf, NULL, 0);
-    if (q->rd == NULL) {
-        return NGX_ERROR;
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        q->shards[i].q = q;
+        q->shards[i].n = i;
+    }
+
+    /* a single Redis: one reader for all; a cluster: one per shard */
+
+    q->nreaders = wmcf->redis_cluster ? NGX_HTTP_WEBHOOKS_SHARDS : 1;
+
+    for (i = 0; i < q->nreaders; i++) {
+        rr = &q->readers[i];
+
+        rr->q = q;
+        rr->n = i;
+        rr->nshards = wmcf->redis_cluster ? 1 : NGX_HTTP_WEBHOOKS_SHARDS;
+
+        for (j = rr->n; j < rr->n + rr->nshards; j++) {
+            q->shards[j].reader = rr;
+        }
+
+        rr->rd = ngx_http_webhooks_redis_create(cycle, wmcf, NULL, 0);
+        if (rr->rd == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     ngx_http_webhooks_queue = q;
@@ -177,8 +228,10 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 void
 ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
 {
-    ngx_queue_t                *l;
-    ngx_http_webhooks_queue_t  *q;
+    ngx_uint_t                        i;
+    ngx_queue_t                      *l;
+    ngx_http_webhooks_queue_t        *q;
+    ngx_http_webhooks_queue_shard_t  *sh;
 
     q = ngx_http_webhooks_queue;
     if (q == NULL) {
@@ -201,24 +254,30 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
         ngx_del_timer(&q->evict);
     }
 
-    if (q->promoting) {
-        ngx_http_webhooks_redis_cancel(q->promoting);
-        q->promoting = NULL;
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        sh = &q->shards[i];
+
+        if (sh->promoting) {
+            ngx_http_webhooks_redis_cancel(sh->promoting);
+            sh->promoting = NULL;
+        }
+
+        if (sh->promote_pool) {
+            ngx_destroy_pool(sh->promote_pool);
+            sh->promote_pool = NULL;
+        }
+
+        if (sh->claiming) {
+            ngx_http_webhooks_redis_cancel(sh->claiming);
+            sh->claiming = NULL;
+        }
     }
 
-    if (q->promote_pool) {
-        ngx_destroy_pool(q->promote_pool);
-        q->promote_pool = NULL;
-    }
-
-    if (q->claiming) {
-        ngx_http_webhooks_redis_cancel(q->claiming);
-        q->claiming = NULL;
-    }
-
-    if (q->reading) {
-        ngx_http_webhooks_redis_cancel(q->reading);
-        q->reading = NULL;
+    for (i = 0; i < q->nreaders; i++) {
+        if (q->readers[i].reading) {
+            ngx_http_webhooks_redis_cancel(q->readers[i].reading);
+            q->readers[i].reading = NULL;
+        }
     }
 
     /* what waited stays pending: another worker claims it */
@@ -229,7 +288,9 @@ ngx_http_webhooks_queue_done(ngx_cycle_t *cycle)
         ngx_free(ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue));
     }
 
-    ngx_http_webhooks_redis_close(q->rd);
+    for (i = 0; i < q->nreaders; i++) {
+        ngx_http_webhooks_redis_close(q->readers[i].rd);
+    }
 
     ngx_http_webhooks_queue = NULL;
 }
@@ -286,15 +347,29 @@ ngx_http_webhooks_queue_release(ngx_http_webhooks_queue_entry_t *e)
 static void
 ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
 {
-    u_char      count[NGX_INT_T_LEN], block[NGX_INT_T_LEN];
-    size_t      argvlen[12];
-    const char *argv[12];
+    ngx_uint_t  i;
 
-    if (q->reading || ngx_exiting || ngx_terminate || ngx_quit) {
+    for (i = 0; i < q->nreaders; i++) {
+        ngx_http_webhooks_queue_read_shards(q, &q->readers[i]);
+    }
+}
+
+
+static void
+ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
+    ngx_http_webhooks_queue_reader_t *rr)
+{
+    u_char       count[NGX_INT_T_LEN], block[NGX_INT_T_LEN];
+    size_t       argvlen[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
+    ngx_uint_t   i, room;
+    const char  *argv[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
+    ngx_http_webhooks_shard_t  *sh;
+
+    if (rr->reading || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
-    if (q->inflight + q->nwaiting >= q->wmcf->concurrency) {
+    if (q->inflight + q->nwaiting + q->asked >= q->wmcf->concurrency) {
         if (q->nwaiting && !q->evict.timer_set) {
             ngx_add_timer(&q->evict, NGX_HTTP_WEBHOOKS_WAIT / 2);
         }
@@ -308,11 +383,13 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
         return;
     }
 
-    if (!q->group) {
+    if (rr->grouped < rr->nshards) {
+        sh = &q->wmcf->shards[rr->n + rr->grouped];
+
         argv[0] = "XGROUP";
         argv[1] = "CREATE";
-        argv[2] = (const char *) q->wmcf->queue.data;
-        argvlen[2] = q->wmcf->queue.len;
+        argv[2] = (const char *) sh->queue.data;
+        argvlen[2] = sh->queue.len;
         argv[3] = NGX_HTTP_WEBHOOKS_GROUP;
         argv[4] = "0";
         argv[5] = "MKSTREAM";
@@ -323,15 +400,20 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
         argvlen[4] = 1;
         argvlen[5] = 8;
 
-        q->reading = ngx_http_webhooks_redis_command_on(q->rd, 0,
-                                   ngx_http_webhooks_queue_group_done, q,
+        rr->reading = ngx_http_webhooks_redis_command_on(rr->rd, 0,
+                                   ngx_http_webhooks_queue_group_done, rr,
                                    6, argv, argvlen);
-        if (q->reading == NULL) {
+        if (rr->reading == NULL) {
             ngx_http_webhooks_queue_later(q);
         }
 
         return;
     }
+
+    /* with one reader per shard, each asks for its part of the room */
+
+    room = q->wmcf->concurrency - q->inflight - q->nwaiting - q->asked;
+    rr->count = ngx_max(room / q->nreaders, 1);
 
     argv[0] = "XREADGROUP";
     argvlen[0] = 10;
@@ -344,37 +426,45 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
     argv[4] = "COUNT";
     argvlen[4] = 5;
     argv[5] = (const char *) count;
-    argvlen[5] = ngx_sprintf(count, "%ui",
-                             q->wmcf->concurrency - q->inflight
-                             - q->nwaiting)
-                 - count;
+    argvlen[5] = ngx_sprintf(count, "%ui", rr->count) - count;
     argv[6] = "BLOCK";
     argvlen[6] = 5;
     argv[7] = (const char *) block;
     argvlen[7] = ngx_sprintf(block, "%d", NGX_HTTP_WEBHOOKS_BLOCK) - block;
     argv[8] = "STREAMS";
     argvlen[8] = 7;
-    argv[9] = (const char *) q->wmcf->queue.data;
-    argvlen[9] = q->wmcf->queue.len;
-    argv[10] = ">";
-    argvlen[10] = 1;
 
-    q->reading = ngx_http_webhooks_redis_command_on(q->rd,
-                                   NGX_HTTP_WEBHOOKS_BLOCK,
-                                   ngx_http_webhooks_queue_read_done, q,
-                                   11, argv, argvlen);
-    if (q->reading == NULL) {
-        ngx_http_webhooks_queue_later(q);
+    for (i = 0; i < rr->nshards; i++) {
+        sh = &q->wmcf->shards[rr->n + i];
+
+        argv[9 + i] = (const char *) sh->queue.data;
+        argvlen[9 + i] = sh->queue.len;
+        argv[9 + rr->nshards + i] = ">";
+        argvlen[9 + rr->nshards + i] = 1;
     }
+
+    rr->reading = ngx_http_webhooks_redis_command_on(rr->rd,
+                                   NGX_HTTP_WEBHOOKS_BLOCK,
+                                   ngx_http_webhooks_queue_read_done, rr,
+                                   9 + 2 * rr->nshards, argv, argvlen);
+    if (rr->reading == NULL) {
+        ngx_http_webhooks_queue_later(q);
+        return;
+    }
+
+    q->asked += rr->count;
 }
 
 
 static void
 ngx_http_webhooks_queue_group_done(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_queue_t *q = data;
+    ngx_http_webhooks_queue_reader_t *rr = data;
 
-    q->reading = NULL;
+    ngx_http_webhooks_queue_t  *q;
+
+    q = rr->q;
+    rr->reading = NULL;
 
     if (reply == NULL) {
         ngx_http_webhooks_queue_later(q);
@@ -391,18 +481,26 @@ ngx_http_webhooks_queue_group_done(void *data, redisReply *reply)
         return;
     }
 
-    q->group = 1;
+    rr->grouped++;
 
-    ngx_http_webhooks_queue_read(q);
+    ngx_http_webhooks_queue_read_shards(q, rr);
 }
 
 
 static void
 ngx_http_webhooks_queue_read_done(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_queue_t *q = data;
+    ngx_http_webhooks_queue_reader_t *rr = data;
 
-    q->reading = NULL;
+    size_t                      i;
+    ngx_uint_t                  n;
+    redisReply                 *s;
+    ngx_http_webhooks_queue_t  *q;
+    ngx_http_webhooks_shard_t  *sh;
+
+    q = rr->q;
+    rr->reading = NULL;
+    q->asked -= rr->count;
 
     if (reply == NULL) {
         ngx_http_webhooks_queue_later(q);
@@ -411,8 +509,8 @@ ngx_http_webhooks_queue_read_done(void *data, redisReply *reply)
 
     if (reply->type == REDIS_REPLY_ERROR) {
         if (ngx_strncmp(reply->str, "NOGROUP", 7) == 0) {
-            /* the stream was deleted */
-            q->group = 0;
+            /* a stream was deleted */
+            rr->grouped = 0;
 
         } else {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -424,22 +522,40 @@ ngx_http_webhooks_queue_read_done(void *data, redisReply *reply)
         return;
     }
 
-    /* [[stream, [[id, [field, value, ...]], ...]]], or nil on timeout */
+    /* [[stream, [[id, [field, value, ...]], ...]], ...], or nil */
 
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1
-        && reply->element[0]->type == REDIS_REPLY_ARRAY
-        && reply->element[0]->elements == 2)
-    {
-        ngx_http_webhooks_queue_entries(q, reply->element[0]->element[1]);
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < reply->elements; i++) {
+            s = reply->element[i];
+
+            if (s->type != REDIS_REPLY_ARRAY || s->elements != 2
+                || s->element[0]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            for (n = rr->n; n < rr->n + rr->nshards; n++) {
+                sh = &q->wmcf->shards[n];
+
+                if ((size_t) s->element[0]->len == sh->queue.len
+                    && ngx_strncmp(s->element[0]->str, sh->queue.data,
+                                   sh->queue.len)
+                       == 0)
+                {
+                    ngx_http_webhooks_queue_entries(q, s->element[1], n);
+                    break;
+                }
+            }
+        }
     }
 
-    ngx_http_webhooks_queue_read(q);
+    ngx_http_webhooks_queue_read_shards(q, rr);
 }
 
 
 static void
 ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
-    redisReply *entries)
+    redisReply *entries, ngx_uint_t shard)
 {
     size_t                            i, j;
     ngx_str_t                         v;
@@ -463,6 +579,7 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
 
         ngx_memzero(&entry, sizeof(ngx_http_webhooks_queue_entry_t));
 
+        entry.shard = shard;
         entry.id.data = (u_char *) e->element[0]->str;
         entry.id.len = e->element[0]->len;
 
@@ -784,17 +901,14 @@ ngx_http_webhooks_queue_defer(ngx_http_webhooks_queue_t *q,
 
     tp = ngx_timeofday();
 
-    args[NGX_HTTP_WEBHOOKS_DEFER_QUEUE] = q->wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_DEFER_RETRY] = q->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_DEFER_QUEUE] = q->wmcf->shards[e->shard].queue;
+    args[NGX_HTTP_WEBHOOKS_DEFER_RETRY] = q->wmcf->shards[e->shard].retry;
     args[NGX_HTTP_WEBHOOKS_DEFER_ENTRY] = e->id;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DEFER_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
-
-    /* not throttled: a key all the same, the bare prefix, never touched */
-    args[NGX_HTTP_WEBHOOKS_DEFER_DELIVERY] = q->wmcf->prefix;
+    args[NGX_HTTP_WEBHOOKS_DEFER_DELIVERY] = e->key;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DEFER_THROTTLED], "");
 
     if (throttled) {
-        args[NGX_HTTP_WEBHOOKS_DEFER_DELIVERY] = e->key;
         args[NGX_HTTP_WEBHOOKS_DEFER_THROTTLED] = *throttled;
     }
 
@@ -864,87 +978,98 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_queue_t *q = ev->data;
 
-    u_char         *p;
-    ngx_str_t       args[NGX_HTTP_WEBHOOKS_PROMOTE_NARGS];
-    ngx_pool_t     *pool;
-    ngx_time_t     *tp;
+    u_char                           *p;
+    ngx_str_t                         args[NGX_HTTP_WEBHOOKS_PROMOTE_NARGS];
+    ngx_uint_t                        i;
+    ngx_pool_t                       *pool;
+    ngx_time_t                       *tp;
+    ngx_http_webhooks_queue_shard_t  *sh;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
-    if (q->promoting) {
-        /* a try due now must not wait for the round after this one */
-        ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE_GAP);
-        return;
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        if (q->shards[i].promoting) {
+            /* a try due now must not wait for the round after this one */
+            ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE_GAP);
+            return;
+        }
     }
 
     /* the workers of all hosts spread out over the interval */
     ngx_add_timer(&q->promote, NGX_HTTP_WEBHOOKS_PROMOTE / 2
                                + ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        sh = &q->shards[i];
 
-    p = ngx_pnalloc(pool, 2 * NGX_INT_T_LEN + sizeof("2011-09-06T17:26:27Z"));
-    if (p == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
+        pool = ngx_create_pool(1024, ngx_cycle->log);
+        if (pool == NULL) {
+            return;
+        }
 
-    tp = ngx_timeofday();
+        p = ngx_pnalloc(pool, 2 * NGX_INT_T_LEN
+                              + sizeof("2011-09-06T17:26:27Z"));
+        if (p == NULL) {
+            ngx_destroy_pool(pool);
+            return;
+        }
 
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_RETRY] = q->wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_QUEUE] = q->wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_SEQ] = q->wmcf->delivery_seq;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->retention_text;
+        tp = ngx_timeofday();
 
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].data = p;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len =
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_RETRY] = q->wmcf->shards[i].retry;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_QUEUE] = q->wmcf->shards[i].queue;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_SEQ] = q->wmcf->shards[i].seq;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_SHARD] = q->wmcf->shards[i].number;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_SHARDS] = q->wmcf->nshards;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->retention_text;
+
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].data = p;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len =
                 ngx_sprintf(p, "%M", (ngx_msec_t) tp->sec * 1000 + tp->msec)
                 - p;
-    p += args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len;
+        p += args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len;
 
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].data = p;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len =
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].data = p;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len =
                         ngx_sprintf(p, "%d", NGX_HTTP_WEBHOOKS_PROMOTE_MAX) - p;
-    p += args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len;
+        p += args[NGX_HTTP_WEBHOOKS_PROMOTE_LIMIT].len;
 
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].data = p;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].len =
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].data = p;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].len =
                                      ngx_http_webhooks_time(p, tp->sec) - p;
 
-    q->promoting = ngx_http_webhooks_redis_script(pool,
+        sh->promoting = ngx_http_webhooks_redis_script(pool,
                                           NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE,
                                           ngx_http_webhooks_queue_promote_done,
-                                          q, NGX_HTTP_WEBHOOKS_PROMOTE_NKEYS,
+                                          sh, NGX_HTTP_WEBHOOKS_PROMOTE_NKEYS,
                                           NGX_HTTP_WEBHOOKS_PROMOTE_NARGS,
                                           args);
-    if (q->promoting == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
+        if (sh->promoting == NULL) {
+            ngx_destroy_pool(pool);
+            return;
+        }
 
-    /* a command is sent again from its arguments if Redis lost scripts */
-    q->promote_pool = pool;
+        /* a command is sent again from its arguments if Redis lost scripts */
+        sh->promote_pool = pool;
+    }
 }
 
 
 static void
 ngx_http_webhooks_queue_promote_done(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_queue_t *q = data;
+    ngx_http_webhooks_queue_shard_t *sh = data;
 
     ngx_int_t    next;
     ngx_msec_t   now;
     ngx_time_t  *tp;
 
-    q->promoting = NULL;
+    sh->promoting = NULL;
 
-    ngx_destroy_pool(q->promote_pool);
-    q->promote_pool = NULL;
+    ngx_destroy_pool(sh->promote_pool);
+    sh->promote_pool = NULL;
 
     if (reply == NULL) {
         return;
@@ -1000,9 +1125,13 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_queue_t *q = ev->data;
 
-    u_char      idle[NGX_INT_T_LEN], count[NGX_INT_T_LEN];
-    size_t      argvlen[9];
-    const char *argv[9];
+    u_char                             idle[NGX_INT_T_LEN];
+    u_char                             count[NGX_INT_T_LEN];
+    size_t                             argvlen[9];
+    ngx_uint_t                         i;
+    const char                        *argv[9];
+    ngx_http_webhooks_queue_shard_t   *sh;
+    ngx_http_webhooks_queue_reader_t  *rr;
 
     if (ngx_terminate) {
         return;
@@ -1027,42 +1156,50 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
 
     ngx_http_webhooks_queue_heartbeat(q);
 
-    if (q->claiming || !q->group
-        || q->inflight >= q->wmcf->concurrency)
-    {
-        return;
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        sh = &q->shards[i];
+        rr = sh->reader;
+
+        if (sh->claiming || i - rr->n >= rr->grouped
+            || q->inflight >= q->wmcf->concurrency)
+        {
+            continue;
+        }
+
+        argv[0] = "XAUTOCLAIM";
+        argvlen[0] = 10;
+        argv[1] = (const char *) q->wmcf->shards[i].queue.data;
+        argvlen[1] = q->wmcf->shards[i].queue.len;
+        argv[2] = NGX_HTTP_WEBHOOKS_GROUP;
+        argvlen[2] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
+        argv[3] = (const char *) q->consumer.data;
+        argvlen[3] = q->consumer.len;
+        argv[4] = (const char *) idle;
+        argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->claim_timeout) - idle;
+        argv[5] = "0-0";
+        argvlen[5] = 3;
+        argv[6] = "COUNT";
+        argvlen[6] = 5;
+        argv[7] = (const char *) count;
+        argvlen[7] = ngx_sprintf(count, "%ui",
+                                 q->wmcf->concurrency - q->inflight) - count;
+
+        sh->claiming = ngx_http_webhooks_redis_command(
+                           ngx_http_webhooks_queue_claim_done, sh, 8, argv,
+                           argvlen);
     }
-
-    argv[0] = "XAUTOCLAIM";
-    argvlen[0] = 10;
-    argv[1] = (const char *) q->wmcf->queue.data;
-    argvlen[1] = q->wmcf->queue.len;
-    argv[2] = NGX_HTTP_WEBHOOKS_GROUP;
-    argvlen[2] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
-    argv[3] = (const char *) q->consumer.data;
-    argvlen[3] = q->consumer.len;
-    argv[4] = (const char *) idle;
-    argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->claim_timeout) - idle;
-    argv[5] = "0-0";
-    argvlen[5] = 3;
-    argv[6] = "COUNT";
-    argvlen[6] = 5;
-    argv[7] = (const char *) count;
-    argvlen[7] = ngx_sprintf(count, "%ui",
-                             q->wmcf->concurrency - q->inflight) - count;
-
-    q->claiming = ngx_http_webhooks_redis_command(
-                      ngx_http_webhooks_queue_claim_done, q, 8, argv,
-                      argvlen);
 }
 
 
 static void
 ngx_http_webhooks_queue_claim_done(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_queue_t *q = data;
+    ngx_http_webhooks_queue_shard_t *sh = data;
 
-    q->claiming = NULL;
+    ngx_http_webhooks_queue_t  *q;
+
+    q = sh->q;
+    sh->claiming = NULL;
 
     /* [next cursor, [[id, [field, value, ...]], ...], [deleted ids]] */
 
@@ -1085,7 +1222,7 @@ ngx_http_webhooks_queue_claim_done(void *data, redisReply *reply)
                       "webhooks: claimed %uz deliveries idle for %Mms",
                       reply->element[1]->elements, q->wmcf->claim_timeout);
 
-        ngx_http_webhooks_queue_entries(q, reply->element[1]);
+        ngx_http_webhooks_queue_entries(q, reply->element[1], sh->n);
     }
 }
 
@@ -1115,8 +1252,8 @@ static void
 ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q)
 {
     size_t                           *argvlen;
-    ngx_uint_t                        n;
-    ngx_queue_t                      *l;
+    ngx_uint_t                        n, i, k;
+    ngx_queue_t                      *l, *lists[2];
     const char                      **argv;
     ngx_http_webhooks_queue_entry_t  *e;
 
@@ -1141,45 +1278,52 @@ ngx_http_webhooks_queue_heartbeat(ngx_http_webhooks_queue_t *q)
         return;
     }
 
-    argv[0] = "XCLAIM";
-    argvlen[0] = 6;
-    argv[1] = (const char *) q->wmcf->queue.data;
-    argvlen[1] = q->wmcf->queue.len;
-    argv[2] = NGX_HTTP_WEBHOOKS_GROUP;
-    argvlen[2] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
-    argv[3] = (const char *) q->consumer.data;
-    argvlen[3] = q->consumer.len;
-    argv[4] = "0";
-    argvlen[4] = 1;
+    lists[0] = &q->held;
+    lists[1] = &q->waiting;
 
-    n = 5;
+    /* one command per shard, with the entries of that shard */
 
-    for (l = ngx_queue_head(&q->held); l != ngx_queue_sentinel(&q->held);
-         l = ngx_queue_next(l))
-    {
-        e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
-        argv[n] = (const char *) e->id.data;
-        argvlen[n] = e->id.len;
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        argv[0] = "XCLAIM";
+        argvlen[0] = 6;
+        argv[1] = (const char *) q->wmcf->shards[i].queue.data;
+        argvlen[1] = q->wmcf->shards[i].queue.len;
+        argv[2] = NGX_HTTP_WEBHOOKS_GROUP;
+        argvlen[2] = sizeof(NGX_HTTP_WEBHOOKS_GROUP) - 1;
+        argv[3] = (const char *) q->consumer.data;
+        argvlen[3] = q->consumer.len;
+        argv[4] = "0";
+        argvlen[4] = 1;
+
+        n = 5;
+
+        for (k = 0; k < 2; k++) {
+            for (l = ngx_queue_head(lists[k]);
+                 l != ngx_queue_sentinel(lists[k]);
+                 l = ngx_queue_next(l))
+            {
+                e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
+
+                if (e->shard == i) {
+                    argv[n] = (const char *) e->id.data;
+                    argvlen[n] = e->id.len;
+                    n++;
+                }
+            }
+        }
+
+        if (n == 5) {
+            continue;
+        }
+
+        argv[n] = "JUSTID";
+        argvlen[n] = 6;
         n++;
+
+        /* the reply tells nothing we need; the command is copied when sent */
+        (void) ngx_http_webhooks_redis_command(NULL, NULL, (int) n, argv,
+                                               argvlen);
     }
-
-    for (l = ngx_queue_head(&q->waiting);
-         l != ngx_queue_sentinel(&q->waiting);
-         l = ngx_queue_next(l))
-    {
-        e = ngx_queue_data(l, ngx_http_webhooks_queue_entry_t, queue);
-        argv[n] = (const char *) e->id.data;
-        argvlen[n] = e->id.len;
-        n++;
-    }
-
-    argv[n] = "JUSTID";
-    argvlen[n] = 6;
-    n++;
-
-    /* the reply tells nothing we need; the command is copied when sent */
-    (void) ngx_http_webhooks_redis_command(NULL, NULL, (int) n, argv,
-                                           argvlen);
 
     ngx_free(argv);
     ngx_free(argvlen);

@@ -40,6 +40,7 @@ struct ngx_http_webhooks_queue_entry_s {
     ngx_str_t                    hooks;      /* its hooks hash */
     ngx_str_t                    payload;    /* its payload's key */
     ngx_str_t                    send;       /* what the request says */
+    ngx_uint_t                   shard;      /* the queue shard it is in */
     ngx_uint_t                   deferred;   /* how often it was put off */
     ngx_msec_t                   since;      /* waiting in the worker */
 

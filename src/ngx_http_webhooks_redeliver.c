@@ -20,8 +20,16 @@
  * Bulk redelivery, beyond GitHub: POST /_webhooks/{orgs/{org} or
  * repos/{owner}/{repo}}[/hooks/{hook_id}]/redeliveries with
  * {"since", "until", "max", "cursor"}, all optional, answered 202
- * {"queued": N, "cursor": "..." or null}.  The script does the work.
+ * {"queued": N, "cursor": "..." or null}.  Two scripts do the work:
+ * visible.lua lists the hooks the caller may see in the scope, bulk.lua
+ * redelivers in the scope's queue shard.
  */
+
+
+typedef struct {
+    ngx_http_request_t             *r;
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_BULK_NARGS];
+} ngx_http_webhooks_redeliver_t;
 
 
 #define NGX_HTTP_WEBHOOKS_BULK_MAX      1000
@@ -34,6 +42,8 @@ static ngx_int_t ngx_http_webhooks_redeliver_cursor(ngx_http_request_t *r,
     json_t *body, ngx_str_t *hook, ngx_str_t *id);
 static ngx_int_t ngx_http_webhooks_redeliver_invalid(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, const char *field);
+static void ngx_http_webhooks_redeliver_visible(void *data,
+    redisReply *reply);
 static void ngx_http_webhooks_redeliver_done(void *data, redisReply *reply);
 
 
@@ -43,12 +53,22 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 {
     u_char                         *p;
     json_t                         *v;
-    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_BULK_NARGS];
+    ngx_str_t                      *args, visible[NGX_HTTP_WEBHOOKS_VISIBLE_NARGS];
     ngx_uint_t                      i;
     json_int_t                      max;
+    ngx_http_webhooks_shard_t      *sh;
     ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_http_webhooks_redeliver_t  *rd;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    rd = ngx_palloc(r->pool, sizeof(ngx_http_webhooks_redeliver_t));
+    if (rd == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rd->r = r;
+    args = rd->args;
 
     for (i = 0; i < NGX_HTTP_WEBHOOKS_BULK_NARGS; i++) {
         ngx_str_set(&args[i], "");
@@ -110,32 +130,108 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].len =
                                      ngx_http_webhooks_time(p, ngx_time()) - p;
 
-    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
-                                    &args[NGX_HTTP_WEBHOOKS_BULK_PREFIX])
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
 
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE] = sh->queue;
+    args[NGX_HTTP_WEBHOOKS_BULK_SEQ] = sh->seq;
+    args[NGX_HTTP_WEBHOOKS_BULK_RETRY] = sh->retry;
+    args[NGX_HTTP_WEBHOOKS_BULK_SHARD] = sh->number;
+    args[NGX_HTTP_WEBHOOKS_BULK_SHARDS] = wmcf->nshards;
     args[NGX_HTTP_WEBHOOKS_BULK_HOOKS] = ctx->hooks;
-    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE] = wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_BULK_SEQ] = wmcf->delivery_seq;
-    args[NGX_HTTP_WEBHOOKS_BULK_RETRY] = wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_BULK_HOOK] = ctx->rt.hook;
     args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->retention_text;
     args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->queue_max_text;
 
+    /* first the hooks the caller may see, in the scope */
+
+    visible[NGX_HTTP_WEBHOOKS_VISIBLE_HOOKS] = ctx->hooks;
+    visible[NGX_HTTP_WEBHOOKS_VISIBLE_HOOK] = ctx->rt.hook;
+    ngx_str_set(&visible[NGX_HTTP_WEBHOOKS_VISIBLE_APP], "");
+
     if (ctx->who.app.len) {
-        args[NGX_HTTP_WEBHOOKS_BULK_APP] = ctx->who.app;
+        visible[NGX_HTTP_WEBHOOKS_VISIBLE_APP] = ctx->who.app;
     }
 
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
+                                        NGX_HTTP_WEBHOOKS_SCRIPT_VISIBLE,
+                                        ngx_http_webhooks_redeliver_visible,
+                                        rd, NGX_HTTP_WEBHOOKS_VISIBLE_NKEYS,
+                                        NGX_HTTP_WEBHOOKS_VISIBLE_NARGS,
+                                        visible));
+}
+
+
+/* the hooks seen: their deliveries redelivered in the queue shard */
+
+static void
+ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_redeliver_t *rd = data;
+
+    size_t                    i;
+    ngx_int_t                 rc;
+    ngx_str_t                *args, v;
+    ngx_http_request_t       *r;
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    r = rd->r;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+        ctx->cmd = NULL;
+        ngx_http_webhooks_finish(r,
+                                 ngx_http_webhooks_request_not_found(r, ctx));
+        return;
+    }
+
+    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               &rc);
+    if (ctx == NULL) {
+        ngx_http_webhooks_finish(r, rc);
+        return;
+    }
+
+    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_BULK_NARGS + reply->elements)
+                               * sizeof(ngx_str_t));
+    if (args == NULL) {
+        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(args, rd->args, NGX_HTTP_WEBHOOKS_BULK_NARGS * sizeof(ngx_str_t));
+
+    /* the reply goes away with this handler: what is sent is kept */
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        v.data = (u_char *) reply->element[i]->str;
+        v.len = reply->element[i]->len;
+
+        args[NGX_HTTP_WEBHOOKS_BULK_HOSTS + i].len = v.len;
+        args[NGX_HTTP_WEBHOOKS_BULK_HOSTS + i].data = v.len
+                                             ? ngx_pstrdup(r->pool, &v)
+                                             : (u_char *) "";
+        if (args[NGX_HTTP_WEBHOOKS_BULK_HOSTS + i].data == NULL) {
+            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    rc = ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_BULK,
                                               ngx_http_webhooks_redeliver_done,
                                               r, NGX_HTTP_WEBHOOKS_BULK_NKEYS,
-                                              NGX_HTTP_WEBHOOKS_BULK_NARGS,
+                                              NGX_HTTP_WEBHOOKS_BULK_NARGS
+                                              + reply->elements,
                                               args));
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
 }
 
 
@@ -251,10 +347,9 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
 
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        /* -2: the queue is full */
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, reply->integer == -2
-                                 ? ngx_http_webhooks_busy(r)
-                                 : ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
         return;
     }
 

@@ -67,6 +67,9 @@ typedef struct {
     ngx_pool_t                      *pool;
     ngx_http_webhooks_main_conf_t   *wmcf;
     ngx_http_webhooks_redis_cmd_t   *cmd;
+    ngx_str_t                       *done;      /* done.lua's args */
+    ngx_uint_t                       ndone;
+    ngx_str_t                        fetched_payload;
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
     ngx_str_t                        payload;   /* its key */
@@ -121,6 +124,10 @@ typedef struct {
 
 
 static void ngx_http_webhooks_take_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_hook_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_take_go(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_about_t *about, redisReply *hook, redisReply *payload);
+static void ngx_http_webhooks_outcome_done(void *data, redisReply *reply);
 static ngx_int_t ngx_http_webhooks_about_entry(
     ngx_http_webhooks_queue_entry_t *e, ngx_http_webhooks_about_t *a);
 static void ngx_http_webhooks_about_record(redisReply *record,
@@ -394,9 +401,7 @@ ngx_http_webhooks_deliver(ngx_http_webhooks_main_conf_t *wmcf,
         d->fetched = 1;
 
         args[NGX_HTTP_WEBHOOKS_FETCH_DELIVERY] = d->entry.key;
-        args[NGX_HTTP_WEBHOOKS_FETCH_HOOKS] = d->about.hooks;
         args[NGX_HTTP_WEBHOOKS_FETCH_PAYLOAD] = d->about.payload;
-        args[NGX_HTTP_WEBHOOKS_FETCH_HOOK] = d->about.hook;
 
         d->cmd = ngx_http_webhooks_redis_script(pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_FETCH,
@@ -430,7 +435,8 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
-    ngx_int_t                   rc;
+    size_t                      argvlen[3];
+    const char                 *argv[3];
     redisReply                 *hook, *payload;
     ngx_http_webhooks_about_t   about;
 
@@ -448,25 +454,108 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    /* [hook, payload] for an entry that says the rest, else [record, ...] */
+    /*
+     * the payload, from the queue shard, for an entry that says the
+     * rest; then the hook, from its scope, with a command of its own
+     */
+
+    if (d->fetched) {
+        if (reply->type != REDIS_REPLY_STRING) {
+            ngx_http_webhooks_take_go(d, &d->about, NULL, NULL);
+            return;
+        }
+
+        d->fetched_payload.len = reply->len;
+        d->fetched_payload.data = ngx_pnalloc(d->pool, reply->len + 1);
+        if (d->fetched_payload.data == NULL) {
+            ngx_destroy_pool(d->pool);
+            return;
+        }
+
+        ngx_memcpy(d->fetched_payload.data, reply->str, reply->len);
+
+        argv[0] = "HGET";
+        argvlen[0] = 4;
+        argv[1] = (const char *) d->about.hooks.data;
+        argvlen[1] = d->about.hooks.len;
+        argv[2] = (const char *) d->about.hook.data;
+        argvlen[2] = d->about.hook.len;
+
+        d->cmd = ngx_http_webhooks_redis_command(ngx_http_webhooks_hook_done,
+                                                 d, 3, argv, argvlen);
+        if (d->cmd == NULL) {
+            ngx_destroy_pool(d->pool);
+        }
+
+        return;
+    }
+
+    /* [record, hook, payload]: queued by an older version */
 
     hook = NULL;
     payload = NULL;
 
-    if (d->fetched && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 2)
-    {
-        about = d->about;
-        hook = reply->element[0];
-        payload = reply->element[1];
-
-    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
-               && reply->element[0]->type == REDIS_REPLY_ARRAY)
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_ARRAY)
     {
         ngx_http_webhooks_about_record(reply->element[0], &about);
         hook = reply->element[1];
         payload = reply->element[2];
     }
+
+    ngx_http_webhooks_take_go(d, &about, hook, payload);
+}
+
+
+static void
+ngx_http_webhooks_hook_done(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    ngx_int_t    attempt;
+    redisReply   payload;
+
+    d->cmd = NULL;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (reply) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "webhooks: reading the hook of \"%V\" failed: "
+                          "\"%*s\"", &d->entry.key, (size_t) reply->len,
+                          reply->str);
+        }
+
+        ngx_destroy_pool(d->pool);
+        return;
+    }
+
+    /* a try again or a delivery put off goes to an active hook only */
+
+    attempt = ngx_atoi(d->about.attempt.data, d->about.attempt.len);
+
+    if (reply->type == REDIS_REPLY_STRING
+        && (d->entry.deferred || attempt > 1)
+        && ngx_strnstr((u_char *) reply->str, "\"active\":true",
+                       reply->len) == NULL)
+    {
+        ngx_http_webhooks_take_go(d, &d->about, NULL, NULL);
+        return;
+    }
+
+    ngx_memzero(&payload, sizeof(redisReply));
+    payload.type = REDIS_REPLY_STRING;
+    payload.str = (char *) d->fetched_payload.data;
+    payload.len = d->fetched_payload.len;
+
+    ngx_http_webhooks_take_go(d, &d->about, reply, &payload);
+}
+
+
+static void
+ngx_http_webhooks_take_go(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_about_t *about, redisReply *hook, redisReply *payload)
+{
+    ngx_int_t  rc;
 
     if (hook == NULL || hook->type != REDIS_REPLY_STRING
         || payload->type != REDIS_REPLY_STRING)
@@ -479,7 +568,7 @@ ngx_http_webhooks_take_done(void *data, redisReply *reply)
         return;
     }
 
-    rc = ngx_http_webhooks_prepare(d, &about, hook, payload);
+    rc = ngx_http_webhooks_prepare(d, about, hook, payload);
 
     if (rc == NGX_DECLINED) {
         /* never sent unsigned: failed, and maybe tried again later */
@@ -1395,7 +1484,7 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 {
     u_char        *p;
     ngx_str_t      status, last, code, duration, req, due, off;
-    ngx_str_t      args[NGX_HTTP_WEBHOOKS_DONE_NARGS + 2 * 8];
+    ngx_str_t     *args, *hk;
     ngx_uint_t     i, n, ok;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
@@ -1546,36 +1635,67 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
                   - off.data;
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
-    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->retention_text;
-    args[NGX_HTTP_WEBHOOKS_DONE_LAST_RESPONSE] = last;
-    args[NGX_HTTP_WEBHOOKS_DONE_HOOKS] = d->hooks;
-    args[NGX_HTTP_WEBHOOKS_DONE_HOOK] = d->hook;
+    /* the hook's side first, in its scope; then the record's */
 
-    if (ok) {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "ok");
-
-    } else {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "failed");
+    hk = ngx_pcalloc(d->pool, NGX_HTTP_WEBHOOKS_OUTCOME_NARGS
+                              * sizeof(ngx_str_t));
+    if (hk == NULL) {
+        goto failed;
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_AGAIN] = due;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_HOOKS] = d->hooks;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].len = d->hooks.len;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].data = ngx_pnalloc(d->pool,
+                                                           d->hooks.len);
+    if (hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].data == NULL
+        || d->hooks.len < sizeof("hooks") - 1)
+    {
+        goto failed;
+    }
+
+    /* "<scope>hooks" -> "<scope>subs" */
+    p = ngx_cpymem(hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].data, d->hooks.data,
+                   d->hooks.len - (sizeof("hooks") - 1));
+    p = ngx_cpymem(p, "subs", 4);
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].len =
+                                p - hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].data;
+
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_HOOK] = d->hook;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE] = last;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_FAIL_SPAN] = d->wmcf->fail_span_text;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_OFF_RESPONSE] = off;
+
+    if (ok) {
+        ngx_str_set(&hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME], "ok");
+
+    } else {
+        ngx_str_set(&hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME], "failed");
+    }
 
     p = ngx_pnalloc(d->pool, NGX_TIME_T_LEN);
     if (p == NULL) {
         goto failed;
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_NOW].data = p;
-    args[NGX_HTTP_WEBHOOKS_DONE_NOW].len = ngx_sprintf(p, "%T", ngx_time()) - p;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_NOW].data = p;
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_NOW].len = ngx_sprintf(p, "%T", ngx_time())
+                                            - p;
 
-    args[NGX_HTTP_WEBHOOKS_DONE_FAIL_SPAN] = d->wmcf->fail_span_text;
-    args[NGX_HTTP_WEBHOOKS_DONE_OFF_RESPONSE] = off;
+    args = ngx_palloc(d->pool, (NGX_HTTP_WEBHOOKS_DONE_NARGS + 2 * 8)
+                               * sizeof(ngx_str_t));
+    if (args == NULL) {
+        goto failed;
+    }
+
+    args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->shards[d->entry.shard].queue;
+    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->shards[d->entry.shard].retry;
     args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->payload;
+    args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
+    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME] = hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME];
+    args[NGX_HTTP_WEBHOOKS_DONE_AGAIN] = due;
 
     /* the record's fields, 8 of them, and their values */
     n = NGX_HTTP_WEBHOOKS_DONE_FIELDS;
@@ -1612,11 +1732,15 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
                    "webhooks delivery \"%V\": %V \"%V\"",
                    &d->entry.key, &code, &status);
 
+    d->done = args;
+    d->ndone = n;
+
     d->cmd = ngx_http_webhooks_redis_script(d->pool,
-                                            NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
-                                            ngx_http_webhooks_record_done, d,
-                                            NGX_HTTP_WEBHOOKS_DONE_NKEYS, n,
-                                            args);
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_OUTCOME,
+                                            ngx_http_webhooks_outcome_done, d,
+                                            NGX_HTTP_WEBHOOKS_OUTCOME_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_OUTCOME_NARGS,
+                                            hk);
     if (d->cmd) {
         return;
     }
@@ -1625,6 +1749,51 @@ failed:
 
     /* not recorded: the entry is claimed and sent again later */
     ngx_http_webhooks_end(d);
+}
+
+
+static void
+ngx_http_webhooks_outcome_done(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    d->cmd = NULL;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (reply) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "webhooks: recording delivery \"%V\" failed: "
+                          "\"%*s\"", &d->entry.key, (size_t) reply->len,
+                          reply->str);
+        }
+
+        /* not recorded: the entry is claimed and sent again later */
+        ngx_http_webhooks_end(d);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer != 1) {
+
+        /* deactivated, or deleted: no try again */
+        ngx_str_set(&d->done[NGX_HTTP_WEBHOOKS_DONE_AGAIN], "");
+
+        if (reply->integer == 2) {
+            ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_DEACTIVATED, 1);
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "webhooks: hook %V deactivated: its deliveries "
+                          "failed for %T seconds, the last to \"%V\"",
+                          &d->hook, d->wmcf->fail_span, &d->parts.host);
+        }
+    }
+
+    d->cmd = ngx_http_webhooks_redis_script(d->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
+                                            ngx_http_webhooks_record_done, d,
+                                            NGX_HTTP_WEBHOOKS_DONE_NKEYS,
+                                            d->ndone, d->done);
+    if (d->cmd == NULL) {
+        ngx_http_webhooks_end(d);
+    }
 }
 
 
@@ -1639,14 +1808,6 @@ ngx_http_webhooks_record_done(void *data, redisReply *reply)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "webhooks: recording delivery \"%V\" failed: \"%*s\"",
                       &d->entry.key, (size_t) reply->len, reply->str);
-    }
-
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2) {
-        ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_DEACTIVATED, 1);
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "webhooks: hook %V deactivated: its deliveries failed "
-                      "for %T seconds, the last to \"%V\"",
-                      &d->hook, d->wmcf->fail_span, &d->parts.host);
     }
 
     ngx_http_webhooks_end(d);
@@ -1696,9 +1857,12 @@ ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
         ngx_str_set(&args[i], "");
     }
 
+    /* a key of the shard all the same where the entry names no payload */
     args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->retry_key;
+    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->shards[d->entry.shard].queue;
+    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->shards[d->entry.shard].retry;
+    args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->entry.payload.len
+                                           ? d->entry.payload : d->entry.key;
     args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
 

@@ -67,10 +67,14 @@ typedef struct {
 typedef struct {
     ngx_uint_t                       format;
     ngx_http_webhooks_redis_cmd_t   *cmd;
+    ngx_uint_t                       shard;     /* read one after another */
+    ngx_http_webhooks_status_queue_t  sum;
 } ngx_http_webhooks_status_ctx_t;
 
 
 static ngx_uint_t ngx_http_webhooks_status_format(ngx_http_request_t *r);
+static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_status_figures(
+    ngx_http_request_t *r, ngx_http_webhooks_status_ctx_t *ctx);
 static void ngx_http_webhooks_status_queue_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_status_cleanup(void *data);
@@ -198,16 +202,9 @@ static ngx_http_webhooks_status_queue_t  ngx_http_webhooks_status_queue;
 ngx_int_t
 ngx_http_webhooks_status_handler(ngx_http_request_t *r)
 {
-    u_char                             nkeys[NGX_INT_T_LEN];
-    size_t                             argvlen[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
     ngx_int_t                          rc;
-    ngx_str_t                          args[NGX_HTTP_WEBHOOKS_FIGURES_NARGS];
-    ngx_uint_t                         i;
-    const char                        *argv[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
     ngx_http_cleanup_t                *cln;
     ngx_http_webhooks_status_ctx_t    *ctx;
-    ngx_http_webhooks_main_conf_t     *wmcf;
-    ngx_http_webhooks_redis_script_t  *script;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -233,13 +230,6 @@ ngx_http_webhooks_status_handler(ngx_http_request_t *r)
         return ngx_http_webhooks_status_send(r, ctx->format);
     }
 
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
-
-    args[NGX_HTTP_WEBHOOKS_FIGURES_QUEUE] = wmcf->queue;
-    args[NGX_HTTP_WEBHOOKS_FIGURES_RETRY] = wmcf->retry_key;
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_FIGURES_GROUP],
-                NGX_HTTP_WEBHOOKS_GROUP);
-
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -247,27 +237,7 @@ ngx_http_webhooks_status_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
 
-    /* EVAL, not ngx_http_webhooks_redis_script(): no WAIT for a read */
-
-    script = &ngx_http_webhooks_scripts[NGX_HTTP_WEBHOOKS_SCRIPT_FIGURES];
-
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = (const char *) script->body.data;
-    argvlen[1] = script->body.len;
-    argv[2] = (const char *) nkeys;
-    argvlen[2] = ngx_sprintf(nkeys, "%d", NGX_HTTP_WEBHOOKS_FIGURES_NKEYS)
-                 - nkeys;
-
-    for (i = 0; i < NGX_HTTP_WEBHOOKS_FIGURES_NARGS; i++) {
-        argv[3 + i] = (const char *) args[i].data;
-        argvlen[3 + i] = args[i].len;
-    }
-
-    ctx->cmd = ngx_http_webhooks_redis_command(
-                                        ngx_http_webhooks_status_queue_done,
-                                        r, NGX_HTTP_WEBHOOKS_STATUS_ARGC,
-                                        argv, argvlen);
+    ctx->cmd = ngx_http_webhooks_status_figures(r, ctx);
     if (ctx->cmd == NULL) {
         /* Redis is away: no figures older than a second, but counters */
         ngx_http_webhooks_status_queue.known = 0;
@@ -335,12 +305,57 @@ ngx_http_webhooks_status_format(ngx_http_request_t *r)
 }
 
 
+/* the figures of one queue shard; the page sums them */
+
+static ngx_http_webhooks_redis_cmd_t *
+ngx_http_webhooks_status_figures(ngx_http_request_t *r,
+    ngx_http_webhooks_status_ctx_t *ctx)
+{
+    u_char                             nkeys[NGX_INT_T_LEN];
+    size_t                             argvlen[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
+    ngx_str_t                          args[NGX_HTTP_WEBHOOKS_FIGURES_NARGS];
+    ngx_uint_t                         i;
+    const char                        *argv[NGX_HTTP_WEBHOOKS_STATUS_ARGC];
+    ngx_http_webhooks_main_conf_t     *wmcf;
+    ngx_http_webhooks_redis_script_t  *script;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    args[NGX_HTTP_WEBHOOKS_FIGURES_QUEUE] = wmcf->shards[ctx->shard].queue;
+    args[NGX_HTTP_WEBHOOKS_FIGURES_RETRY] = wmcf->shards[ctx->shard].retry;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_FIGURES_GROUP],
+                NGX_HTTP_WEBHOOKS_GROUP);
+
+    /* EVAL, not ngx_http_webhooks_redis_script(): no WAIT for a read */
+
+    script = &ngx_http_webhooks_scripts[NGX_HTTP_WEBHOOKS_SCRIPT_FIGURES];
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) script->body.data;
+    argvlen[1] = script->body.len;
+    argv[2] = (const char *) nkeys;
+    argvlen[2] = ngx_sprintf(nkeys, "%d", NGX_HTTP_WEBHOOKS_FIGURES_NKEYS)
+                 - nkeys;
+
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_FIGURES_NARGS; i++) {
+        argv[3 + i] = (const char *) args[i].data;
+        argvlen[3 + i] = args[i].len;
+    }
+
+    return ngx_http_webhooks_redis_command(ngx_http_webhooks_status_queue_done,
+                                           r, NGX_HTTP_WEBHOOKS_STATUS_ARGC,
+                                           argv, argvlen);
+}
+
+
 static void
 ngx_http_webhooks_status_queue_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
     u_char                            *p, *dash;
+    off_t                              oldest;
     redisReply                        *e;
     ngx_http_webhooks_status_ctx_t    *ctx;
     ngx_http_webhooks_status_queue_t  *q;
@@ -355,12 +370,9 @@ ngx_http_webhooks_status_queue_done(void *data, redisReply *reply)
         && reply->element[1]->type == REDIS_REPLY_INTEGER
         && reply->element[3]->type == REDIS_REPLY_INTEGER)
     {
-        q->known = 1;
-        q->at = ngx_current_msec;
-        q->length = reply->element[0]->integer;
-        q->pending = reply->element[1]->integer;
-        q->retry = reply->element[3]->integer;
-        q->oldest = 0;
+        ctx->sum.length += reply->element[0]->integer;
+        ctx->sum.pending += reply->element[1]->integer;
+        ctx->sum.retry += reply->element[3]->integer;
 
         /* a stream entry's id starts with its time in ms */
         e = reply->element[2];
@@ -369,10 +381,27 @@ ngx_http_webhooks_status_queue_done(void *data, redisReply *reply)
             p = (u_char *) e->str;
             dash = ngx_strlchr(p, p + e->len, '-');
 
-            q->oldest = ngx_atoof(p, (dash ? dash : p + e->len) - p);
-            if (q->oldest < 0) {
-                q->oldest = 0;
+            oldest = ngx_atoof(p, (dash ? dash : p + e->len) - p);
+
+            if (oldest > 0
+                && (ctx->sum.oldest == 0 || oldest < ctx->sum.oldest))
+            {
+                ctx->sum.oldest = oldest;
             }
+        }
+
+        if (++ctx->shard < NGX_HTTP_WEBHOOKS_SHARDS) {
+            ctx->cmd = ngx_http_webhooks_status_figures(r, ctx);
+            if (ctx->cmd) {
+                return;
+            }
+
+            q->known = 0;
+
+        } else {
+            *q = ctx->sum;
+            q->known = 1;
+            q->at = ngx_current_msec;
         }
 
     } else {

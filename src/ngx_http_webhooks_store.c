@@ -7,50 +7,57 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_store.h"
 
 
 /*
- * Key layout (see README.md):
+ * Key layout (see README.md), where <scope> is "<prefix>{o:<org>}:" or
+ * "<prefix>{r:<owner>/<repo>}:", and <shard> "<prefix>{q<n>}:", the
+ * queue shard of a scope (ngx_http_webhooks_scope_shard()):
  *
  *   <prefix>seq:hook                     hook id counter, global
- *   <prefix>{o:<org>}:hooks              hash of one org's hooks
- *   <prefix>{r:<owner>/<repo>}:hooks     hash of one repo's hooks
- *   <prefix>seq:delivery                 delivery id counter, global
- *   <prefix>event:<guid>                 an event's payload, once per event
- *   <prefix>queue                        stream of deliveries to make:
+ *   <scope>hooks                         hash of the scope's hooks
+ *   <scope>subs                          the scope's subscription index:
+ *                                        event -> "<id> <url>" lines
+ *                                        (src/lua/lib/index.lua)
+ *   <scope>object                        a recent repository or
+ *                                        organization object taken in
+ *   <scope>user:<login>                  a recent sender object
+ *   <scope>ids, <scope>seq:id            ids made up for pings
+ *   <shard>queue                         stream of deliveries to make:
  *                                        "k" the delivery, "h" its hook
  *                                        id, "t" the target host, "d"
  *                                        how often it was put off; "s"
  *                                        its hooks hash, "p" its payload
  *                                        and "x" what the request says
  *                                        (src/lua/lib/queue.lua, send.lua)
- *   <prefix>retry                        sorted set of deliveries due
+ *   <shard>retry                         sorted set of deliveries due
  *                                        later, by time in ms: "r:<key>"
  *                                        a failed delivery to try again,
  *                                        "d<n>:<key>" one put off
- *   <scope>delivery:<id>                 hash: one delivery and its outcome
- *   <scope>deliveries:<hook id>          sorted set of a hook's deliveries
- *   <scope>lastpush                      the key of the latest push's
- *                                        payload (repos)
- *   <scope>object                        a recent repository or
- *                                        organization object taken in
- *   <prefix>user:<login>                 a recent sender object of a login
- *   <prefix>ids                          ids made up for pings: "r:<repo>",
- *                                        "o:<org>", "u:<login>"
+ *   <shard>seq                           the shard's delivery counter:
+ *                                        ids are seq * SHARDS + n
+ *   <shard>delivery:<id>                 hash: one delivery and its outcome
+ *   <shard>deliveries:<hook id>          sorted set of a hook's deliveries
+ *   <shard>event:<guid>                  an event's payload, once per
+ *                                        event and shard
+ *   <shard>seen:<guid>:<r|o>             an idempotent step done: its count
+ *   <shard>lastpush:r:<owner>/<repo>     the key of the latest push's
+ *                                        payload
  *   <prefix>idempotency:<key>            the event an Idempotency-Key took
  *                                        in: "<sha1> <guid> <deliveries>"
  *
- * where <scope> is "<prefix>{o:<org>}:" or "<prefix>{r:<owner>/<repo>}:".
  * Deliveries and payloads expire after webhooks_delivery_retention.
  *
  * Names are lowercased.  A hooks hash maps "<id>" to the stored hook,
  * "<id>:v" to its public view (rendered once, when written), "<id>:c" to
  * the OAuth app that created it ("" for a user), "<id>:lr" to its last
  * response, "<id>:fs" to when its deliveries started failing, and
- * "name" to the org or repo name as first spelled.  The
- * hash tag keeps one org's or repo's keys in one cluster slot, so every
- * script of src/lua/ but those of the queue touches one slot only.
+ * "name" to the org or repo name as first spelled.  Every script of
+ * src/lua/ touches the keys of one hash tag, one Redis Cluster slot: a
+ * scope's or a shard's.  What spans both is done in steps, each safe to
+ * run again.
  */
 
 
@@ -113,6 +120,113 @@ ngx_http_webhooks_seq_key(ngx_pool_t *pool, ngx_str_t *prefix,
 
     key->data = p;
     key->len = ngx_sprintf(p, "%Vseq:hook", prefix) - p;
+
+    return NGX_OK;
+}
+
+
+/* the keys of each queue shard, made once at configuration */
+
+ngx_int_t
+ngx_http_webhooks_shards(ngx_pool_t *pool,
+    ngx_http_webhooks_main_conf_t *wmcf)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_uint_t                  i;
+    ngx_http_webhooks_shard_t  *sh;
+
+    sh = ngx_pcalloc(pool, NGX_HTTP_WEBHOOKS_SHARDS
+                           * sizeof(ngx_http_webhooks_shard_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    wmcf->shards = sh;
+
+    len = wmcf->prefix.len + sizeof("{q}:queue") + NGX_INT_T_LEN;
+
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        p = ngx_pnalloc(pool, 4 * len + NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        sh[i].prefix.data = p;
+        sh[i].prefix.len = ngx_sprintf(p, "%V{q%ui}:", &wmcf->prefix, i) - p;
+        p += sh[i].prefix.len;
+
+        sh[i].queue.data = p;
+        sh[i].queue.len = ngx_sprintf(p, "%Vqueue", &sh[i].prefix) - p;
+        p += sh[i].queue.len;
+
+        sh[i].retry.data = p;
+        sh[i].retry.len = ngx_sprintf(p, "%Vretry", &sh[i].prefix) - p;
+        p += sh[i].retry.len;
+
+        sh[i].seq.data = p;
+        sh[i].seq.len = ngx_sprintf(p, "%Vseq", &sh[i].prefix) - p;
+        p += sh[i].seq.len;
+
+        sh[i].number.data = p;
+        sh[i].number.len = ngx_sprintf(p, "%ui", i) - p;
+    }
+
+    p = ngx_pnalloc(pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    wmcf->nshards.data = p;
+    wmcf->nshards.len = ngx_sprintf(p, "%d", NGX_HTTP_WEBHOOKS_SHARDS) - p;
+
+    return NGX_OK;
+}
+
+
+/* the queue shard of an org or a repo: CRC32 of "o:<org>" or "r:<repo>" */
+
+ngx_http_webhooks_shard_t *
+ngx_http_webhooks_scope_shard(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_route_t *rt)
+{
+    uint32_t  crc;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) (rt->scope == NGX_HTTP_WEBHOOKS_ORG
+                                       ? "o:" : "r:"), 2);
+    ngx_crc32_update(&crc, rt->key.data, rt->key.len);
+    ngx_crc32_final(crc);
+
+    return &wmcf->shards[crc % NGX_HTTP_WEBHOOKS_SHARDS];
+}
+
+
+/* "<shard prefix><what><arg>" */
+
+ngx_int_t
+ngx_http_webhooks_shard_key(ngx_pool_t *pool, ngx_http_webhooks_shard_t *sh,
+    const char *what, ngx_str_t *arg, ngx_str_t *key)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(what);
+
+    p = ngx_pnalloc(pool, sh->prefix.len + len + (arg ? arg->len : 0));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    p = ngx_cpymem(p, sh->prefix.data, sh->prefix.len);
+    p = ngx_cpymem(p, what, len);
+
+    if (arg) {
+        p = ngx_cpymem(p, arg->data, arg->len);
+    }
+
+    key->len = p - key->data;
 
     return NGX_OK;
 }

@@ -29,6 +29,13 @@ ngx_int_t ngx_http_webhooks_scope_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_http_webhooks_route_t *rt, const char *what, ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_seq_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_str_t *key);
+ngx_int_t ngx_http_webhooks_shards(ngx_pool_t *pool,
+    ngx_http_webhooks_main_conf_t *wmcf);
+ngx_http_webhooks_shard_t *ngx_http_webhooks_scope_shard(
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_http_webhooks_route_t *rt);
+ngx_int_t ngx_http_webhooks_shard_key(ngx_pool_t *pool,
+    ngx_http_webhooks_shard_t *sh, const char *what, ngx_str_t *arg,
+    ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_str_t *what, ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_field(redisReply *pairs, const char *name,

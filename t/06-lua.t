@@ -99,9 +99,15 @@ SKIP: {
 }
 
 ###############################################################################
-# against Redis
+# against Redis, a cluster node that serves every slot: a script that
+# touches keys of two slots fails there
 
-$t->start_redis;
+$t->start_redis('--cluster-enabled', 'yes', '--cluster-port', $t->port(2),
+    '--cluster-config-file', $t->testdir . '/nodes.conf');
+$t->redis('CLUSTER', 'ADDSLOTSRANGE', 0, 16383);
+ok($t->wait_for(sub {
+    $t->redis('CLUSTER', 'INFO') =~ /cluster_state:ok/ }, 10),
+   'a one-node cluster serves every slot');
 
 my %sha;
 for my $n (@names) {
@@ -120,10 +126,13 @@ sub run {
 
 my $P = 'wh:';
 my $HOOKS = "$P\{r:o/r}:hooks";
+my $SUBS = "$P\{r:o/r}:subs";
 my $SCOPE = "$P\{r:o/r}:";
-my $Q = "${P}queue";
-my $RETRY = "${P}retry";
-my $SEQ = "${P}seq:delivery";
+my $SP = "$P\{q3}:";
+my $Q = "${SP}queue";
+my $RETRY = "${SP}retry";
+my $SEQ = "${SP}seq";
+my $NOW = '2026-01-01T00:00:00Z';
 
 sub hook {
     my ($id, $url, @events) = @_;
@@ -131,50 +140,80 @@ sub hook {
         events => \@events, config => { url => $url } });
 }
 
-# save: create, then what it refuses
+# save: create, then what it refuses; the subscription index follows
 my $h1 = hook(1, 'http://a.example/x', 'push');
-is_deeply(run('save', $HOOKS, 1, '', $h1, '{"v":1}', '', 'O/R', 20),
+is_deeply(run('save', $HOOKS, $SUBS, 1, '', $h1, '{"v":1}', '', 'O/R', 20),
           ['ok', 'O/R'], 'save: a hook created');
-is_deeply(run('save', $HOOKS, 1, '', $h1, '{}', '', 'o/r', 20), ['exists'],
-          'save: not created twice');
-is_deeply(run('save', $HOOKS, 1, 'old', $h1, '{}', '', 'o/r', 20),
+is_deeply(run('save', $HOOKS, $SUBS, 1, '', $h1, '{}', '', 'o/r', 20),
+          ['exists'], 'save: not created twice');
+is_deeply(run('save', $HOOKS, $SUBS, 1, 'old', $h1, '{}', '', 'o/r', 20),
           ['conflict'], 'save: not over a hook changed since');
-is_deeply(run('save', $HOOKS, 2, '', hook(2, 'http://a.example/x', 'push'),
-              '{}', '', 'o/r', 20),
+is_deeply(run('save', $HOOKS, $SUBS, 2, '',
+              hook(2, 'http://a.example/x', 'push'), '{}', '', 'o/r', 20),
           ['duplicate'], 'save: no second hook of a URL for an event');
-is_deeply(run('save', $HOOKS, 2, '', hook(2, 'http://b.example/', 'push'),
-              '{}', '', 'o/r', 1),
+is_deeply(run('save', $HOOKS, $SUBS, 2, '',
+              hook(2, 'http://b.example/', 'push'), '{}', '', 'o/r', 1),
           ['cap', 'push'], 'save: no more hooks for an event than the cap');
 is($t->redis('HGET', $HOOKS, '1:v'), '{"v":1}', 'save: the view stored');
+is_deeply(run('save', $HOOKS, $SUBS, 3, '',
+              hook(3, 'http://c.example/', 'issues'), '{}', '', 'o/r', 20),
+          ['ok', 'O/R'], 'save: a hook of another event');
+is($t->redis('HGET', $SUBS, 'push'), '1 http://a.example/x',
+   'save: the index has the subscriber of push');
 
-# intake: one delivery per subscribed hook, under an idempotency key once
+# subs: only the event's subscribers, the index built when missing
+my @subs = ($HOOKS, $SUBS, "${SCOPE}object", "${SCOPE}user:u");
+is_deeply(run('subs', @subs, 'push', '{"o":1}', '{"u":1}'),
+          [1, 'http://a.example/x'], 'subs: the hook that takes push');
+is_deeply(run('subs', @subs, 'fork', '', ''), [], 'subs: none for fork');
+$t->redis('DEL', $SUBS);
+is_deeply(run('subs', @subs, 'issues', '', ''), [3, 'http://c.example/'],
+          'subs: the index built again');
+is($t->redis('GET', "${SCOPE}user:u"), '{"u":1}', 'subs: the sender kept');
+is_deeply(run('subs', "$P\{r:x/y}:hooks", "$P\{r:x/y}:subs",
+              "$P\{r:x/y}:object", "$P\{r:x/y}:user:", 'push', '', ''), [],
+          'subs: a scope without hooks');
+is($t->redis('EXISTS', "$P\{r:x/y}:subs"), 0,
+   'subs: no index for a scope without hooks');
+
+# intake: one delivery per subscriber in the shard; ids end in the shard
 $t->redis('XGROUP', 'CREATE', $Q, 'senders', '$', 'MKSTREAM');
-my @intake = ("${P}event:g1", $Q, $SEQ, $HOOKS, $P, $RETRY,
-    "${P}idempotency:k1",
-    'g1', 'push', 3600, '2026-01-01T00:00:00Z', '', 42, '', 0,
-    '{"ref":"x"}', $SCOPE, 42, '', '', '', '', "${P}user:u", '', 100, 1);
+my @intake = ("${SP}event:g1", $Q, $SEQ, $RETRY, "${SP}seen:g1:r",
+    "${SP}lastpush:r:o/r",
+    'g1', 'push', 3600, $NOW, '', 42, '', 0, '{"ref":"x"}', 3, 8, $HOOKS,
+    'repository', 42, 100, 1, 1, 1, 'http://a.example/x');
 is(run('intake', @intake), 1, 'intake: one delivery queued');
 is($t->redis('XLEN', $Q), 1, 'intake: one entry in the stream');
-my $rec = { @{$t->redis('HGETALL', "${SCOPE}delivery:1")} };
-is_deeply([@$rec{qw(guid event hook status attempt auto payload)}],
-          ['g1', 'push', 1, 'queued', 1, 1, "${P}event:g1"],
-          'intake: the delivery recorded');
-is($t->redis('GET', "${P}event:g1"), '{"ref":"x"}', 'intake: the payload');
-is($t->redis('GET', "${SCOPE}lastpush"), "${P}event:g1",
+my $rec = { @{$t->redis('HGETALL', "${SP}delivery:11")} };
+is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
+          [11, 'g1', 'push', 1, 'queued', 1, 1, "${SP}event:g1",
+           'a.example'], 'intake: the delivery recorded, id 1 * 8 + 3');
+is($t->redis('GET', "${SP}event:g1"), '{"ref":"x"}', 'intake: the payload');
+is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g1",
    'intake: a push is the latest push');
-is_deeply(run('intake', @intake), ['replay', 'g1', 1],
-          'intake: the same idempotency key replays the first answer');
-my @other = @intake;
-$other[15] = '{"ref":"y"}';
-is_deeply(run('intake', @other), ['conflict'],
-          'intake: the same key with another payload conflicts');
+is(run('intake', @intake), 1, 'intake: the same step again: its count');
 is($t->redis('XLEN', $Q), 1, 'intake: nothing queued again');
 
 my @full = @intake;
-$full[6] = $P;
-$full[25] = '';
-$full[24] = 1;
+$full[4] = "${SP}seen:g2:r";
+$full[20] = 1;
 is(run('intake', @full), -1, 'intake: a full queue queues nothing');
+$full[24] = $full[23] = ();
+splice(@full, 23);
+$full[22] = '';
+is(run('intake', @full), 0, 'intake: no subscriber, no check of the queue');
+
+# idem: claimed, resumed, finished, replayed; another event conflicts
+my $IK = "${P}idempotency:k1";
+is_deeply(run('idem', $IK, 'g1', 'push', '{"a":1}', 3600, ''), ['new'],
+          'idem: a new key');
+is_deeply(run('idem', $IK, 'g9', 'push', '{"a":1}', 3600, ''),
+          ['resume', 'g1'], 'idem: unfinished: the first GUID again');
+is(run('idem', $IK, 'g1', 'push', '', 3600, 2), 1, 'idem: finished');
+is_deeply(run('idem', $IK, 'g9', 'push', '{"a":1}', 3600, ''),
+          ['replay', 'g1', 2], 'idem: the first answer again');
+is_deeply(run('idem', $IK, 'g9', 'push', '{"a":2}', 3600, ''),
+          ['conflict'], 'idem: another payload conflicts');
 
 # the entry as the sender reads it
 my $read = scalar $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 1,
@@ -182,75 +221,103 @@ my $read = scalar $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 1,
 my ($eid, $fields) = @{$read->[0][1][0]};
 my %e = @$fields;
 is_deeply([@e{qw(k h t s p x)}],
-          ["${SCOPE}delivery:1", 1, 'a.example', $HOOKS, "${P}event:g1",
+          ["${SP}delivery:11", 1, 'a.example', $HOOKS, "${SP}event:g1",
            'g1 push 1 1 repository 42'],
           'intake: the stream entry says what the sender needs');
 
-is_deeply(run('fetch', "${SCOPE}delivery:1", $HOOKS, "${P}event:g1", 1),
-          [$h1, '{"ref":"x"}'], 'fetch: the hook and the payload');
-is(run('fetch', "${SCOPE}delivery:9", $HOOKS, "${P}event:g1", 1), undef,
+is(run('fetch', "${SP}delivery:11", "${SP}event:g1"), '{"ref":"x"}',
+   'fetch: the payload');
+is(run('fetch', "${SP}delivery:9", "${SP}event:g1"), undef,
    'fetch: nil for a delivery gone');
-my $take = run('take', "${SCOPE}delivery:1");
-is_deeply([$take->[1], $take->[2]], [$h1, '{"ref":"x"}'],
-          'take: the record, its hook and payload');
-is(run('follow', "${SCOPE}lastpush"), '{"ref":"x"}',
+ok(!eval { run('fetch', "${SP}delivery:11", "$P\{q4}:event:g1"); 1 }
+   && $@ =~ /CROSSSLOT/, 'fetch: keys of two shards refused by the cluster')
+    or diag $@;
+my $take = run('take', "${SP}delivery:11");
+is($take->[1], '{"ref":"x"}', 'take: the record and its payload');
+is(run('follow', "${SP}lastpush:r:o/r"), '{"ref":"x"}',
    'follow: the latest push');
 
 is_deeply(run('figures', $Q, $RETRY, 'senders'), [1, 1, $eid, 0],
           'figures: one entry, pending');
 
-# done: a failure to try again, the entry acknowledged
-is(run('done', "${SCOPE}delivery:1", $Q, $RETRY, $eid, 'senders', 3600,
-       '{"code":500}', $HOOKS, 1, 'failed', 5000, 1000, 0, '',
-       "${P}event:g1", 'status', 'Internal Server Error',
-       'status_code', 500), 1, 'done: recorded');
-is($t->redis('HGET', "${SCOPE}delivery:1", 'status_code'), 500,
-   'done: the outcome in the record');
+# outcome, in the scope, then done, in the shard
+is(run('outcome', $HOOKS, $SUBS, 1, 'failed', 1000, 0, '{"code":500}', ''),
+   1, 'outcome: recorded');
 is($t->redis('HGET', $HOOKS, '1:lr'), '{"code":500}',
-   'done: the hook\'s last response');
-is($t->redis('ZSCORE', $RETRY, "r:${SCOPE}delivery:1"), 5000,
+   'outcome: the hook\'s last response');
+is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
+is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
+   'outcome: 0 for a hook gone');
+is(run('done', "${SP}delivery:11", $Q, $RETRY, "${SP}event:g1", $eid,
+       'senders', 3600, 'failed', 5000, 'status', 'Internal Server Error',
+       'status_code', 500), 1, 'done: recorded');
+is($t->redis('HGET', "${SP}delivery:11", 'status_code'), 500,
+   'done: the outcome in the record');
+is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
 is($t->redis('XLEN', $Q), 0, 'done: the entry gone from the stream');
 
 # promote: the failed one tried again as a delivery of its own
 is_deeply(run('promote', $RETRY, $Q, $SEQ, 6000, 10, 3600,
-              '2026-01-01T00:01:00Z'), [1, ''], 'promote: one due');
-my %r2 = @{$t->redis('HGETALL', "${SCOPE}delivery:2")};
-is_deeply([@r2{qw(guid attempt redelivery status)}], ['g1', 2, 0, 'queued'],
+              '2026-01-01T00:01:00Z', 3, 8), [1, ''], 'promote: one due');
+my %r2 = @{$t->redis('HGETALL', "${SP}delivery:19")};
+is_deeply([@r2{qw(guid attempt redelivery status host)}],
+          ['g1', 2, 0, 'queued', 'a.example'],
           'promote: the same GUID, its attempt counted');
 
-# defer: put off; unthrottled, the bare prefix is never touched
+# defer: put off
 $read = scalar $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 1,
                   'STREAMS', $Q, '>');
 $eid = $read->[0][1][0][0];
-is(run('defer', $Q, $RETRY, $P, $eid, 'senders', 7000,
-       "d1:${SCOPE}delivery:2", ''), 1, 'defer: put off');
-is($t->redis('EXISTS', $P), 0, 'defer: the bare prefix untouched');
-is($t->redis('ZSCORE', $RETRY, "d1:${SCOPE}delivery:2"), 7000,
+is(run('defer', $Q, $RETRY, "${SP}delivery:19", $eid, 'senders', 7000,
+       "d1:${SP}delivery:19", ''), 1, 'defer: put off');
+is($t->redis('ZSCORE', $RETRY, "d1:${SP}delivery:19"), 7000,
    'defer: due later');
 is_deeply(run('figures', $Q, $RETRY, 'senders'), [0, 0, '', 1],
           'figures: none pending, one due later');
 
 # list: newest first, one more than asked for when there are more
-my $page = run('list', "${SCOPE}deliveries:1", $SCOPE, '+inf', 2, '', '');
-is_deeply([map { $_->[0] } @{$page->[0]}], [2, 1], 'list: newest first');
-$page = run('list', "${SCOPE}deliveries:1", $SCOPE, '+inf', 2, 'failure',
-            '');
-is_deeply([map { $_->[0] } @{$page->[0]}], [1], 'list: failures only');
+my $page = run('list', "${SP}deliveries:1", '+inf', 2, '', '');
+is_deeply([map { $_->[0] } @{$page->[0]}], [19, 11], 'list: newest first');
+$page = run('list', "${SP}deliveries:1", '+inf', 2, 'failure', '');
+is_deeply([map { $_->[0] } @{$page->[0]}], [11], 'list: failures only');
 
-# context: ids made up once
-my $c = run('context', "${SCOPE}object", "${P}user:u", "${P}ids",
-            "${P}seq:id", 'r:o/r', 'u:u', 'u:o');
-my $again = run('context', "${SCOPE}object", "${P}user:u", "${P}ids",
-                "${P}seq:id", 'r:o/r', 'u:u', 'u:o');
+# enqueue: a ping, in the shard
+is(run('enqueue', "${SP}event:p1", $Q, $SEQ, $RETRY, 'p1', 'ping', 3600, $NOW,
+       '', '', '', 0, '{"zen":1}', 3, 8, $HOOKS, 1, 'http://a.example/x',
+       'repository', 42, 100), 27, 'enqueue: a ping queued');
+
+# visible, then bulk: the last attempt of g1, failed, redelivered
+$t->redis('HSET', "${SP}delivery:19", 'status', 'failed', 'status_code', 502,
+          'delivered_at', $NOW);
+is_deeply(run('visible', $HOOKS, '', ''), [1, 'a.example', 3, 'c.example'],
+          'visible: the hooks, with their hosts');
+is_deeply(run('bulk', $Q, $SEQ, $RETRY, '', '9999', 10, '', '', 3600, $NOW,
+              100, 3, 8, $HOOKS, 1, 'a.example'), [1, '', ''],
+          'bulk: the failed delivery redelivered');
+is($t->redis('HGET', "${SP}delivery:35", 'redelivery'), 1,
+   'bulk: as a redelivery, in the shard');
+
+# context: ids made up once, in the scope
+my @ctx = ("${SCOPE}object", "${SCOPE}user:u", "${SCOPE}ids",
+           "${SCOPE}seq:id", 'r:o/r', 'u:u', 'u:o');
+my $c = run('context', @ctx);
+my $again = run('context', @ctx);
 is_deeply([@$again[2 .. 4]], [@$c[2 .. 4]], 'context: the same ids again');
 
-# delete: the hook, its deliveries
-is(run('delete', $HOOKS, "${SCOPE}deliveries:1", 1, $SCOPE), 1,
-   'delete: the hook deleted');
-is($t->redis('EXISTS', "${SCOPE}delivery:1"), 0,
-   'delete: its deliveries too');
-is(run('delete', $HOOKS, "${SCOPE}deliveries:1", 1, $SCOPE), 0,
-   'delete: 0 for a hook gone');
+# outcome: deactivated after the failing span, out of the index
+is(run('outcome', $HOOKS, $SUBS, 1, 'failed', 2000, 500, '{}', '{"off":1}'),
+   2, 'outcome: deactivated');
+like($t->redis('HGET', $HOOKS, 1), qr/"active":false/,
+     'outcome: the hook inactive');
+is_deeply(run('subs', @subs, 'push', '', ''), [],
+          'outcome: an inactive hook takes nothing');
+
+# delete: the hook, then purge: its deliveries
+is(run('delete', $HOOKS, $SUBS, 1), 1, 'delete: the hook deleted');
+is(run('delete', $HOOKS, $SUBS, 1), 0, 'delete: 0 for a hook gone');
+ok(run('purge', "${SP}deliveries:1") >= 2, 'purge: its deliveries');
+is($t->redis('EXISTS', "${SP}delivery:11", "${SP}deliveries:1"), 0,
+   'purge: records and list gone');
 
 done_testing;

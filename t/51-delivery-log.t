@@ -630,7 +630,7 @@ my $poid = hook($PORG, "$RCV/ok/ping-o");
 # Deleting a hook deletes its deliveries.
 
 {
-    my $scope = 'webhooks:{r:octo-org/log-repo}:';
+    my $scope = $t->shard_of('r:octo-org/log-repo');
     my @mine = @{ scalar $t->redis(ZRANGE => "${scope}deliveries:$id{ok}",
         0, -1) };
     is(scalar @mine, 2, 'hook has 2 deliveries in redis');
@@ -653,8 +653,8 @@ my $poid = hook($PORG, "$RCV/ok/ping-o");
         'delete hook: delivery 404');
 }
 
-is($t->redis(XLEN => 'webhooks:queue'), 0, 'queue empty at the end');
-is($t->redis(XPENDING => 'webhooks:queue', 'senders')->[0], 0,
+is($t->queue_len, 0, 'queue empty at the end');
+is($t->pending, 0,
     'nothing pending at the end');
 
 ###############################################################################

@@ -112,14 +112,20 @@ for my $n (1 .. 3) {
 }
 sleep 1;
 is(scalar $t->received, 0, 'no delivery location: nothing sent');
-is($t->redis(XLEN => 'webhooks:queue'), 9, '9 entries in the stream');
+is($t->queue_len, 9, '9 entries in the stream');
 
 # A hook deleted while its deliveries wait: they are dropped, and their
 # entries do not stay in the queue.
 is(api(DELETE => "$RREPO/hooks/$gone")->{status}, 204,
     'hook with queued deliveries deleted');
-my $seq = $t->redis(GET => 'webhooks:seq:delivery');
-my $events = @{ scalar $t->redis(KEYS => 'webhooks:event:*') };
+my $seq = $t->delivery_seq;
+# a payload is kept once per event in each queue shard it has deliveries in
+sub events {
+    my %g = map { /:event:(.*)$/ ? ($1 => 1) : () }
+        @{ scalar $t->redis(KEYS => 'webhooks:{q*}:event:*') };
+    return scalar keys %g;
+}
+my $events = events();
 is($events, 3, '3 payloads stored');
 
 $t->stop_redis;
@@ -144,9 +150,9 @@ is(scalar $t->received, 0, 'redis down: nothing sent');
 
 my $back = time;
 $t->start_redis;
-is($t->redis(GET => 'webhooks:seq:delivery'), $seq,
+is($t->delivery_seq, $seq,
     'redis down: no delivery was numbered');
-is(scalar @{ scalar $t->redis(KEYS => 'webhooks:event:*') }, $events,
+is(events(), $events,
     'redis down: no payload was stored');
 
 {
@@ -158,10 +164,10 @@ is(scalar @{ scalar $t->redis(KEYS => 'webhooks:event:*') }, $events,
     is_deeply(\%n, { map { ("$_ /ok/q" => 1, "$_ /ok/o" => 1) } @before },
         'after redis is back: each once, to both hooks');
     ok($t->wait_for(sub { $t->pending eq '0'
-        && $t->redis(XLEN => 'webhooks:queue') == 0 }, 5),
+        && $t->queue_len == 0 }, 5),
         'after redis is back: stream and pending list empty')
         or diag('pending ' . $t->pending . ', length '
-            . $t->redis(XLEN => 'webhooks:queue'));
+            . $t->queue_len);
     is(scalar($t->received('/ok/gone')), 0,
         'the deleted hook got nothing');
 }
@@ -208,7 +214,7 @@ is(scalar(grep { defined } @guids), $N, "burst: $N events taken in");
         'burst: both workers sent some, nobody else');
 
     ok($t->wait_for(sub { $t->pending eq '0' }, 5), 'burst: nothing pending');
-    is($t->redis(XLEN => 'webhooks:queue'), 0, 'burst: stream empty');
+    is($t->queue_len, 0, 'burst: stream empty');
 
     my $r = api(GET => "$RREPO/hooks/$rh/deliveries?per_page=100");
     my @l = grep { my $g = $_->{guid}; grep { $_ eq $g } @guids }
@@ -260,7 +266,7 @@ my $killed = 0;
 
     ok($t->wait_for(sub { $t->pending eq '0' }, 5),
         'kill: pending list empty');
-    is($t->redis(XLEN => 'webhooks:queue'), 0, 'kill: stream empty');
+    is($t->queue_len, 0, 'kill: stream empty');
 
     my $l = api(GET => "/repos/octo-org/kill/hooks/$kh/deliveries")->{json};
     is(scalar @$l, 1, 'kill: one entry in the log');

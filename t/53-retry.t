@@ -207,10 +207,10 @@ is(scalar $t->received(at('/status/502/g')), 1,
 
 # what was due for the deleted hook is dropped once it comes due
 my $due_end = time + 5;
-sleep 0.1 while $t->redis(ZCARD => 'webhooks:retry') && time < $due_end;
-is($t->redis(ZCARD => 'webhooks:retry'), 0, 'nothing left due later')
-    or diag explain scalar $t->redis(ZRANGE => 'webhooks:retry', 0, -1,
-        'WITHSCORES');
+sleep 0.1 while $t->retry_len && time < $due_end;
+is($t->retry_len, 0, 'nothing left due later')
+    or diag explain [ map { scalar $t->redis(ZRANGE => $_, 0, -1,
+        'WITHSCORES') } $t->shards('retry') ];
 
 ###############################################################################
 # The failing span: retries off, deactivated after 2 s of failures.
@@ -330,7 +330,7 @@ is(length $one->{json}{response}{payload}, 8192,
 # A bounded queue: nothing consumes it here, 3 entries at most.
 
 conf("    webhooks_delivery_queue_max 3;\n", '');
-$t->redis(DEL => 'webhooks:queue', 'webhooks:retry');
+$t->redis(DEL => $t->shards('queue'), $t->shards('retry'));
 my $Q = 'octo-org/full';
 my $qh = hook($Q, "$RCV/ok/q");
 is(event($Q)->{status}, 202, "queue: event $_ kept") for 1 .. 3;
@@ -339,7 +339,7 @@ is($full->{status}, 503, 'a full queue: 503');
 is($full->{headers}{'retry-after'}, '30', 'with Retry-After');
 is(decode_json($full->{body})->{message}, 'Service Unavailable',
     'and a JSON body');
-is($t->redis(XLEN => 'webhooks:queue'), 3, 'nothing more queued');
+is($t->queue_len, 3, 'nothing more queued');
 is(api(POST => "/repos/$Q/hooks/$qh/pings")->{status}, 503,
     'a ping waits too');
 

@@ -60,7 +60,6 @@ $t->run;
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'webhooks:queue';
 my $REPO = '/repos/octo-org/bulk';
 my $XREPO = "/_webhooks$REPO";
 
@@ -77,11 +76,11 @@ sub hook {
 }
 
 sub settle {
-    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0'
-        && $t->redis(XLEN => $QUEUE) == 0 }, 20), "@_: nothing pending");
+    ok($t->wait_for(sub { $t->pending() eq '0'
+        && $t->queue_len == 0 }, 20), "@_: nothing pending");
 }
 
-sub seq { scalar $t->redis(GET => 'webhooks:seq:delivery') }
+sub seq { $t->delivery_seq }
 
 my $A = hook($REPO, "$RCV/fail/a");
 my $B = hook($REPO, "$RCV/ok/b");
@@ -233,12 +232,12 @@ is_deeply($t->api(POST => "$XREPO/redeliveries", 'demo-app', {})->{json},
 
 {
     my $seq = seq();
-    $t->redis(ZADD => 'webhooks:retry', 9e12 + $_, "d1:junk$_") for 1 .. 58;
+    $t->redis(ZADD => $t->shard_of('o:octo-org') . 'retry', 9e12 + $_, "d1:junk$_") for 1 .. 58;
     my $r = api(POST => "/_webhooks/orgs/octo-org/redeliveries", {});
     is($r->{status}, 503, 'queue nearly full: 503') or diag($r->{raw});
     ok($r->{headers}{'retry-after'}, 'queue nearly full: Retry-After');
     is(seq(), $seq, 'queue nearly full: nothing queued');
-    $t->redis(ZREM => 'webhooks:retry', "d1:junk$_") for 1 .. 58;
+    $t->redis(ZREM => $t->shard_of('o:octo-org') . 'retry', "d1:junk$_") for 1 .. 58;
 }
 
 ###############################################################################

@@ -51,7 +51,6 @@ $t->run;
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'webhooks:queue';
 
 sub hook {
     my ($path, $url) = @_;
@@ -95,7 +94,7 @@ sub post {
         headers => \%h, timeout => 10);
 }
 
-sub entries { scalar $t->redis(XLEN => $QUEUE) }
+sub entries { scalar $t->queue_len }
 
 # Waits for every (guid, hook) pair, then for stragglers; returns the
 # tally of the GUIDs the receivers got for the events of $n.
@@ -103,7 +102,7 @@ sub delivered_once {
     my ($tag, $guids, $least) = @_;
     ok($t->wait_for(sub { !$t->lost($guids, \@hooks, $t->tally($guids)) },
         20), "$tag: every hook got the event");
-    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 10),
+    ok($t->wait_for(sub { $t->pending() eq '0' }, 10),
         "$tag: nothing pending");
     sleep 0.5;
     my $n = $t->tally($guids);
@@ -164,7 +163,7 @@ sub guids_of {
 # The same key with another event: 422, nothing queued.
 
 {
-    my $seq = scalar $t->redis(GET => 'webhooks:seq:delivery');
+    my $seq = $t->delivery_seq;
     my $r = post('key-1', payload(2));
     is($r->{status}, 422, 'another payload: 422') or diag($r->{raw});
     like($r->{json}{message}, qr/Idempotency-Key/, 'another payload: says why');
@@ -175,7 +174,7 @@ sub guids_of {
     $r = post('key-1', payload(1), 'issues');
     is($r->{status}, 422, 'another event name: 422') or diag($r->{raw});
 
-    is(scalar $t->redis(GET => 'webhooks:seq:delivery'), $seq,
+    is($t->delivery_seq, $seq,
         'another payload: no delivery made');
     is_deeply([ guids_of(2) ], [], 'another payload: nothing delivered');
 }
@@ -184,7 +183,7 @@ sub guids_of {
 # Bounds of the key: 1 to 255 visible ASCII characters.
 
 {
-    my $seq = scalar $t->redis(GET => 'webhooks:seq:delivery');
+    my $seq = $t->delivery_seq;
     for my $bad ('', 'a b', 'x' x 256, "caf\xc3\xa9", '""', '"a"b"') {
         my $r = post($bad, payload(3));
         is($r->{status}, 422, 'bad key ' . length($bad) . ' bytes: 422')
@@ -192,7 +191,7 @@ sub guids_of {
         is($r->{json}{errors}[0]{field}, 'Idempotency-Key',
             'bad key: the field');
     }
-    is(scalar $t->redis(GET => 'webhooks:seq:delivery'), $seq,
+    is($t->delivery_seq, $seq,
         'bad keys: nothing queued');
 
     my $long = 'k' x 255;
@@ -275,7 +274,7 @@ for my $i (1 .. 3) {
     my $a = post('key-k9', payload(19));
     is($a->{status}, 202, 'kill after: taken in');
     ok($t->wait_for(sub { !$t->lost([ $a->{json}{guid} ], \@hooks,
-        $t->tally([ $a->{json}{guid} ])) && $t->pending($QUEUE) eq '0' }, 20),
+        $t->tally([ $a->{json}{guid} ])) && $t->pending() eq '0' }, 20),
         'kill after: delivered before the kill');
     my @w = $t->worker_pids;
     kill 'KILL', @w;

@@ -53,7 +53,6 @@ $t->run;
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'webhooks:queue';
 
 sub hook {
     my ($path, $url) = @_;
@@ -100,9 +99,9 @@ sub check {
     my @lost = $t->lost($guids, $hooks, $n);
     note(sprintf "$tag: all there %.1f s after the burst", time - $start)
         unless @lost;
-    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 10),
+    ok($t->wait_for(sub { $t->pending() eq '0' }, 10),
         "$tag: nothing pending")
-        or diag('pending: ' . $t->pending($QUEUE));
+        or diag('pending: ' . $t->pending());
     # An attempt still on its way after its entry was done elsewhere.
     sleep 1;
     $n = $t->tally($guids);
@@ -207,9 +206,9 @@ my $killed = 0;
 
     my $at = time;
     $t->reload;
-    ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 20),
+    ok($t->wait_for(sub { $t->pending() eq '0' }, 20),
         'slow reload: done')
-        or diag('pending: ' . $t->pending($QUEUE));
+        or diag('pending: ' . $t->pending());
     sleep 1;
     my @got = $t->received('/slow/reload');
     is(scalar @got, 1, 'slow reload: sent once, by the old worker')
@@ -230,7 +229,7 @@ my $killed = 0;
         my $at = time;
         $t->stop;
         $took = time - $at;
-        $left = $t->pending($QUEUE);
+        $left = $t->pending();
     });
     note(sprintf 'stop: nginx stopped in %.1f s, leaving %s entries pending',
         $took, $left);
@@ -246,8 +245,8 @@ my $killed = 0;
 
 ###############################################################################
 
-is($t->pending($QUEUE), 0, 'XPENDING is 0 at the end');
-is($t->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
+is($t->pending(), 0, 'XPENDING is 0 at the end');
+is($t->queue_len, 0, 'the queue stream is empty at the end');
 
 $t->stop;
 $t->log_ok(undef, allow => qr/process \Q$killed\E exited on signal 9/,

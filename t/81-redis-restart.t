@@ -55,7 +55,6 @@ $t->run;
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'webhooks:queue';
 my $REPO = '/repos/octo-org/restart';
 
 sub hook {
@@ -186,8 +185,8 @@ $t->wait_for(sub { $n = $t->tally(\@guids);
 my @lost = $t->lost(\@guids, \@hooks, $n);
 note(sprintf 'all there %.1f s after redis came back', time - $back)
     unless @lost;
-ok($t->wait_for(sub { $t->pending($QUEUE) eq '0' }, 10), 'nothing pending')
-    or diag('pending: ' . $t->pending($QUEUE));
+ok($t->wait_for(sub { $t->pending() eq '0' }, 10), 'nothing pending')
+    or diag('pending: ' . $t->pending());
 sleep 1;
 $n = $t->tally(\@guids);
 my @dup = grep { $n->{$_} > 1 } sort keys %$n;
@@ -209,8 +208,8 @@ if (@lost) {
 my @refused = grep { $_->{status} eq '503' && $_->{guid} } @ev;
 is(scalar @refused, 0, 'a 503 names no GUID');
 
-is($t->pending($QUEUE), 0, 'XPENDING is 0 at the end');
-is($t->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
+is($t->pending(), 0, 'XPENDING is 0 at the end');
+is($t->queue_len, 0, 'the queue stream is empty at the end');
 
 my $r = $t->api(GET => "$REPO/hooks", $TOK);
 is($r->{status}, 200, 'the API answers again');

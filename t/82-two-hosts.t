@@ -59,7 +59,7 @@ is($B->redis_port, $A->redis_port, 'on one redis');
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'wh82:queue';
+my $PREFIX = 'wh82:';
 
 # Hooks made on A, seen by both (B lists them).
 sub hook {
@@ -109,9 +109,9 @@ sub check {
     my @lost = $A->lost($guids, $hooks, $n);
     note(sprintf "$tag: all there %.1f s after the burst", time - $start)
         unless @lost;
-    ok($A->wait_for(sub { $A->pending($QUEUE) eq '0' }, 10),
+    ok($A->wait_for(sub { $A->pending(undef, $PREFIX) eq '0' }, 10),
         "$tag: nothing pending")
-        or diag('pending: ' . $A->pending($QUEUE));
+        or diag('pending: ' . $A->pending(undef, $PREFIX));
     sleep 1;
     ($n, $by) = $A->tally($guids);
     my @dup = grep { $n->{$_} > 1 } sort keys %$n;
@@ -190,8 +190,8 @@ my $dead = 0;
 
 ###############################################################################
 
-is($A->pending($QUEUE), 0, 'XPENDING is 0 at the end');
-is($A->redis(XLEN => $QUEUE), 0, 'the queue stream is empty at the end');
+is($A->pending(undef, $PREFIX), 0, 'XPENDING is 0 at the end');
+is($A->queue_len($PREFIX), 0, 'the queue stream is empty at the end');
 
 $A->stop;    # already dead
 $B->stop;

@@ -113,7 +113,6 @@ $t->run;
 
 my $TOK = 'demo-owner';
 my $J = JSON::PP->new->canonical;
-my $QUEUE = 'webhooks:queue';
 my $REPO = '/repos/octo-org/failover';
 
 sub hook {
@@ -218,9 +217,9 @@ my $n;
 $t->wait_for(sub { $n = $t->tally(\@guids);
     !$t->lost(\@guids, \@hooks, $n) }, 60);
 my @lost = $t->lost(\@guids, \@hooks, $n);
-ok($t->wait_for(sub { $master->pending($QUEUE) eq '0' }, 20),
+ok($t->wait_for(sub { $master->pending() eq '0' }, 20),
     'nothing pending on the new master')
-    or diag('pending: ' . $master->pending($QUEUE));
+    or diag('pending: ' . $master->pending());
 is(scalar @lost, 0, 'no delivery lost (' . @guids * @hooks . ' expected)')
     or diag(scalar(@lost) . ' lost: '
         . join ', ', grep {defined} @lost[0 .. 19]);

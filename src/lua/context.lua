@@ -1,9 +1,11 @@
 -- context: what a ping tells about its repository or organization and
 -- sender: the objects last taken in, and ids made up when there are none.
 --
+-- All its keys are the scope's.
+--
 -- KEYS[1] object        the scope's object
--- KEYS[2] sender        the sender's object
--- KEYS[3] ids           the ids made up
+-- KEYS[2] sender        the sender's object in the scope
+-- KEYS[3] ids           the ids made up in the scope
 -- KEYS[4] seq           their counter
 -- ARGV[1] scope_field   the scope's field in KEYS[3]
 -- ARGV[2] sender_field  the sender's field in KEYS[3]

@@ -1,10 +1,9 @@
 -- defer: a delivery put off: its hook or host has as many in flight as
 -- it may have in this worker, or a limit of nginx's refused it.
 --
--- KEYS[1] queue        the stream of deliveries
--- KEYS[2] retry        the retry set
--- KEYS[3] delivery     the delivery when throttled, else the bare prefix
---                      (never touched)
+-- KEYS[1] queue        the shard's stream of deliveries
+-- KEYS[2] retry        the shard's retry set
+-- KEYS[3] delivery     the delivery
 -- ARGV[1] entry        the stream entry id
 -- ARGV[2] group        the consumer group
 -- ARGV[3] when         when to queue it again (ms)

@@ -1,13 +1,10 @@
--- fetch: what the sender reads of a delivery its stream entry describes:
--- the hook and the payload, if the delivery is still there.
+-- fetch: what the sender reads in the queue shard of a delivery its
+-- stream entry describes: the payload, if the delivery is still there.
+-- Its hook it reads from the scope, with a command of its own.
 --
 -- KEYS[1] delivery    the delivery
--- KEYS[2] hooks       the hooks hash
--- KEYS[3] payload     the payload
--- ARGV[1] hook        the hook id
+-- KEYS[2] payload     the payload
 --
--- Reply: {the stored hook, the payload}, either nil when gone, or nil when
--- the delivery is.
+-- Reply: the payload, or nil when it or the delivery is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return {redis.call('HGET', KEYS[2], ARGV[1]),
-        redis.call('GET', KEYS[3])}
+return redis.call('GET', KEYS[2])

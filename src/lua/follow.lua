@@ -1,9 +1,11 @@
--- follow: the value of the key another key names: the latest push's
--- payload.
+-- follow: the latest push's payload, from the key in the queue shard
+-- that names it.
+--
+-- lib: shard
 --
 -- KEYS[1] pointer     the key that names it
 --
 -- Reply: the value, or nil.
 local k = redis.call('GET', KEYS[1])
-if not k then return false end
+if not inside(shard(KEYS[1]), k) then return false end
 return redis.call('GET', k)

@@ -1,8 +1,11 @@
 -- save: a hook created or replaced, unless another hook of the scope has
 -- the same URL and an event in common, or an event would have more hooks
--- than allowed.
+-- than allowed.  The scope's subscription index follows.
+--
+-- lib: index
 --
 -- KEYS[1] hooks       the hooks hash
+-- KEYS[2] subs        the scope's subscription index
 -- ARGV[1] id          the hook id
 -- ARGV[2] stored      the stored hook expected ("" to create)
 -- ARGV[3] hook        the new hook
@@ -46,4 +49,5 @@ redis.call('HSET', KEYS[1], id, new, id .. ':v', ARGV[4],
            id .. ':c', ARGV[5])
 if doc.active then redis.call('HDEL', KEYS[1], id .. ':fs') end
 redis.call('HSETNX', KEYS[1], 'name', ARGV[6])
+reindex(KEYS[1], KEYS[2])
 return {'ok', redis.call('HGET', KEYS[1], 'name')}

@@ -1,18 +1,22 @@
 #!/usr/bin/perl
 # Creates <count> push hooks spread over <repos> repositories
-# (<owner>/m0 .. m<repos - 1>) through the API, on one keep-alive
-# connection, each request in one write; prints how many were created
-# (201).
+# (<owner>/m0 .. m<repos - 1>, or <owner>/<name> when named) through the
+# API, on one keep-alive connection, each request in one write; prints how
+# many were created (201).  With events, the hooks take those instead of
+# push, one each in turn.
 # Usage: hooks.pl <port> <owner> <count> <repos> <receiver url>
+#                 [<name> <event,...>]
 use strict;
 use warnings;
 use IO::Socket::INET;
 
-my ($port, $owner, $count, $repos, $url) = @ARGV;
+my ($port, $owner, $count, $repos, $url, $name, $events) = @ARGV;
+my @events = split /,/, $events // 'push';
 my ($s, $created) = (undef, 0);
 for my $i (0 .. $count - 1) {
-    my $repo = "m" . ($i % $repos);
-    my $body = qq({"events":["push"],"config":{"url":"$url/$i",)
+    my $repo = $name // "m" . ($i % $repos);
+    my $event = $events[$i % @events];
+    my $body = qq({"events":["$event"],"config":{"url":"$url/$i",)
              . qq("content_type":"json","secret":"bench-secret"}});
     $s //= IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
         or die "connect: $!";

@@ -149,13 +149,47 @@ sub _resp_read {
     die "bad redis reply: $line\n";
 }
 
-# Entries of the queue's consumer group not acknowledged yet, or the error.
+# Entries of the queue's consumer group not acknowledged yet, or the error:
+# of one stream, or of all the queue shards'.
 sub pending {
-    my ($self, $queue) = @_;
-    my ($r, $err) = eval {
-        $self->redis(XPENDING => $queue // 'webhooks:queue', 'senders') };
-    return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@";
+    my ($self, $queue, $prefix) = @_;
+    my $n = 0;
+    for my $q (defined $queue ? ($queue) : $self->shards('queue', $prefix)) {
+        my ($r, $err) = eval { $self->redis(XPENDING => $q, 'senders') };
+        next if defined $err && $err =~ /^NOGROUP/ && !defined $queue;
+        return defined $err ? "error: $err" : ref $r ? $r->[0] : "error: $@"
+            if defined $err || !ref $r;
+        $n += $r->[0];
+    }
+    return $n;
 }
+
+# the queue shards, as NGX_HTTP_WEBHOOKS_SHARDS in the module
+our $SHARDS = 8;
+
+sub shards {
+    my ($self, $what, $prefix) = @_;
+    $prefix //= 'webhooks:';
+    return map { "$prefix\{q$_}:$what" } 0 .. $SHARDS - 1;
+}
+
+sub shard_of {
+    my ($self, $tag) = @_;
+    require Compress::Zlib;
+    return 'webhooks:{q' . (Compress::Zlib::crc32($tag) % $SHARDS) . '}:';
+}
+
+sub _sum {
+    my ($self, $cmd, $what, $prefix) = @_;
+    my $n = 0;
+    $n += scalar($self->redis($cmd => $_)) // 0
+        for $self->shards($what, $prefix);
+    return $n;
+}
+
+sub queue_len { $_[0]->_sum(XLEN => 'queue', $_[1]) }
+sub retry_len { $_[0]->_sum(ZCARD => 'retry', $_[1]) }
+sub delivery_seq { $_[0]->_sum(GET => 'seq', $_[1]) }
 
 
 1;
@@ -185,10 +219,22 @@ An object made with C<new(redis_port =E<gt> $port)> uses a redis it does
 not own: C<start_redis> dies, and C<stop_redis> and the end of the test
 leave that redis alone.
 
-=item pending($queue)
+=item pending($queue, $prefix)
 
-The count of unacknowledged entries in the queue stream (default
-C<webhooks:queue>, group C<senders>) or C<"error: ...">.
+The count of unacknowledged entries in the queue stream (group
+C<senders>; default: all queue shards, C<webhooks:{qN}:queue>, or
+C<$prefix{qN}:queue>) or C<"error: ...">.
+
+=item shards($what, $prefix), shard_of($tag)
+
+The keys C<$what> of every queue shard (C<queue>, C<retry>, C<seq>), and
+the key prefix of the shard of a scope tag (C<"r:owner/repo">,
+C<"o:org">), as the module picks it.
+
+=item queue_len($prefix), retry_len($prefix), delivery_seq($prefix)
+
+Summed over the shards: entries in the streams, members of the retry
+sets, and the delivery counters.
 
 =back
 
