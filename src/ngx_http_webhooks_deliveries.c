@@ -40,7 +40,8 @@ static json_t *ngx_http_webhooks_item(redisReply *r);
 static void ngx_http_webhooks_take_delivery_done(void *data,
     redisReply *reply);
 static json_t *ngx_http_webhooks_delivery_json(ngx_http_request_t *r,
-    redisReply *record, redisReply *payload);
+    redisReply *record, redisReply *payload, redisReply *response);
+static json_t *ngx_http_webhooks_request_headers(redisReply *record);
 static ngx_int_t ngx_http_webhooks_ping(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static void ngx_http_webhooks_context_done(void *data, redisReply *reply);
@@ -613,7 +614,8 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_DELIVERY) {
         out = ngx_http_webhooks_json_own(r->pool,
                   ngx_http_webhooks_delivery_json(r, record,
-                                                  reply->element[1]));
+                                                  reply->element[1],
+                                                  reply->element[2]));
         ngx_http_webhooks_finish(r, out
                                     ? ngx_http_webhooks_send_log(r, out)
                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -660,9 +662,10 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
 static json_t *
 ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
-    redisReply *payload)
+    redisReply *payload, redisReply *response)
 {
     size_t       i;
+    u_char      *body;
     json_t      *out, *v;
     ngx_str_t    f;
     redisReply   fields, *e[12], ev[12];
@@ -714,9 +717,9 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
         goto failed;
     }
 
-    if (ngx_http_webhooks_field(record, "request_headers", &f) == NGX_OK) {
+    if (ngx_http_webhooks_field(record, "url", &f) == NGX_OK) {
         json_object_set_new(v, "headers",
-                            json_loadb((char *) f.data, f.len, 0, NULL));
+                            ngx_http_webhooks_request_headers(record));
     }
 
     if (payload->type == REDIS_REPLY_STRING) {
@@ -730,11 +733,24 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
         goto failed;
     }
 
-    if (ngx_http_webhooks_field(record, "response_headers", &f) == NGX_OK) {
-        json_object_set_new(v, "headers",
-                            json_loadb((char *) f.data, f.len, 0, NULL));
+    /* "<headers JSON>\n<body>" */
 
-        (void) ngx_http_webhooks_field(record, "response_body", &f);
+    if (response->type == REDIS_REPLY_STRING) {
+        f.data = (u_char *) response->str;
+        f.len = response->len;
+
+        body = ngx_strlchr(f.data, f.data + f.len, '\n');
+        if (body == NULL) {
+            body = f.data + f.len;
+        }
+
+        json_object_set_new(v, "headers",
+                            json_loadb((char *) f.data, body - f.data, 0,
+                                       NULL));
+
+        f.len = (body < f.data + f.len) ? f.data + f.len - body - 1 : 0;
+        f.data = body + 1;
+
         json_object_set_new(v, "payload",
                             ngx_http_webhooks_json_stringn(&f));
     }
@@ -745,6 +761,75 @@ failed:
 
     json_decref(out);
     return NULL;
+}
+
+
+/*
+ * The request headers of an attempt, as the sender made them: all but
+ * the signatures follow from the record, which keeps those.
+ */
+
+static json_t *
+ngx_http_webhooks_request_headers(redisReply *record)
+{
+    u_char      buf[sizeof("sha256=") + 64];
+    json_t     *h;
+    ngx_str_t   v;
+    ngx_uint_t  i;
+
+    static struct {
+        const char  *header;
+        const char  *field;
+    } from[] = {
+        { "X-GitHub-Delivery", "guid" },
+        { "X-GitHub-Event", "event" },
+        { "X-GitHub-Hook-ID", "hook" },
+        { "X-GitHub-Hook-Installation-Target-ID", "target_id" },
+        { "X-GitHub-Hook-Installation-Target-Type", "target_type" }
+    };
+
+    h = json_object();
+    if (h == NULL) {
+        return NULL;
+    }
+
+    (void) ngx_http_webhooks_field(record, "form", &v);
+
+    json_object_set_new(h, "Accept", json_string("*/*"));
+    json_object_set_new(h, "Content-Type",
+                        json_string(v.len
+                                    ? "application/x-www-form-urlencoded"
+                                    : "application/json"));
+    json_object_set_new(h, "User-Agent", json_string(NGX_HTTP_WEBHOOKS_UA));
+
+    for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+        (void) ngx_http_webhooks_field(record, from[i].field, &v);
+
+        /* no target id, no header; a target type, even empty */
+        if (v.len == 0 && i == 3) {
+            continue;
+        }
+
+        json_object_set_new(h, from[i].header,
+                            ngx_http_webhooks_json_stringn(&v));
+    }
+
+    if (ngx_http_webhooks_field(record, "s1", &v) == NGX_OK && v.len <= 64) {
+        v.len = ngx_sprintf(buf, "sha1=%V", &v) - buf;
+        v.data = buf;
+        json_object_set_new(h, "X-Hub-Signature",
+                            ngx_http_webhooks_json_stringn(&v));
+    }
+
+    if (ngx_http_webhooks_field(record, "s256", &v) == NGX_OK && v.len <= 64)
+    {
+        v.len = ngx_sprintf(buf, "sha256=%V", &v) - buf;
+        v.data = buf;
+        json_object_set_new(h, "X-Hub-Signature-256",
+                            ngx_http_webhooks_json_stringn(&v));
+    }
+
+    return h;
 }
 
 

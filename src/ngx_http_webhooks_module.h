@@ -17,6 +17,9 @@
 #define NGX_HTTP_WEBHOOKS_VERSION  "0.1.0"
 #define NGX_HTTP_WEBHOOKS_BUILD    "0001000"
 
+/* deliveries' User-Agent: GitHub-Hookshot/<7 hex digits>, as GitHub's */
+#define NGX_HTTP_WEBHOOKS_UA       "GitHub-Hookshot/" NGX_HTTP_WEBHOOKS_BUILD
+
 /* not in nginx 1.22, nor its reason phrase */
 #define NGX_HTTP_WEBHOOKS_UNPROCESSABLE  422
 

@@ -186,10 +186,6 @@ static ngx_str_t  ngx_http_webhooks_post = ngx_string("POST");
 static struct sockaddr_in  ngx_http_webhooks_sin;
 
 
-/* a build id of 7 hex digits, as in GitHub-Hookshot/044aadd */
-#define NGX_HTTP_WEBHOOKS_UA  "GitHub-Hookshot/" NGX_HTTP_WEBHOOKS_BUILD
-
-
 /* what the delivery location may log, by offset in the delivery */
 
 static struct {
@@ -1483,9 +1479,10 @@ static void
 ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
 {
     u_char        *p;
-    ngx_str_t      status, last, code, duration, req, due, off;
+    ngx_str_t      status, last, code, duration, due, off, sig1, sig256;
+    ngx_str_t      resp;
     ngx_str_t     *args, *hk;
-    ngx_uint_t     i, n, ok;
+    ngx_uint_t     i, n, ok, form;
     ngx_msec_t     ms;
     ngx_keyval_t  *kv;
 
@@ -1554,30 +1551,42 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     duration.len = ngx_sprintf(p, "%M.%03M", ms / 1000, ms % 1000) - p;
     p += duration.len;
 
-    /* the request headers: all ours, and nothing in them needs escaping */
+    /*
+     * the request headers are made again when read, from the record and
+     * the hook: kept are only what cannot be, the signatures (hex, no
+     * "sha1=" or "sha256="), and a form's content type
+     */
 
     kv = d->headers.elts;
-    req.len = 2;
+    ngx_str_null(&sig1);
+    ngx_str_null(&sig256);
+    form = 0;
 
     for (i = 0; i < d->headers.nelts; i++) {
-        req.len += kv[i].key.len + kv[i].value.len + sizeof("\"\":\"\",");
+        if (kv[i].key.len == sizeof("X-Hub-Signature") - 1
+            && kv[i].value.len > 5
+            && ngx_strncmp(kv[i].key.data, "X-Hub-Signature", 15) == 0)
+        {
+            sig1.data = kv[i].value.data + 5;
+            sig1.len = kv[i].value.len - 5;
+
+        } else if (kv[i].key.len == sizeof("X-Hub-Signature-256") - 1
+                   && kv[i].value.len > 7
+                   && ngx_strncmp(kv[i].key.data, "X-Hub-Signature-256", 19)
+                      == 0)
+        {
+            sig256.data = kv[i].value.data + 7;
+            sig256.len = kv[i].value.len - 7;
+
+        } else if (kv[i].key.len == sizeof("Content-Type") - 1
+                   && ngx_strncmp(kv[i].key.data, "Content-Type", 12) == 0
+                   && kv[i].value.len > 13
+                   && ngx_strncmp(kv[i].value.data, "application/x", 13)
+                      == 0)
+        {
+            form = 1;
+        }
     }
-
-    req.data = ngx_pnalloc(d->pool, req.len);
-    if (req.data == NULL) {
-        goto failed;
-    }
-
-    p = req.data;
-    *p++ = '{';
-
-    for (i = 0; i < d->headers.nelts; i++) {
-        p = ngx_sprintf(p, "%s\"%V\":\"%V\"", i ? "," : "", &kv[i].key,
-                        &kv[i].value);
-    }
-
-    *p++ = '}';
-    req.len = p - req.data;
 
     if (d->response_headers.len == 0) {
         ngx_str_set(&d->response_headers, "{}");
@@ -1719,14 +1728,47 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
                   - args[n].data;
     n++;
 
-    ngx_str_set(&args[n], "request_headers"); n++;
-    args[n++] = req;
-    ngx_str_set(&args[n], "response_headers"); n++;
-    args[n++] = d->response_headers;
+    if (sig1.len) {
+        ngx_str_set(&args[n], "s1"); n++;
+        args[n++] = sig1;
+    }
 
-    ngx_str_set(&args[n], "response_body"); n++;
-    args[n].data = d->response ? d->response : (u_char *) "";
-    args[n++].len = d->response_len;
+    if (sig256.len) {
+        ngx_str_set(&args[n], "s256"); n++;
+        args[n++] = sig256;
+    }
+
+    if (form) {
+        ngx_str_set(&args[n], "form"); n++;
+        ngx_str_set(&args[n], "1"); n++;
+    }
+
+    /* "<response headers JSON>\n<response body>", out of the record */
+
+    resp.len = d->response_headers.len + 1 + d->response_len;
+    resp.data = ngx_pnalloc(d->pool, resp.len);
+    if (resp.data == NULL) {
+        goto failed;
+    }
+
+    p = ngx_cpymem(resp.data, d->response_headers.data,
+                   d->response_headers.len);
+    *p++ = '\n';
+
+    if (d->response_len) {
+        ngx_memcpy(p, d->response, d->response_len);
+    }
+
+    args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE] = resp;
+
+    /* "<shard>delivery:<id>" -> "<shard>response:<id>" */
+
+    if (ngx_http_webhooks_response_key(d->pool, &d->entry.key,
+                                 &args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE_KEY])
+        != NGX_OK)
+    {
+        goto failed;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "webhooks delivery \"%V\": %V \"%V\"",
@@ -1863,6 +1905,7 @@ ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
     args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->shards[d->entry.shard].retry;
     args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->entry.payload.len
                                            ? d->entry.payload : d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE_KEY] = d->entry.key;
     args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
 

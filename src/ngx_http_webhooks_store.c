@@ -232,6 +232,41 @@ ngx_http_webhooks_shard_key(ngx_pool_t *pool, ngx_http_webhooks_shard_t *sh,
 }
 
 
+/* "<shard>delivery:<id>" -> "<shard>response:<id>" */
+
+ngx_int_t
+ngx_http_webhooks_response_key(ngx_pool_t *pool, ngx_str_t *delivery,
+    ngx_str_t *key)
+{
+    u_char  *p, *id;
+
+    for (id = delivery->data + delivery->len;
+         id > delivery->data && id[-1] != ':';
+         id--)
+    {
+        /* void */
+    }
+
+    if (id - delivery->data < (ssize_t) (sizeof("delivery:") - 1)) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(pool, delivery->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    p = ngx_cpymem(p, delivery->data,
+                   id - delivery->data - (sizeof("delivery:") - 1));
+    p = ngx_cpymem(p, "response:", sizeof("response:") - 1);
+    p = ngx_cpymem(p, id, delivery->data + delivery->len - id);
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
 /* "<prefix><what>" */
 
 ngx_int_t

@@ -248,13 +248,20 @@ is($t->redis('HGET', $HOOKS, '1:lr'), '{"code":500}',
 is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
-is(run('done', "${SP}delivery:11", $Q, $RETRY, "${SP}event:g1", $eid,
-       'senders', 3600, 'failed', 5000, 'status', 'Internal Server Error',
-       'status_code', 500), 1, 'done: recorded');
+is(run('done', "${SP}delivery:11", $Q, $RETRY, "${SP}event:g1",
+       "${SP}response:11", $eid, 'senders', 3600, 'failed', 5000,
+       "{\"Server\":\"x\"}\noops", 'status', 'Internal Server Error',
+       'status_code', 500, 's256', 'ab' x 32), 1, 'done: recorded');
+is($t->redis('OBJECT', 'ENCODING', "${SP}delivery:11"), 'listpack',
+   'done: the record stays a listpack');
+is($t->redis('GET', "${SP}response:11"), "{\"Server\":\"x\"}\noops",
+   'done: the response in a string of its own');
 is($t->redis('HGET', "${SP}delivery:11", 'status_code'), 500,
    'done: the outcome in the record');
 is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
+is(run('take', "${SP}delivery:11")->[2], "{\"Server\":\"x\"}\noops",
+   'take: the response too');
 is($t->redis('XLEN', $Q), 0, 'done: the entry gone from the stream');
 
 # promote: the failed one tried again as a delivery of its own
@@ -317,7 +324,7 @@ is_deeply(run('subs', @subs, 'push', '', ''), [],
 is(run('delete', $HOOKS, $SUBS, 1), 1, 'delete: the hook deleted');
 is(run('delete', $HOOKS, $SUBS, 1), 0, 'delete: 0 for a hook gone');
 ok(run('purge', "${SP}deliveries:1") >= 2, 'purge: its deliveries');
-is($t->redis('EXISTS', "${SP}delivery:11", "${SP}deliveries:1"), 0,
-   'purge: records and list gone');
+is($t->redis('EXISTS', "${SP}delivery:11", "${SP}deliveries:1",
+              "${SP}response:11"), 0, 'purge: records, responses and list gone');
 
 done_testing;

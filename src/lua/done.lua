@@ -1,25 +1,30 @@
 -- done: the outcome of an attempt in the delivery's record, and the
 -- queue entry done with; a failure may be tried again later.  The hook's
 -- side of it (its last response, its failing span) is outcome.lua's, in
--- the hook's scope, run first.
+-- the hook's scope, run first.  The response, headers and body, goes to
+-- a string of its own, so that every value of the record is small and
+-- Redis keeps it as a listpack.
 --
 -- KEYS[1] delivery       the delivery
 -- KEYS[2] queue          the shard's stream of deliveries
 -- KEYS[3] retry          the shard's retry set
 -- KEYS[4] payload        the payload
+-- KEYS[5] response_key   the delivery's response
 -- ARGV[1] entry          the stream entry id
 -- ARGV[2] group          the consumer group
 -- ARGV[3] ttl            how long deliveries and payloads are kept
 -- ARGV[4] outcome        "ok", "failed" or "" to only acknowledge the entry
 -- ARGV[5] again          when to try again (ms) or ""
--- ARGV[6..] fields       the fields of the delivery and their values
+-- ARGV[6] response       "<headers JSON>\n<body>"
+-- ARGV[7..] fields       the fields of the delivery and their values
 --
 -- Reply: 1.
 if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
   local f = {}
-  for i = 6, #ARGV do f[#f + 1] = ARGV[i] end
+  for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
   redis.call('HSET', KEYS[1], (table.unpack or unpack)(f))
   redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('SET', KEYS[5], ARGV[6], 'EX', ARGV[3])
   if ARGV[5] ~= '' then
     redis.call('ZADD', KEYS[3], ARGV[5], 'r:' .. KEYS[1])
     redis.call('EXPIRE', KEYS[4], ARGV[3])
