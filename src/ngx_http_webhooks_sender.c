@@ -1743,7 +1743,7 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
         ngx_str_set(&args[n], "1"); n++;
     }
 
-    /* "<response headers JSON>\n<response body>", out of the record */
+    /* "<response headers JSON>\n<response body>" */
 
     resp.len = d->response_headers.len + 1 + d->response_len;
     resp.data = ngx_pnalloc(d->pool, resp.len);
@@ -1760,15 +1760,6 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     }
 
     args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE] = resp;
-
-    /* "<shard>delivery:<id>" -> "<shard>response:<id>" */
-
-    if (ngx_http_webhooks_response_key(d->pool, &d->entry.key,
-                                 &args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE_KEY])
-        != NGX_OK)
-    {
-        goto failed;
-    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "webhooks delivery \"%V\": %V \"%V\"",
@@ -1905,7 +1896,6 @@ ngx_http_webhooks_ack(ngx_http_webhooks_delivery_t *d)
     args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->shards[d->entry.shard].retry;
     args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->entry.payload.len
                                            ? d->entry.payload : d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE_KEY] = d->entry.key;
     args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
 

@@ -38,7 +38,8 @@
  *                                        "d<n>:<key>" one put off
  *   <shard>seq                           the shard's delivery counter:
  *                                        ids are seq * SHARDS + n
- *   <shard>delivery:<id>                 hash: one delivery and its outcome
+ *   <shard>delivery:<id>                 one delivery and its outcome, a
+ *                                        string (src/lua/lib/record.lua)
  *   <shard>deliveries:<hook id>          sorted set of a hook's deliveries
  *   <shard>event:<guid>                  an event's payload, once per
  *                                        event and shard
@@ -226,41 +227,6 @@ ngx_http_webhooks_shard_key(ngx_pool_t *pool, ngx_http_webhooks_shard_t *sh,
         p = ngx_cpymem(p, arg->data, arg->len);
     }
 
-    key->len = p - key->data;
-
-    return NGX_OK;
-}
-
-
-/* "<shard>delivery:<id>" -> "<shard>response:<id>" */
-
-ngx_int_t
-ngx_http_webhooks_response_key(ngx_pool_t *pool, ngx_str_t *delivery,
-    ngx_str_t *key)
-{
-    u_char  *p, *id;
-
-    for (id = delivery->data + delivery->len;
-         id > delivery->data && id[-1] != ':';
-         id--)
-    {
-        /* void */
-    }
-
-    if (id - delivery->data < (ssize_t) (sizeof("delivery:") - 1)) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pnalloc(pool, delivery->len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    key->data = p;
-    p = ngx_cpymem(p, delivery->data,
-                   id - delivery->data - (sizeof("delivery:") - 1));
-    p = ngx_cpymem(p, "response:", sizeof("response:") - 1);
-    p = ngx_cpymem(p, id, delivery->data + delivery->len - id);
     key->len = p - key->data;
 
     return NGX_OK;

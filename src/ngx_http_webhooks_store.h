@@ -36,8 +36,6 @@ ngx_http_webhooks_shard_t *ngx_http_webhooks_scope_shard(
 ngx_int_t ngx_http_webhooks_shard_key(ngx_pool_t *pool,
     ngx_http_webhooks_shard_t *sh, const char *what, ngx_str_t *arg,
     ngx_str_t *key);
-ngx_int_t ngx_http_webhooks_response_key(ngx_pool_t *pool,
-    ngx_str_t *delivery, ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_key(ngx_pool_t *pool, ngx_str_t *prefix,
     ngx_str_t *what, ngx_str_t *key);
 ngx_int_t ngx_http_webhooks_field(redisReply *pairs, const char *name,

@@ -134,6 +134,22 @@ my $RETRY = "${SP}retry";
 my $SEQ = "${SP}seq";
 my $NOW = '2026-01-01T00:00:00Z';
 
+# a delivery's record (src/lua/lib/record.lua): its fields by name, and
+# its response
+my @FIELDS = qw(id hook hooks guid event action repository_id
+    installation_id redelivery target_type target_id payload delivered_at
+    status status_code duration attempt auto host url s1 s256 form
+    throttled_at);
+sub rec {
+    my ($v) = scalar $t->redis('GET', $_[0]);
+    return undef unless defined $v;
+    my ($json, $response) = split /\n/, $v, 2;
+    my @a = @{ decode_json($json) };
+    my %r = map { $FIELDS[$_] => $a[$_] } 0 .. $#FIELDS;
+    $r{response} = $response;
+    return \%r;
+}
+
 sub hook {
     my ($id, $url, @events) = @_;
     return encode_json({ id => $id + 0, active => JSON::PP::true,
@@ -184,7 +200,7 @@ my @intake = ("${SP}event:g1", $Q, $SEQ, $RETRY, "${SP}seen:g1:r",
     'repository', 42, 100, 1, 1, 1, 'http://a.example/x');
 is(run('intake', @intake), 1, 'intake: one delivery queued');
 is($t->redis('XLEN', $Q), 1, 'intake: one entry in the stream');
-my $rec = { @{$t->redis('HGETALL', "${SP}delivery:11")} };
+my $rec = rec("${SP}delivery:11");
 is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
           [11, 'g1', 'push', 1, 'queued', 1, 1, "${SP}event:g1",
            'a.example'], 'intake: the delivery recorded, id 1 * 8 + 3');
@@ -249,14 +265,12 @@ is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
 is(run('done', "${SP}delivery:11", $Q, $RETRY, "${SP}event:g1",
-       "${SP}response:11", $eid, 'senders', 3600, 'failed', 5000,
+       $eid, 'senders', 3600, 'failed', 5000,
        "{\"Server\":\"x\"}\noops", 'status', 'Internal Server Error',
        'status_code', 500, 's256', 'ab' x 32), 1, 'done: recorded');
-is($t->redis('OBJECT', 'ENCODING', "${SP}delivery:11"), 'listpack',
-   'done: the record stays a listpack');
-is($t->redis('GET', "${SP}response:11"), "{\"Server\":\"x\"}\noops",
-   'done: the response in a string of its own');
-is($t->redis('HGET', "${SP}delivery:11", 'status_code'), 500,
+is(rec("${SP}delivery:11")->{response}, "{\"Server\":\"x\"}\noops",
+   'done: the response in the record');
+is(rec("${SP}delivery:11")->{status_code}, 500,
    'done: the outcome in the record');
 is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
@@ -267,7 +281,7 @@ is($t->redis('XLEN', $Q), 0, 'done: the entry gone from the stream');
 # promote: the failed one tried again as a delivery of its own
 is_deeply(run('promote', $RETRY, $Q, $SEQ, 6000, 10, 3600,
               '2026-01-01T00:01:00Z', 3, 8), [1, ''], 'promote: one due');
-my %r2 = @{$t->redis('HGETALL', "${SP}delivery:19")};
+my %r2 = %{ rec("${SP}delivery:19") };
 is_deeply([@r2{qw(guid attempt redelivery status host)}],
           ['g1', 2, 0, 'queued', 'a.example'],
           'promote: the same GUID, its attempt counted');
@@ -277,7 +291,9 @@ $read = scalar $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 1,
                   'STREAMS', $Q, '>');
 $eid = $read->[0][1][0][0];
 is(run('defer', $Q, $RETRY, "${SP}delivery:19", $eid, 'senders', 7000,
-       "d1:${SP}delivery:19", ''), 1, 'defer: put off');
+       "d1:${SP}delivery:19", $NOW), 1, 'defer: put off');
+is(rec("${SP}delivery:19")->{throttled_at}, $NOW, 'defer: when, throttled');
+ok($t->redis('TTL', "${SP}delivery:19") > 3000, 'defer: the record kept');
 is($t->redis('ZSCORE', $RETRY, "d1:${SP}delivery:19"), 7000,
    'defer: due later');
 is_deeply(run('figures', $Q, $RETRY, 'senders'), [0, 0, '', 1],
@@ -295,14 +311,15 @@ is(run('enqueue', "${SP}event:p1", $Q, $SEQ, $RETRY, 'p1', 'ping', 3600, $NOW,
        'repository', 42, 100), 27, 'enqueue: a ping queued');
 
 # visible, then bulk: the last attempt of g1, failed, redelivered
-$t->redis('HSET', "${SP}delivery:19", 'status', 'failed', 'status_code', 502,
-          'delivered_at', $NOW);
+run('done', "${SP}delivery:19", $Q, $RETRY, "${SP}event:g1", '0-1', 'senders',
+    3600, 'failed', '', "{}\n", 'status', 'failed', 'status_code', 502,
+    'delivered_at', $NOW);
 is_deeply(run('visible', $HOOKS, '', ''), [1, 'a.example', 3, 'c.example'],
           'visible: the hooks, with their hosts');
 is_deeply(run('bulk', $Q, $SEQ, $RETRY, '', '9999', 10, '', '', 3600, $NOW,
               100, 3, 8, $HOOKS, 1, 'a.example'), [1, '', ''],
           'bulk: the failed delivery redelivered');
-is($t->redis('HGET', "${SP}delivery:35", 'redelivery'), 1,
+is(rec("${SP}delivery:35")->{redelivery}, 1,
    'bulk: as a redelivery, in the shard');
 
 # context: ids made up once, in the scope
@@ -324,7 +341,7 @@ is_deeply(run('subs', @subs, 'push', '', ''), [],
 is(run('delete', $HOOKS, $SUBS, 1), 1, 'delete: the hook deleted');
 is(run('delete', $HOOKS, $SUBS, 1), 0, 'delete: 0 for a hook gone');
 ok(run('purge', "${SP}deliveries:1") >= 2, 'purge: its deliveries');
-is($t->redis('EXISTS', "${SP}delivery:11", "${SP}deliveries:1",
-              "${SP}response:11"), 0, 'purge: records, responses and list gone');
+is($t->redis('EXISTS', "${SP}delivery:11", "${SP}deliveries:1"), 0,
+   'purge: records and list gone');
 
 done_testing;

@@ -7,7 +7,7 @@
 -- queues it again only once the redelivery failed too.  All queued, or
 -- none when the queue would overflow.
 --
--- lib: send shard
+-- lib: send shard record
 --
 -- KEYS[1] queue        the shard's stream of deliveries
 -- KEYS[2] seq          the shard's delivery counter
@@ -43,8 +43,9 @@ for i = 12, #ARGV, 2 do
       for _, id in ipairs(ids) do
         top = '(' .. id
         local rk = sp .. 'delivery:' .. id
-        local r = redis.call('HMGET', rk, 'guid', 'status',
-                             'status_code', 'delivered_at', 'payload')
+        local m = rget(rk)
+        local r = m and {m.guid, m.status, m.status_code, m.delivered_at,
+                         m.payload} or {}
         if r[1] and not seen[r[1]] then
           seen[r[1]] = true
           local c = tonumber(r[3]) or 0
@@ -70,20 +71,16 @@ if #todo > 0 and redis.call('XLEN', KEYS[1])
   return -2
 end
 for _, t in ipairs(todo) do
-  local h, a = t[1], {}
-  local f = redis.call('HGETALL', t[2])
-  for i = 1, #f, 2 do a[f[i]] = f[i + 1] end
+  local h, a = t[1], rget(t[2])
   local id = newid(KEYS[2], ARGV[10], ARGV[9])
   local rk = sp .. 'delivery:' .. id
-  redis.call('HSET', rk, 'id', id, 'hook', h, 'hooks', ARGV[11],
-    'guid', a.guid, 'event', a.event, 'action', a.action or '',
-    'repository_id', a.repository_id or '',
-    'installation_id', a.installation_id or '', 'redelivery', 1,
-    'target_type', a.target_type or '', 'target_id', a.target_id or '',
-    'payload', a.payload, 'delivered_at', ARGV[7], 'status', 'queued',
-    'status_code', 0, 'duration', 0, 'attempt', 1, 'auto', 0,
-    'host', t[3])
-  redis.call('EXPIRE', rk, ARGV[6])
+  rput(rk, {id = id, hook = h, hooks = ARGV[11], guid = a.guid,
+    event = a.event, action = a.action, repository_id = a.repository_id,
+    installation_id = a.installation_id, redelivery = 1,
+    target_type = a.target_type, target_id = a.target_id,
+    payload = a.payload, delivered_at = ARGV[7], status = 'queued',
+    status_code = 0, duration = 0, attempt = 1, auto = 0, host = t[3]},
+    ARGV[6])
   redis.call('EXPIRE', a.payload, ARGV[6])
   redis.call('ZADD', sp .. 'deliveries:' .. h, id, id)
   redis.call('XADD', KEYS[1], '*', 'k', rk, 'h', h, 't', t[3],

@@ -1,15 +1,14 @@
 -- done: the outcome of an attempt in the delivery's record, and the
 -- queue entry done with; a failure may be tried again later.  The hook's
 -- side of it (its last response, its failing span) is outcome.lua's, in
--- the hook's scope, run first.  The response, headers and body, goes to
--- a string of its own, so that every value of the record is small and
--- Redis keeps it as a listpack.
+-- the hook's scope, run first.
+--
+-- lib: record
 --
 -- KEYS[1] delivery       the delivery
 -- KEYS[2] queue          the shard's stream of deliveries
 -- KEYS[3] retry          the shard's retry set
 -- KEYS[4] payload        the payload
--- KEYS[5] response_key   the delivery's response
 -- ARGV[1] entry          the stream entry id
 -- ARGV[2] group          the consumer group
 -- ARGV[3] ttl            how long deliveries and payloads are kept
@@ -20,11 +19,10 @@
 --
 -- Reply: 1.
 if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
-  local f = {}
-  for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[1], (table.unpack or unpack)(f))
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('SET', KEYS[5], ARGV[6], 'EX', ARGV[3])
+  local r = rget(KEYS[1])
+  for i = 7, #ARGV - 1, 2 do r[ARGV[i]] = ARGV[i + 1] end
+  r.response = ARGV[6]
+  rput(KEYS[1], r, ARGV[3])
   if ARGV[5] ~= '' then
     redis.call('ZADD', KEYS[3], ARGV[5], 'r:' .. KEYS[1])
     redis.call('EXPIRE', KEYS[4], ARGV[3])

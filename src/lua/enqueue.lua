@@ -1,7 +1,7 @@
 -- enqueue: one delivery to one hook: a ping, a test or a redelivery, in
 -- the queue shard of the hook's scope.
 --
--- lib: host send shard queue
+-- lib: host send shard record queue
 --
 -- KEYS[1] payload_key      the payload
 -- KEYS[2] queue            the shard's stream of deliveries

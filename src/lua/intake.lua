@@ -4,7 +4,7 @@
 -- Under an idempotency key a step is remembered under the event's GUID,
 -- so that the same step again queues nothing and answers the same count.
 --
--- lib: host send shard queue
+-- lib: host send shard record queue
 --
 -- KEYS[1] payload_key      the event's payload in the shard
 -- KEYS[2] queue            the shard's stream of deliveries

@@ -1,7 +1,7 @@
 -- list: a page of a hook's deliveries, newest first, from a cursor on,
 -- and the cursor of the page before it.
 --
--- lib: shard
+-- lib: shard record
 --
 -- KEYS[1] deliveries  the hook's deliveries, in its queue shard
 -- ARGV[1] top         highest id ("+inf" for the first page)
@@ -13,14 +13,14 @@
 -- the newest record of the page before, or false}.
 local sp, want = shard(KEYS[1]), tonumber(ARGV[2]) - 1
 local function record(id)
-  local r = redis.call('HMGET', sp .. 'delivery:' .. id, 'id',
-    'guid', 'delivered_at', 'redelivery', 'duration', 'status',
-    'status_code', 'event', 'action', 'installation_id',
-    'repository_id', 'throttled_at')
-  if not r[1] then
+  local m = rget(sp .. 'delivery:' .. id)
+  if not m then
     redis.call('ZREM', KEYS[1], id)
     return nil
   end
+  local r = {m.id, m.guid, m.delivered_at, m.redelivery, m.duration,
+    m.status, m.status_code, m.event, m.action, m.installation_id,
+    m.repository_id, m.throttled_at}
   local c = tonumber(r[7]) or 0
   if (ARGV[3] == 'success' and (c < 200 or c > 399))
       or (ARGV[3] == 'failure' and (c < 400 or c > 599))

@@ -6,7 +6,7 @@
 -- of the retry set: "r:<key>" a failed delivery, "d<n>:<key>" one put
 -- off.
 --
--- lib: send shard
+-- lib: send shard record
 --
 -- KEYS[1] retry       the shard's retry set
 -- KEYS[2] queue       the shard's stream of deliveries
@@ -25,26 +25,21 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],
 for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
   local kind, d, rk = string.match(m, '^(%a)(%d*):(.*)$')
-  local r = {}
-  if inside(sp, rk) then
-    local a = redis.call('HGETALL', rk)
-    for i = 1, #a, 2 do r[a[i]] = a[i + 1] end
-  end
+  local r = inside(sp, rk) and rget(rk) or {}
   if r.hook and inside(sp, r.payload)
      and redis.call('EXISTS', r.payload) == 1 then
     if kind == 'r' then
       local id = newid(KEYS[3], ARGV[6], ARGV[5])
       rk = sp .. 'delivery:' .. id
-      redis.call('HSET', rk, 'id', id, 'hook', r.hook,
-        'hooks', r.hooks, 'guid', r.guid, 'event', r.event,
-        'action', r.action, 'repository_id', r.repository_id,
-        'installation_id', r.installation_id, 'redelivery', 0,
-        'target_type', r.target_type, 'target_id', r.target_id,
-        'payload', r.payload, 'delivered_at', ARGV[4],
-        'status', 'queued', 'status_code', 0, 'duration', 0,
-        'attempt', (tonumber(r.attempt) or 1) + 1, 'auto', 1,
-        'host', r.host)
-      redis.call('EXPIRE', rk, ARGV[3])
+      rput(rk, {id = id, hook = r.hook, hooks = r.hooks, guid = r.guid,
+        event = r.event, action = r.action,
+        repository_id = r.repository_id,
+        installation_id = r.installation_id, redelivery = 0,
+        target_type = r.target_type, target_id = r.target_id,
+        payload = r.payload, delivered_at = ARGV[4], status = 'queued',
+        status_code = 0, duration = 0,
+        attempt = (tonumber(r.attempt) or 1) + 1, auto = 1,
+        host = r.host}, ARGV[3])
       redis.call('ZADD', sp .. 'deliveries:' .. r.hook, id, id)
       redis.call('EXPIRE', r.payload, ARGV[3])
       d = ''

@@ -9,7 +9,7 @@
 local sp = shard(KEYS[1])
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 for _, d in ipairs(ids) do
-  redis.call('DEL', sp .. 'delivery:' .. d, sp .. 'response:' .. d)
+  redis.call('DEL', sp .. 'delivery:' .. d)
 end
 redis.call('DEL', KEYS[1])
 return #ids

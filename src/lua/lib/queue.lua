@@ -1,7 +1,7 @@
 -- Queues one delivery: its record, its place in the hook's list and its
 -- entry in the stream, all in the queue shard of KEYS[2].  For the
 -- scripts that open with these KEYS and ARGV (intake, enqueue); needs
--- lib/host.lua, lib/send.lua and lib/shard.lua.  A delivery of an event
+-- lib/host.lua, lib/send.lua, lib/shard.lua and lib/record.lua.  A delivery of an event
 -- taken in ("auto") is tried again when it fails; pings, tests and
 -- redeliveries are not.
 --
@@ -21,14 +21,12 @@ end
 local function queue(hooks, hook, url, ttype, tid, auto)
   local id = newid(KEYS[3], ARGV[11], ARGV[10])
   local rk, t = sp .. 'delivery:' .. id, host(url)
-  redis.call('HSET', rk, 'id', id, 'hook', hook, 'hooks', hooks,
-    'guid', ARGV[1], 'event', ARGV[2], 'action', ARGV[5],
-    'repository_id', ARGV[6], 'installation_id', ARGV[7],
-    'redelivery', ARGV[8], 'target_type', ttype, 'target_id', tid,
-    'payload', KEYS[1], 'delivered_at', ARGV[4], 'status', 'queued',
-    'status_code', 0, 'duration', 0, 'attempt', 1, 'auto', auto,
-    'host', t)
-  redis.call('EXPIRE', rk, ARGV[3])
+  rput(rk, {id = id, hook = hook, hooks = hooks, guid = ARGV[1],
+    event = ARGV[2], action = ARGV[5], repository_id = ARGV[6],
+    installation_id = ARGV[7], redelivery = ARGV[8], target_type = ttype,
+    target_id = tid, payload = KEYS[1], delivered_at = ARGV[4],
+    status = 'queued', status_code = 0, duration = 0, attempt = 1,
+    auto = auto, host = t}, ARGV[3])
   redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)
   redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', hook,
              't', t, 's', hooks, 'p', KEYS[1],
