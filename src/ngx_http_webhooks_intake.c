@@ -442,7 +442,8 @@ no_repo:
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM], "1");
 
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_IDEM_KEY] = idem;
-    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_GUID] = args[NGX_HTTP_WEBHOOKS_INTAKE_GUID];
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_GUID] =
+                                          args[NGX_HTTP_WEBHOOKS_INTAKE_GUID];
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_EVENT] = event;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD] = body;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_TTL] = wmcf->retention_text;
@@ -490,7 +491,7 @@ ngx_http_webhooks_intake_next(ngx_http_request_t *r,
 
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES].data = p;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES].len =
-                                           ngx_sprintf(p, "%L", ctx->queued) - p;
+                                         ngx_sprintf(p, "%L", ctx->queued) - p;
     ngx_str_set(&ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD], "");
 
     return ngx_http_webhooks_intake_send(r, ctx, NGX_HTTP_WEBHOOKS_SCRIPT_IDEM,

@@ -22,7 +22,8 @@
  * its own, never on the one the API pipelines on, and reads no more than
  * it has room for: all shards in one command on a single Redis, each
  * shard on a connection of its own on a Redis Cluster, where the shards
- * live on different servers.  Claims and retries are per shard.  Entries a dead worker took stay pending; any worker claims them
+ * live on different servers.  Claims and retries are per shard.
+ * Entries a dead worker took stay pending; any worker claims them
  * with XAUTOCLAIM once they have been idle for the claim timeout.  A
  * live worker keeps claiming the entries it is still delivering, so that
  * a slow receiver does not make them look abandoned.

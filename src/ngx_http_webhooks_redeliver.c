@@ -53,7 +53,8 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 {
     u_char                         *p;
     json_t                         *v;
-    ngx_str_t                      *args, visible[NGX_HTTP_WEBHOOKS_VISIBLE_NARGS];
+    ngx_str_t                      *args;
+    ngx_str_t                       visible[NGX_HTTP_WEBHOOKS_VISIBLE_NARGS];
     ngx_uint_t                      i;
     json_int_t                      max;
     ngx_http_webhooks_shard_t      *sh;
@@ -198,7 +199,8 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
         return;
     }
 
-    ngx_memcpy(args, rd->args, NGX_HTTP_WEBHOOKS_BULK_NARGS * sizeof(ngx_str_t));
+    ngx_memcpy(args, rd->args,
+               NGX_HTTP_WEBHOOKS_BULK_NARGS * sizeof(ngx_str_t));
 
     /* the reply goes away with this handler: what is sent is kept */
 

@@ -1703,7 +1703,8 @@ ngx_http_webhooks_record(ngx_http_webhooks_delivery_t *d)
     args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
     args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->retention_text;
-    args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME] = hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME];
+    args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME] =
+                                         hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME];
     args[NGX_HTTP_WEBHOOKS_DONE_AGAIN] = due;
 
     /* the record's fields, 8 of them, and their values */

@@ -1,9 +1,9 @@
 -- Queues one delivery: its record, its place in the hook's list and its
 -- entry in the stream, all in the queue shard of KEYS[2].  For the
 -- scripts that open with these KEYS and ARGV (intake, enqueue); needs
--- lib/host.lua, lib/send.lua, lib/shard.lua and lib/record.lua.  A delivery of an event
--- taken in ("auto") is tried again when it fails; pings, tests and
--- redeliveries are not.
+-- lib/host.lua, lib/send.lua, lib/shard.lua and lib/record.lua.  A
+-- delivery of an event taken in ("auto") is tried again when it fails;
+-- pings, tests and redeliveries are not.
 --
 -- KEYS[1] payload, KEYS[2] queue, KEYS[3] delivery counter
 -- ARGV[1] guid, [2] event, [3] ttl, [4] now, [5] action,
