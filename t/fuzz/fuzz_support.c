@@ -17,6 +17,7 @@
 
 #include "fuzz_support.h"
 #include "ngx_http_webhooks_address.h"
+#include "ngx_http_webhooks_store.h"
 
 
 #define FUZZ_MODULES  8
@@ -70,6 +71,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     cf.log = &fuzz_log;
     fuzz_wmcf.ports = NGX_CONF_UNSET_PTR;
     fuzz_assert(ngx_http_webhooks_address_init(&cf, &fuzz_wmcf) == NGX_OK);
+
+    /* the queue shards' keys, which the delivery log's keys are made of */
+    fuzz_assert(ngx_http_webhooks_shards(cf.pool, &fuzz_wmcf) == NGX_OK);
 
     /* the caller: an admin user, as the tests' demo identities */
     ngx_str_set(&fuzz_login.value, "octocat");
