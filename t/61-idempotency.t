@@ -236,6 +236,36 @@ sub guids_of {
 }
 
 ###############################################################################
+# Cut short between the scopes: the repository's shard takes the event in,
+# the organization's is full (webhooks_delivery_queue_max, 100000 by
+# default).  503; posted again once there is room, the event is taken in
+# under its first GUID, the repository's hooks not sent to twice.
+
+{
+    my $retry = $t->shard_of('o:octo-org') . 'retry';
+    isnt($retry, $t->shard_of('r:octo-org/idem') . 'retry',
+        'cut short: the repository and the org in two shards');
+    for my $k (0 .. 9) {
+        $t->redis(ZADD => $retry,
+            map { (9e12, "d1:junk$_") } $k * 10000 + 1 .. $k * 10000 + 10000);
+    }
+    my $body = payload(30);
+    my $a = post('key-s', $body);
+    is($a->{status}, 503, 'cut short: the org\'s shard is full: 503')
+        or diag($a->{raw});
+    $t->redis(DEL => $retry);
+
+    my $b = post('key-s', $body);
+    is($b->{status}, 202, 'cut short, again: 202') or diag($b->{raw});
+    is($b->{json}{deliveries}, 3, 'cut short, again: 3 deliveries');
+    is($b->{headers}{'idempotent-replayed'}, 'true',
+        'cut short, again: under the first GUID');
+    delivered_once('cut short', [ $b->{json}{guid} ]);
+    is_deeply([ guids_of(30) ], [ $b->{json}{guid} ],
+        'cut short: receivers saw one GUID');
+}
+
+###############################################################################
 # Across a worker kill: the workers are killed with the post in flight
 # (its answer lost, whether or not the event was taken in); the producer
 # posts again until it gets an answer.  Then after the answer: the new
