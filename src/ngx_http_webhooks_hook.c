@@ -15,6 +15,10 @@
 #include "ngx_http_webhooks_secret.h"
 
 
+/* a literal's bytes without its NUL */
+#define ngx_http_webhooks_hook_text(p, s)  ngx_cpymem(p, s, sizeof(s) - 1)
+
+
 /*
  * The stored hook is JSON, with its secret sealed as "secret_enc" when
  * webhooks_secret_key is set (ngx_http_webhooks_secret.c), else clear as
@@ -1025,13 +1029,20 @@ ngx_http_webhooks_hook_view(ngx_http_request_t *r,
 }
 
 
-/* the hook as GitHub shows it: its stored view and the URLs around it */
+/*
+ * The hook as GitHub shows it: its stored view and the URLs around it.
+ * Copied piece by piece, not through ngx_sprintf(), which copies a long
+ * format a byte at a time: this is the hot GET path's one big write.
+ */
 
 u_char *
 ngx_http_webhooks_hook_output(u_char *p, ngx_http_webhooks_route_t *rt,
     ngx_str_t *base, ngx_str_t *name, ngx_str_t *id, ngx_str_t *view,
     ngx_str_t *last_response)
 {
+    u_char  *url;
+    size_t   len;
+
     static ngx_str_t  unused =
         ngx_string("{\"code\":null,\"status\":\"unused\",\"message\":null}");
 
@@ -1040,25 +1051,58 @@ ngx_http_webhooks_hook_output(u_char *p, ngx_http_webhooks_route_t *rt,
     }
 
     if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
-        return ngx_sprintf(p, "{\"id\":%V,"
-                           "\"url\":\"%V/orgs/%V/hooks/%V\","
-                           "\"ping_url\":\"%V/orgs/%V/hooks/%V/pings\","
-                           "\"deliveries_url\":"
-                           "\"%V/orgs/%V/hooks/%V/deliveries\","
-                           "%V,\"type\":\"Organization\"}",
-                           id, base, name, id, base, name, id,
-                           base, name, id, view);
+        p = ngx_http_webhooks_hook_text(p, "{\"id\":");
+        p = ngx_cpymem(p, id->data, id->len);
+        p = ngx_http_webhooks_hook_text(p, ",\"url\":\"");
+
+    } else {
+        p = ngx_http_webhooks_hook_text(p, "{\"type\":\"Repository\",\"id\":");
+        p = ngx_cpymem(p, id->data, id->len);
+        *p++ = ',';
+        p = ngx_cpymem(p, view->data, view->len);
+        p = ngx_http_webhooks_hook_text(p, ",\"url\":\"");
     }
 
-    return ngx_sprintf(p, "{\"type\":\"Repository\",\"id\":%V,%V,"
-                       "\"url\":\"%V/repos/%V/hooks/%V\","
-                       "\"test_url\":\"%V/repos/%V/hooks/%V/test\","
-                       "\"ping_url\":\"%V/repos/%V/hooks/%V/pings\","
-                       "\"deliveries_url\":"
-                       "\"%V/repos/%V/hooks/%V/deliveries\","
-                       "\"last_response\":%V}",
-                       id, view, base, name, id, base, name, id,
-                       base, name, id, base, name, id, last_response);
+    /* the hook's URL, written once, then copied before each suffix */
+
+    url = p;
+    p = ngx_cpymem(p, base->data, base->len);
+
+    if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
+        p = ngx_http_webhooks_hook_text(p, "/orgs/");
+
+    } else {
+        p = ngx_http_webhooks_hook_text(p, "/repos/");
+    }
+
+    p = ngx_cpymem(p, name->data, name->len);
+    p = ngx_http_webhooks_hook_text(p, "/hooks/");
+    p = ngx_cpymem(p, id->data, id->len);
+    len = p - url;
+
+    if (rt->scope != NGX_HTTP_WEBHOOKS_ORG) {
+        p = ngx_http_webhooks_hook_text(p, "\",\"test_url\":\"");
+        p = ngx_cpymem(p, url, len);
+        p = ngx_http_webhooks_hook_text(p, "/test");
+    }
+
+    p = ngx_http_webhooks_hook_text(p, "\",\"ping_url\":\"");
+    p = ngx_cpymem(p, url, len);
+    p = ngx_http_webhooks_hook_text(p, "/pings\",\"deliveries_url\":\"");
+    p = ngx_cpymem(p, url, len);
+    p = ngx_http_webhooks_hook_text(p, "/deliveries\",");
+
+    if (rt->scope == NGX_HTTP_WEBHOOKS_ORG) {
+        p = ngx_cpymem(p, view->data, view->len);
+        return ngx_http_webhooks_hook_text(p,
+                                           ",\"type\":\"Organization\"}");
+    }
+
+    p = ngx_http_webhooks_hook_text(p, "\"last_response\":");
+    p = ngx_cpymem(p, last_response->data, last_response->len);
+    *p++ = '}';
+
+    return p;
 }
 
 

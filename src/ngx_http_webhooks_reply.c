@@ -123,13 +123,14 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
 static ngx_int_t
 ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
 {
-    u_char            *p;
-    ngx_table_elt_t   *h;
-    XXH128_hash_t      x;
+    u_char               *p;
+    ngx_table_elt_t      *h;
+    XXH128_canonical_t    c;
 
-    x = XXH3_128bits(body->data, body->len);
+    /* the high half first, big-endian: the digest's usual hex form */
+    XXH128_canonicalFromHash(&c, XXH3_128bits(body->data, body->len));
 
-    p = ngx_pnalloc(r->pool, sizeof("W/\"\"") - 1 + 32);
+    p = ngx_pnalloc(r->pool, sizeof("W/\"\"") - 1 + 2 * sizeof(c.digest));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -142,9 +143,12 @@ ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
     h->hash = 1;
     ngx_str_set(&h->key, "ETag");
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "W/\"%016uxL%016uxL\"",
-                               (uint64_t) x.high64, (uint64_t) x.low64)
-                   - p;
+
+    p = ngx_cpymem(p, "W/\"", 3);
+    p = ngx_hex_dump(p, c.digest, sizeof(c.digest));
+    *p++ = '"';
+
+    h->value.len = p - h->value.data;
 
     r->headers_out.etag = h;
 
