@@ -100,6 +100,11 @@ static ngx_int_t ngx_http_webhooks_rule_add(ngx_conf_t *cf,
     ngx_array_t *rules, ngx_str_t *text, ngx_uint_t deny, const char *why);
 static ngx_int_t ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
     struct sockaddr *sa);
+static void ngx_http_webhooks_address_resolved(ngx_resolver_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
+    struct sockaddr *sa, socklen_t socklen);
+static void ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_webhooks_ipv4(u_char *p, size_t len,
     in_addr_t *addr);
 static ngx_int_t ngx_http_webhooks_ipv4_number(u_char *p, size_t len,
@@ -720,6 +725,233 @@ ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
 
     return NGX_OK;
 }
+
+/*
+ * Where a request to a.url goes: a literal address is checked as it is,
+ * a name is resolved, with the resolver of the server deliveries run in,
+ * and every address it has is checked, so that one denied answer among
+ * allowed ones cannot be picked later.  A name that does not resolve
+ * blocks the request: the check is never skipped.  NGX_OK: the handler
+ * is called, maybe before this returns; with neither target nor blocked
+ * when memory ran out.
+ */
+
+ngx_int_t
+ngx_http_webhooks_address_aim(ngx_http_webhooks_aim_t *a)
+{
+    ngx_addr_t                 addr;
+    ngx_resolver_ctx_t        *ctx, temp;
+    struct sockaddr_in6        buf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ngx_http_webhooks_url_parse(&a->url, &a->parts) != NGX_OK) {
+        ngx_http_webhooks_address_blocked(a, "Invalid URL");
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_port_allowed(a->wmcf, a->parts.port) != NGX_OK) {
+        ngx_http_webhooks_address_blocked(a,
+                                          "Blocked: port %d is not allowed",
+                                          (int) a->parts.port);
+        return NGX_OK;
+    }
+
+    switch (ngx_http_webhooks_literal(&a->parts.name, &addr, &buf)) {
+
+    case NGX_OK:
+        return ngx_http_webhooks_address_aimed(a, addr.sockaddr,
+                                               addr.socklen);
+
+    case NGX_ERROR:
+        ngx_http_webhooks_address_blocked(a, "Invalid URL");
+        return NGX_OK;
+
+    default:
+        break;
+    }
+
+    clcf = a->wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    temp.name = a->parts.name;
+
+    ctx = ngx_resolve_start(clcf->resolver, &temp);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: no \"resolver\" for the delivery server, "
+                      "\"%V\" cannot be resolved", &a->parts.name);
+        ngx_http_webhooks_address_blocked(a, "failed to resolve host");
+        return NGX_OK;
+    }
+
+    ctx->name = a->parts.name;
+    ctx->handler = ngx_http_webhooks_address_resolved;
+    ctx->data = a;
+    ctx->timeout = clcf->resolver_timeout;
+
+    a->resolving = ctx;
+
+    /* the handler may run before this returns, with a cached answer */
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        a->resolving = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* for the pool's cleanup: the handler is not called any more */
+
+void
+ngx_http_webhooks_address_aim_cancel(ngx_http_webhooks_aim_t *a)
+{
+    if (a->resolving) {
+        ngx_resolve_name_done(a->resolving);
+        a->resolving = NULL;
+    }
+}
+
+
+static void
+ngx_http_webhooks_address_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_webhooks_aim_t *a = ctx->data;
+
+    u_char                text[NGX_SOCKADDR_STRLEN];
+    size_t                len;
+    ngx_uint_t            i;
+    socklen_t             socklen;
+    const char           *why;
+    struct sockaddr_in6   buf;
+
+    a->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "webhooks: %V: \"%V\" could not be "
+                      "resolved (%i: %s)", &a->what, &ctx->name,
+                      ctx->state, ngx_resolver_strerror(ctx->state));
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_webhooks_address_blocked(a, "failed to resolve host");
+        return;
+    }
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        if (ngx_http_webhooks_address_check(a->wmcf, ctx->addrs[i].sockaddr,
+                                            &why)
+            != NGX_OK)
+        {
+            len = ngx_sock_ntop(ctx->addrs[i].sockaddr,
+                                ctx->addrs[i].socklen, text,
+                                NGX_SOCKADDR_STRLEN, 0);
+
+            ngx_resolve_name_done(ctx);
+            ngx_http_webhooks_address_blocked(a,
+                                          "Blocked: %V resolves to %*s, %s",
+                                          &a->parts.name, len, text, why);
+            return;
+        }
+    }
+
+    /* all allowed: any one will do, as nginx's own round robin would */
+
+    i = ngx_random() % ctx->naddrs;
+
+    socklen = ngx_min(ctx->addrs[i].socklen,
+                      (socklen_t) sizeof(struct sockaddr_in6));
+    ngx_memcpy(&buf, ctx->addrs[i].sockaddr, socklen);
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_http_webhooks_address_aimed(a, (struct sockaddr *) &buf, socklen)
+        != NGX_OK)
+    {
+        /* neither target nor blocked */
+        a->handler(a);
+    }
+}
+
+
+/* the checked address, in the URL proxy_pass gets */
+
+static ngx_int_t
+ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
+    struct sockaddr *sa, socklen_t socklen)
+{
+    u_char                    *p, text[NGX_SOCKADDR_STRLEN];
+    size_t                     len;
+    const char                *why;
+    ngx_http_webhooks_url_t   *u;
+
+    u = &a->parts;
+
+    ngx_inet_set_port(sa, u->port);
+    len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 1);
+
+    if (ngx_http_webhooks_address_check(a->wmcf, sa, &why) != NGX_OK) {
+        /* the address without its port */
+        len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 0);
+        ngx_http_webhooks_address_blocked(a, "Blocked: %*s is %s", len, text,
+                                          why);
+        return NGX_OK;
+    }
+
+    /* proxy_pass with a variable sends its own URI if the URL has none */
+
+    a->target.len = u->scheme.len + sizeof("://") - 1 + len + 1
+                    + u->rest.len;
+    a->target.data = ngx_pnalloc(a->pool, a->target.len);
+    if (a->target.data == NULL) {
+        a->target.len = 0;
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(a->target.data, "%V://%*s", &u->scheme, len, text);
+
+    if (u->rest.len == 0 || u->rest.data[0] != '/') {
+        *p++ = '/';
+    }
+
+    p = ngx_cpymem(p, u->rest.data, u->rest.len);
+    a->target.len = p - a->target.data;
+
+    a->handler(a);
+
+    return NGX_OK;
+}
+
+
+/* a request that never leaves, with why */
+
+static void
+ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_pnalloc(a->pool, 256);
+
+    if (p) {
+        va_start(args, fmt);
+        *ngx_vslprintf(p, p + 255, fmt, args) = '\0';
+        va_end(args);
+
+        a->blocked = (const char *) p;
+
+    } else {
+        a->blocked = "failed to connect to host";
+    }
+
+    a->handler(a);
+}
+
 
 
 /*

@@ -25,6 +25,29 @@ typedef struct {
 } ngx_http_webhooks_url_t;
 
 
+typedef struct ngx_http_webhooks_aim_s  ngx_http_webhooks_aim_t;
+
+typedef void (*ngx_http_webhooks_aim_handler_pt)(ngx_http_webhooks_aim_t *a);
+
+/*
+ * Where a request to a URL may go: the handler gets the checked address
+ * in target, or why not in blocked, as GitHub words it.
+ */
+struct ngx_http_webhooks_aim_s {
+    ngx_pool_t                  *pool;
+    ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_str_t                    url;
+    ngx_str_t                    what;       /* for log lines */
+    ngx_http_webhooks_aim_handler_pt  handler;
+    void                        *data;
+
+    ngx_http_webhooks_url_t      parts;
+    ngx_str_t                    target;     /* what proxy_pass gets */
+    const char                  *blocked;
+    ngx_resolver_ctx_t          *resolving;
+};
+
+
 char *ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -33,6 +56,9 @@ ngx_int_t ngx_http_webhooks_address_init(ngx_conf_t *cf,
     ngx_http_webhooks_main_conf_t *wmcf);
 ngx_int_t ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
     ngx_http_webhooks_main_conf_t *wmcf);
+
+ngx_int_t ngx_http_webhooks_address_aim(ngx_http_webhooks_aim_t *a);
+void ngx_http_webhooks_address_aim_cancel(ngx_http_webhooks_aim_t *a);
 
 ngx_int_t ngx_http_webhooks_url_parse(ngx_str_t *url,
     ngx_http_webhooks_url_t *u);

@@ -11,16 +11,17 @@
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_delivery.h"
 #include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_secret.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_status.h"
 #include "ngx_http_webhooks_store.h"
+#include "ngx_http_webhooks_subrequest.h"
 #include "ngx_http_webhooks_variables.h"
 
 
@@ -437,7 +438,7 @@ ngx_http_webhooks_add_variables(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_http_webhooks_sender_conf(cf);
+    return ngx_http_webhooks_delivery_conf(cf);
 }
 
 
@@ -538,11 +539,11 @@ ngx_http_webhooks_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_webhooks_sender_phases(cf) != NGX_OK) {
+    if (ngx_http_webhooks_subrequest_phases(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_webhooks_sender_filters(cf);
+    return ngx_http_webhooks_subrequest_filters(cf);
 }
 
 
@@ -1283,12 +1284,12 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_sender_init(cycle) != NGX_OK) {
+    if (ngx_http_webhooks_subrequest_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
     return ngx_http_webhooks_queue_init(cycle, wmcf,
-                                        ngx_http_webhooks_deliver);
+                                        ngx_http_webhooks_delivery_start);
 }
 
 
@@ -1297,5 +1298,5 @@ ngx_http_webhooks_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_webhooks_queue_done(cycle);
     ngx_http_webhooks_redis_done(cycle);
-    ngx_http_webhooks_sender_done(cycle);
+    ngx_http_webhooks_subrequest_done(cycle);
 }

@@ -103,6 +103,7 @@ static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static ngx_uint_t ngx_http_webhooks_queue_same(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev);
+static time_t ngx_http_webhooks_queue_retry_after(ngx_str_t *value);
 static void ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_done(void *data,
     redisReply *reply);
@@ -856,6 +857,128 @@ ngx_http_webhooks_queue_due(ngx_msec_t delay)
     }
 
     ngx_add_timer(&q->promote, delay);
+}
+
+
+/*
+ * When to try a failed delivery again, in ms since the epoch, or "":
+ * status is the receiver's, 0 when it gave none, and a 4xx other than
+ * 408 and 429 is its final word.  The delays are spread out so that
+ * deliveries that failed together are not all tried again at once;
+ * Retry-After moves a try later, up to the longest delay.
+ */
+
+ngx_int_t
+ngx_http_webhooks_queue_again(ngx_pool_t *pool,
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_uint_t attempt,
+    ngx_uint_t status, ngx_str_t *retry_after, ngx_str_t *due)
+{
+    time_t       after;
+    ngx_msec_t   delay, max, *steps;
+    ngx_uint_t   i;
+    ngx_time_t  *tp;
+
+    ngx_str_set(due, "");
+
+    if (wmcf->retry->nelts < attempt) {
+        return NGX_OK;
+    }
+
+    if (status >= 400 && status < 500
+        && status != NGX_HTTP_REQUEST_TIME_OUT
+        && status != NGX_HTTP_TOO_MANY_REQUESTS)
+    {
+        return NGX_OK;
+    }
+
+    steps = wmcf->retry->elts;
+    delay = steps[attempt - 1];
+
+    /* 80% to 120% of the delay */
+    delay = delay / 100 * (80 + ngx_random() % 41)
+            + delay % 100 * (80 + ngx_random() % 41) / 100;
+
+    after = ngx_http_webhooks_queue_retry_after(retry_after);
+
+    if (after > 0) {
+        max = 0;
+
+        for (i = 0; i < wmcf->retry->nelts; i++) {
+            max = ngx_max(max, steps[i]);
+        }
+
+        delay = ngx_max(delay, ngx_min((ngx_msec_t) after * 1000, max));
+    }
+
+    due->data = ngx_pnalloc(pool, NGX_INT64_LEN);
+    if (due->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+
+    due->len = ngx_sprintf(due->data, "%M",
+                           (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
+               - due->data;
+
+    /*
+     * the record script runs first: it is sent on this very call; a
+     * millisecond more, for the clock the due time was read from
+     */
+    ngx_http_webhooks_queue_due(delay + 2);
+
+    return NGX_OK;
+}
+
+
+/* Retry-After in seconds, from either of its forms; 0: none */
+
+static time_t
+ngx_http_webhooks_queue_retry_after(ngx_str_t *value)
+{
+    time_t  t;
+
+    if (value->data == NULL) {
+        return 0;
+    }
+
+    t = ngx_atotm(value->data, value->len);
+
+    if (t == NGX_ERROR) {
+        t = ngx_parse_http_time(value->data, value->len);
+
+        if (t == NGX_ERROR) {
+            return 0;
+        }
+
+        t -= ngx_time();
+    }
+
+    return t > 0 ? t : 0;
+}
+
+
+/* how long since a stream entry was added: its id starts with the ms */
+
+ngx_msec_t
+ngx_http_webhooks_queue_waited(ngx_str_t *id)
+{
+    u_char      *dash;
+    off_t        at;
+    uint64_t     now;
+    ngx_time_t  *tp;
+
+    dash = ngx_strlchr(id->data, id->data + id->len, '-');
+    at = ngx_atoof(id->data, (dash ? dash : id->data + id->len) - id->data);
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (at <= 0 || (uint64_t) at > now) {
+        return 0;
+    }
+
+    return (ngx_msec_t) (now - at);
 }
 
 

@@ -9,8 +9,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_delivery.h"
 #include "ngx_http_webhooks_router.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_variables.h"
 
 
@@ -211,7 +211,7 @@ ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
 
     /* in a delivery subrequest: the delivered hook's */
 
-    rc = ngx_http_webhooks_sender_scope(r, v);
+    rc = ngx_http_webhooks_delivery_scope(r, v);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -249,7 +249,7 @@ ngx_http_webhooks_hook_id_variable(ngx_http_request_t *r,
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_sender_hook_id(r, v);
+    rc = ngx_http_webhooks_delivery_hook_id(r, v);
 
     if (rc != NGX_DECLINED) {
         return rc;
