@@ -51,6 +51,14 @@ static void ngx_http_webhooks_fetch_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_save_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
 
+static ngx_int_t ngx_http_webhooks_api_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_get(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_created(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
 static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
@@ -63,6 +71,72 @@ static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
     ngx_uint_t last);
 static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
     const void *two);
+
+
+#define NGX_HTTP_WEBHOOKS_API_BODY       0x01  /* a JSON body, read first */
+#define NGX_HTTP_WEBHOOKS_API_ORG_BODY   0x02  /* required of an org */
+#define NGX_HTTP_WEBHOOKS_API_REPO_BODY  0x04  /* required of a repo */
+#define NGX_HTTP_WEBHOOKS_API_HOOK       0x08  /* the hook, read first */
+#define NGX_HTTP_WEBHOOKS_API_PARSE      0x10  /* and its JSON parsed */
+
+
+/*
+ * What each operation of a route does: the one place an operation is
+ * dispatched on.  GitHub's description makes the bodies of creating an
+ * org hook and updating a repository hook required.
+ */
+
+static struct {
+    ngx_uint_t                        flags;
+    ngx_http_webhooks_ctx_handler_pt  handler;
+    ngx_http_webhooks_ctx_handler_pt  saved;
+} ngx_http_webhooks_api_ops[NGX_HTTP_WEBHOOKS_OP_MAX] = {
+
+    [NGX_HTTP_WEBHOOKS_OP_LIST] =
+        { 0, ngx_http_webhooks_api_list, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_CREATE] =
+        { NGX_HTTP_WEBHOOKS_API_BODY|NGX_HTTP_WEBHOOKS_API_ORG_BODY,
+          ngx_http_webhooks_api_create, ngx_http_webhooks_api_created },
+    [NGX_HTTP_WEBHOOKS_OP_GET] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK, ngx_http_webhooks_api_get, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_UPDATE] =
+        { NGX_HTTP_WEBHOOKS_API_BODY|NGX_HTTP_WEBHOOKS_API_REPO_BODY
+          |NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_update, ngx_http_webhooks_api_get },
+    [NGX_HTTP_WEBHOOKS_OP_DELETE] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_delete, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_GET_CONFIG] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_respond_config, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG] =
+        { NGX_HTTP_WEBHOOKS_API_BODY
+          |NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_update_config,
+          ngx_http_webhooks_respond_config },
+    [NGX_HTTP_WEBHOOKS_OP_DELIVERIES] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_list, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_DELIVERY] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_take, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_REDELIVER] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_take, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_PING] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_ping, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_TEST] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_test, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED] =
+        { NGX_HTTP_WEBHOOKS_API_BODY, ngx_http_webhooks_redeliver_failed,
+          NULL },
+
+    /* the hub sets what it does, and answers 204 */
+    [NGX_HTTP_WEBHOOKS_OP_HUB] =
+        { NGX_HTTP_WEBHOOKS_API_PARSE, NULL, NULL },
+};
 
 
 ngx_int_t
@@ -141,42 +215,12 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    switch (ctx->rt.op) {
+    ctx->handler = ngx_http_webhooks_api_ops[ctx->rt.op].handler;
+    ctx->saved = ngx_http_webhooks_api_ops[ctx->rt.op].saved;
 
-    case NGX_HTTP_WEBHOOKS_OP_CREATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
-
-        if (ngx_http_webhooks_json_media(r) != NGX_OK) {
-            rc = ngx_http_discard_request_body(r);
-            if (rc != NGX_OK) {
-                return rc;
-            }
-
-            return ngx_http_webhooks_error(r,
-                                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                   "Unsupported Media Type",
-                                   ctx->rt.doc_url, NULL);
-        }
-
-        if (wlcf->body_max
-            && r->headers_in.content_length_n > (off_t) wlcf->body_max)
-        {
-            return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
-        }
-
-        r->request_body_in_single_buf = 1;
-
-        rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_webhooks_body_handler);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        return NGX_DONE;
-
-    default:
+    if (!(ngx_http_webhooks_api_ops[ctx->rt.op].flags
+          & NGX_HTTP_WEBHOOKS_API_BODY))
+    {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -191,6 +235,32 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 
         return rc;
     }
+
+    if (ngx_http_webhooks_json_media(r) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                       "Unsupported Media Type",
+                                       ctx->rt.doc_url, NULL);
+    }
+
+    if (wlcf->body_max
+        && r->headers_in.content_length_n > (off_t) wlcf->body_max)
+    {
+        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_webhooks_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
 }
 
 
@@ -308,10 +378,13 @@ ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
 static ngx_uint_t
 ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
 {
-    return (rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE
-            && rt->scope == NGX_HTTP_WEBHOOKS_ORG)
-           || (rt->op == NGX_HTTP_WEBHOOKS_OP_UPDATE
-               && rt->scope == NGX_HTTP_WEBHOOKS_REPO);
+    ngx_uint_t  flags;
+
+    flags = ngx_http_webhooks_api_ops[rt->op].flags;
+
+    return (rt->scope == NGX_HTTP_WEBHOOKS_ORG)
+           ? (flags & NGX_HTTP_WEBHOOKS_API_ORG_BODY)
+           : (flags & NGX_HTTP_WEBHOOKS_API_REPO_BODY);
 }
 
 
@@ -351,50 +424,56 @@ ngx_http_webhooks_not_object(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
+    if (ngx_http_webhooks_api_ops[ctx->rt.op].flags
+        & NGX_HTTP_WEBHOOKS_API_HOOK)
+    {
+        return ngx_http_webhooks_fetch(r, ctx);
+    }
+
+    return ctx->handler(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_key_command(
+                   ngx_http_webhooks_list_done, r, "HGETALL", &ctx->hooks));
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_create(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
     json_t                         *hook;
     ngx_str_t                       seq;
     ngx_http_webhooks_fault_t       fault;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
-    switch (ctx->rt.op) {
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
 
-    case NGX_HTTP_WEBHOOKS_OP_LIST:
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_key_command(
-                       ngx_http_webhooks_list_done, r, "HGETALL",
-                       &ctx->hooks));
-
-    case NGX_HTTP_WEBHOOKS_OP_CREATE:
-        ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
-
-        hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who,
-                                             ctx->body, &fault);
-        if (hook == NULL) {
-            return ngx_http_webhooks_fault(r, ctx, &fault);
-        }
-
-        ctx->hook = hook;
-
-        /* ids come from one counter, unique across orgs and repos */
-
-        wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
-
-        if (ngx_http_webhooks_seq_key(r->pool, &wmcf->prefix, &seq)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_key_command(
-                       ngx_http_webhooks_id_done, r, "INCR", &seq));
-
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
-        return ngx_http_webhooks_redeliver_failed(r, ctx);
-
-    default:
-        return ngx_http_webhooks_fetch(r, ctx);
+    hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who, ctx->body,
+                                         &fault);
+    if (hook == NULL) {
+        return ngx_http_webhooks_fault(r, ctx, &fault);
     }
+
+    ctx->hook = hook;
+
+    /* ids come from one counter, unique across orgs and repos */
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_seq_key(r->pool, &wmcf->prefix, &seq) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_key_command(
+                   ngx_http_webhooks_id_done, r, "INCR", &seq));
 }
 
 
@@ -772,25 +851,7 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
             return;
         }
 
-        switch (ctx->hub ? 0 : ctx->rt.op) {
-
-        case 0:
-            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
-            break;
-
-        case NGX_HTTP_WEBHOOKS_OP_CREATE:
-            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);
-            break;
-
-        case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-            rc = ngx_http_webhooks_respond_config(r, ctx);
-            break;
-
-        default:
-            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
-        }
-
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_finish(r, ctx->saved(r, ctx));
         return;
     }
 
@@ -866,13 +927,10 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS], app;
-    redisReply                    **e;
-    ngx_http_webhooks_ctx_t        *ctx;
-    ngx_http_webhooks_fault_t       fault;
-    ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_str_t                  app;
+    redisReply               **e;
+    ngx_http_webhooks_ctx_t   *ctx;
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
@@ -924,10 +982,11 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         return;
     }
 
-    if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_GET) {
+    if (!(ngx_http_webhooks_api_ops[ctx->rt.op].flags
+          & NGX_HTTP_WEBHOOKS_API_PARSE))
+    {
         /* the hot path: no JSON to parse */
-        ngx_http_webhooks_finish(r,
-                 ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK));
+        ngx_http_webhooks_finish(r, ctx->handler(r, ctx));
         return;
     }
 
@@ -946,71 +1005,96 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         return;
     }
 
+    rc = ctx->handler(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_webhooks_finish(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_get(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_created(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_update(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_http_webhooks_fault_t  fault;
+
     ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    if (ngx_http_webhooks_hook_update(r, &ctx->rt, ctx->hook, ctx->body,
+                                      &fault)
+        == NULL)
+    {
+        return ngx_http_webhooks_fault(r, ctx, &fault);
+    }
+
+    return ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_http_webhooks_fault_t  fault;
+
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    if (ngx_http_webhooks_hook_update_config(r, &ctx->rt, ctx->hook,
+                                             ctx->body, &fault)
+        == NULL)
+    {
+        return ngx_http_webhooks_fault(r, ctx, &fault);
+    }
+
+    return ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_delete(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS];
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    switch (ctx->rt.op) {
+    keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
+    keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
 
-    case NGX_HTTP_WEBHOOKS_OP_GET_CONFIG:
-        rc = ngx_http_webhooks_respond_config(r, ctx);
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-
-        hook = (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_UPDATE)
-               ? ngx_http_webhooks_hook_update(r, &ctx->rt, ctx->hook,
-                                               ctx->body, &fault)
-               : ngx_http_webhooks_hook_update_config(r, &ctx->rt,
-                                                      ctx->hook, ctx->body,
-                                                      &fault);
-        if (hook == NULL) {
-            rc = ngx_http_webhooks_fault(r, ctx, &fault);
-            break;
-        }
-
-        rc = ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_DELETE:
-        keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
-        keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
-
-        if (ngx_http_webhooks_deliveries_key(r, ctx,
+    if (ngx_http_webhooks_deliveries_key(r, ctx,
                                 &keys[NGX_HTTP_WEBHOOKS_DELETE_DELIVERIES])
-               != NGX_OK
-            || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
+           != NGX_OK
+        || ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
                                 "", &keys[NGX_HTTP_WEBHOOKS_DELETE_PREFIX])
-               != NGX_OK)
-        {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-        rc = ngx_http_webhooks_request_wait(r, ctx,
-                 ngx_http_webhooks_redis_script(r->pool,
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
                                             ngx_http_webhooks_delete_done, r,
                                             NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
                                             NGX_HTTP_WEBHOOKS_DELETE_NARGS,
                                             keys));
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
-    case NGX_HTTP_WEBHOOKS_OP_PING:
-    case NGX_HTTP_WEBHOOKS_OP_TEST:
-        rc = ngx_http_webhooks_deliveries(r, ctx);
-        break;
-
-    default:
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
-    }
 }
 
 

@@ -58,59 +58,66 @@ static ngx_int_t ngx_http_webhooks_subscribed(json_t *hook, const char *e);
 
 
 ngx_int_t
-ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_list(r, ctx);
+}
+
+
+/* a delivery, to show it or to send it again */
+
+ngx_int_t
+ngx_http_webhooks_deliveries_take(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
     ngx_str_t  key;
 
-    switch (ctx->rt.op) {
+    if (ngx_http_webhooks_scoped(r, ctx, "delivery:%V", &ctx->rt.delivery,
+                                 &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
-        return ngx_http_webhooks_list(r, ctx);
-
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
-
-        if (ngx_http_webhooks_scoped(r, ctx, "delivery:%V",
-                                     &ctx->rt.delivery, &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
                                     ngx_http_webhooks_take_delivery_done, r,
                                     NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
                                     NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
+}
 
-    case NGX_HTTP_WEBHOOKS_OP_PING:
-        return ngx_http_webhooks_ping(r, ctx);
 
-    case NGX_HTTP_WEBHOOKS_OP_TEST:
+ngx_int_t
+ngx_http_webhooks_deliveries_ping(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_ping(r, ctx);
+}
 
-        /* GitHub sends nothing to a hook that does not take pushes */
-        if (!ngx_http_webhooks_subscribed(ctx->hook, "push")) {
-            return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
-        }
 
-        if (ngx_http_webhooks_scoped(r, ctx, "lastpush", NULL, &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+ngx_int_t
+ngx_http_webhooks_deliveries_test(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t  key;
 
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
+    /* GitHub sends nothing to a hook that does not take pushes */
+    if (!ngx_http_webhooks_subscribed(ctx->hook, "push")) {
+        return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    if (ngx_http_webhooks_scoped(r, ctx, "lastpush", NULL, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
                                     ngx_http_webhooks_lastpush_done, r,
                                     NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
                                     NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
-
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 }
 
 

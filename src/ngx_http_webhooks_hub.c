@@ -51,6 +51,8 @@ static ngx_int_t ngx_http_webhooks_hub_field(ngx_http_webhooks_hub_form_t *form,
 static ngx_int_t ngx_http_webhooks_hub_topic(ngx_str_t *topic,
     ngx_str_t *repo, ngx_str_t *event, ngx_uint_t *json);
 static void ngx_http_webhooks_hub_found(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_hub_fail(ngx_http_request_t *r,
     const char *field, const char *code, const char *message);
 static ngx_int_t ngx_http_webhooks_known_event(ngx_str_t *event);
@@ -151,7 +153,8 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
 
-    ctx->hub = 1;
+    ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_HUB;
+    ctx->saved = ngx_http_webhooks_hub_saved;
     ctx->rt.doc_url = NGX_HTTP_WEBHOOKS_HUB_DOCS;
 
     if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
@@ -414,8 +417,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
             return;
         }
 
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_CREATE;
-        rc = ngx_http_webhooks_api_run(r, ctx);
+        rc = ngx_http_webhooks_api_create(r, ctx);
 
         if (rc != NGX_DONE) {
             ngx_http_webhooks_finish(r, rc);
@@ -441,12 +443,12 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
          * The same subscription again: it is active, with the format and
          * secret asked for now.  Its events stay.
          */
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE;
+        ctx->handler = ngx_http_webhooks_api_update;
         (void) json_object_del(ctx->body, "name");
         (void) json_object_del(ctx->body, "events");
 
     } else if (json_array_size(json_object_get(doc, "events")) == 1) {
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_DELETE;
+        ctx->handler = ngx_http_webhooks_api_delete;
 
     } else {
         /* the callback takes other events too: keep those */
@@ -458,7 +460,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
             return;
         }
 
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE;
+        ctx->handler = ngx_http_webhooks_api_update;
         ctx->body = rest;
     }
 
@@ -741,6 +743,16 @@ ngx_http_webhooks_known_event(ngx_str_t *event)
     }
 
     return NGX_DECLINED;
+}
+
+
+/* every success of the hub's answers 204, as GitHub's hub does */
+
+static ngx_int_t
+ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
 }
 
 
