@@ -37,19 +37,19 @@ typedef struct {
 } ngx_http_webhooks_item_t;
 
 
-static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_bad_version(ngx_http_request_t *r,
+static void ngx_http_webhooks_api_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_api_bad_version(ngx_http_request_t *r,
     ngx_str_t *version);
-static ngx_uint_t ngx_http_webhooks_body_required(
+static ngx_uint_t ngx_http_webhooks_api_body_required(
     ngx_http_webhooks_route_t *rt);
-static ngx_int_t ngx_http_webhooks_not_object(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_not_object(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, json_t *body);
 
-static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_fetch_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_save_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_list_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_id_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_fetch_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_save_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_delete_done(void *data, redisReply *reply);
 
 static ngx_int_t ngx_http_webhooks_api_list(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
@@ -59,17 +59,17 @@ static ngx_int_t ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_api_created(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_save(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
-static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_respond_config(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_json_media(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_api_link(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t page, ngx_uint_t per_page,
     ngx_uint_t last);
-static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
+static int ngx_libc_cdecl ngx_http_webhooks_api_item_cmp(const void *one,
     const void *two);
 
 
@@ -108,12 +108,12 @@ static struct {
           ngx_http_webhooks_api_delete, NULL },
     [NGX_HTTP_WEBHOOKS_OP_GET_CONFIG] =
         { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
-          ngx_http_webhooks_respond_config, NULL },
+          ngx_http_webhooks_api_respond_config, NULL },
     [NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG] =
         { NGX_HTTP_WEBHOOKS_API_BODY
           |NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
           ngx_http_webhooks_api_update_config,
-          ngx_http_webhooks_respond_config },
+          ngx_http_webhooks_api_respond_config },
     [NGX_HTTP_WEBHOOKS_OP_DELIVERIES] =
         { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
           ngx_http_webhooks_deliveries_list, NULL },
@@ -170,7 +170,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_bad_version(r, &version);
+        return ngx_http_webhooks_api_bad_version(r, &version);
     }
 
     rc = ngx_http_webhooks_route_request(r, &ctx->rt, &prefix);
@@ -197,9 +197,9 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "Requires authentication",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNAUTHORIZED,
+                                             "Requires authentication",
+                                             ctx->rt.doc_url, NULL);
     }
 
     if (!ctx->who.admin) {
@@ -236,26 +236,27 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_webhooks_json_media(r) != NGX_OK) {
+    if (ngx_http_webhooks_api_json_media(r) != NGX_OK) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                       "Unsupported Media Type",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                             "Unsupported Media Type",
+                                             ctx->rt.doc_url, NULL);
     }
 
     if (wlcf->body_max
         && r->headers_in.content_length_n > (off_t) wlcf->body_max)
     {
-        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+        return ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url);
     }
 
     r->request_body_in_single_buf = 1;
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_webhooks_body_handler);
+    rc = ngx_http_read_client_request_body(r,
+                                       ngx_http_webhooks_api_body_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
@@ -265,7 +266,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 
 
 static void
-ngx_http_webhooks_body_handler(ngx_http_request_t *r)
+ngx_http_webhooks_api_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
     ngx_str_t                      body;
@@ -275,11 +276,11 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
 
-    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+    rc = ngx_http_webhooks_reply_read_body(r, &body, wlcf->body_max);
 
     if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
-                         ngx_http_webhooks_too_large(r, ctx->rt.doc_url));
+                         ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url));
         return;
     }
 
@@ -288,7 +289,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (body.len == 0 && !ngx_http_webhooks_body_required(&ctx->rt)) {
+    if (body.len == 0 && !ngx_http_webhooks_api_body_required(&ctx->rt)) {
         ctx->body = ngx_http_webhooks_json_own(r->pool, json_object());
 
     } else if (body.len == 0) {
@@ -299,9 +300,9 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
                                                     body.len);
 
         if (ctx->body == NULL) {
-            rc = ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                         "Problems parsing JSON",
-                                         ctx->rt.doc_url, NULL);
+            rc = ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "Problems parsing JSON",
+                                               ctx->rt.doc_url, NULL);
             ngx_http_finalize_request(r, rc);
             return;
         }
@@ -314,7 +315,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 
     if (!json_is_object(ctx->body)) {
         ngx_http_finalize_request(r,
-                              ngx_http_webhooks_not_object(r, ctx, ctx->body));
+                          ngx_http_webhooks_api_not_object(r, ctx, ctx->body));
         return;
     }
 
@@ -329,7 +330,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 /* GitHub's 400, its "errors" a string naming the versions it serves */
 
 static ngx_int_t
-ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
+ngx_http_webhooks_api_bad_version(ngx_http_request_t *r, ngx_str_t *version)
 {
     json_t     *shown, *errors;
     ngx_str_t   dump;
@@ -368,15 +369,15 @@ ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
-                                   NULL, errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
+                                         NULL, errors);
 }
 
 
 /* GitHub's description makes these bodies required */
 
 static ngx_uint_t
-ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
+ngx_http_webhooks_api_body_required(ngx_http_webhooks_route_t *rt)
 {
     ngx_uint_t  flags;
 
@@ -394,7 +395,7 @@ ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
  */
 
 static ngx_int_t
-ngx_http_webhooks_not_object(ngx_http_request_t *r,
+ngx_http_webhooks_api_not_object(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, json_t *body)
 {
     u_char     *p;
@@ -414,8 +415,8 @@ ngx_http_webhooks_not_object(ngx_http_request_t *r,
 
     ngx_sprintf(p, "%s%V%s%Z", head, &shown, tail);
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   (char *) p, ctx->rt.doc_url, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         (char *) p, ctx->rt.doc_url, NULL);
 }
 
 
@@ -427,7 +428,7 @@ ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     if (ngx_http_webhooks_api_ops[ctx->rt.op].flags
         & NGX_HTTP_WEBHOOKS_API_HOOK)
     {
-        return ngx_http_webhooks_fetch(r, ctx);
+        return ngx_http_webhooks_api_fetch(r, ctx);
     }
 
     return ctx->handler(r, ctx);
@@ -440,7 +441,7 @@ ngx_http_webhooks_api_list(ngx_http_request_t *r,
 {
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_key_command(
-                   ngx_http_webhooks_list_done, r, "HGETALL", &ctx->hooks));
+                   ngx_http_webhooks_api_list_done, r, "HGETALL", &ctx->hooks));
 }
 
 
@@ -458,7 +459,7 @@ ngx_http_webhooks_api_create(ngx_http_request_t *r,
     hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who, ctx->body,
                                          &fault);
     if (hook == NULL) {
-        return ngx_http_webhooks_fault(r, ctx, &fault);
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
     }
 
     ctx->hook = hook;
@@ -473,12 +474,12 @@ ngx_http_webhooks_api_create(ngx_http_request_t *r,
 
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_key_command(
-                   ngx_http_webhooks_id_done, r, "INCR", &seq));
+                   ngx_http_webhooks_api_id_done, r, "INCR", &seq));
 }
 
 
 ngx_int_t
-ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_http_webhooks_api_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char      *p;
     size_t       argvlen[7];
@@ -512,12 +513,12 @@ ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_command(
-                   ngx_http_webhooks_fetch_done, r, 7, argv, argvlen));
+                   ngx_http_webhooks_api_fetch_done, r, 7, argv, argvlen));
 }
 
 
 static void
-ngx_http_webhooks_list_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_list_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -534,14 +535,14 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     items = ngx_palloc(r->pool, (reply->elements / 2 + 1)
                                 * sizeof(ngx_http_webhooks_item_t));
     if (items == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -561,7 +562,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
         if (field.len == 4 && ngx_strncmp(field.data, "name", 4) == 0) {
             if (ngx_http_webhooks_request_copy(r, v, &ctx->name) != NGX_OK) {
-                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                ngx_http_webhooks_reply_finish(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
 
@@ -587,7 +589,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         if (ngx_http_webhooks_request_copy(r, f, &field) != NGX_OK
             || ngx_http_webhooks_request_copy(r, v, &items[n].value) != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -600,7 +602,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     /* fields of one hook end up next to each other, hooks by id */
 
     ngx_qsort(items, n, sizeof(ngx_http_webhooks_item_t),
-              ngx_http_webhooks_item_cmp);
+              ngx_http_webhooks_api_item_cmp);
 
     per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
                                              NGX_HTTP_WEBHOOKS_PER_PAGE);
@@ -681,7 +683,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
         out = ngx_pnalloc(r->pool, len + 2);
         if (out == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -694,18 +696,18 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     body.data = out;
     body.len = p - out;
 
-    if (ngx_http_webhooks_link(r, ctx, page, per_page, last) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_api_link(r, ctx, page, per_page, last) != NGX_OK) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_OK,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                         ngx_http_webhooks_reply_send(r, NGX_HTTP_OK, &body));
 }
 
 
 static int ngx_libc_cdecl
-ngx_http_webhooks_item_cmp(const void *one, const void *two)
+ngx_http_webhooks_api_item_cmp(const void *one, const void *two)
 {
     const ngx_http_webhooks_item_t  *a = one, *b = two;
 
@@ -714,7 +716,7 @@ ngx_http_webhooks_item_cmp(const void *one, const void *two)
 
 
 static void
-ngx_http_webhooks_id_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_id_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -726,13 +728,13 @@ ngx_http_webhooks_id_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -745,16 +747,16 @@ ngx_http_webhooks_id_done(void *data, redisReply *reply)
     ctx->stored.len = 0;
     ctx->stored.data = (u_char *) "";
 
-    rc = ngx_http_webhooks_save(r, ctx, &id);
+    rc = ngx_http_webhooks_api_save(r, ctx, &id);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *id)
 {
     u_char                         *p;
@@ -805,7 +807,8 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
-                                              ngx_http_webhooks_save_done, r,
+                                              ngx_http_webhooks_api_save_done,
+                                              r,
                                               NGX_HTTP_WEBHOOKS_SAVE_NKEYS,
                                               NGX_HTTP_WEBHOOKS_SAVE_NARGS,
                                               args));
@@ -813,7 +816,7 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
 
 static void
-ngx_http_webhooks_save_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_save_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -826,14 +829,14 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements == 0
         || reply->element[0]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -847,11 +850,11 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
             && ngx_http_webhooks_request_copy(r, reply->element[1], &ctx->name)
                != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ngx_http_webhooks_finish(r, ctx->saved(r, ctx));
+        ngx_http_webhooks_reply_finish(r, ctx->saved(r, ctx));
         return;
     }
 
@@ -860,24 +863,24 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
         /* someone else changed the hook since we read it: start over */
 
         if (++ctx->tries < NGX_HTTP_WEBHOOKS_TRIES) {
-            rc = ngx_http_webhooks_fetch(r, ctx);
+            rc = ngx_http_webhooks_api_fetch(r, ctx);
             if (rc != NGX_DONE) {
-                ngx_http_webhooks_finish(r, rc);
+                ngx_http_webhooks_reply_finish(r, rc);
             }
 
             return;
         }
 
-        ngx_http_webhooks_finish(r,
-            ngx_http_webhooks_error(r, NGX_HTTP_CONFLICT,
-                                    "Conflict: the hook changed meanwhile",
-                                    ctx->rt.doc_url, NULL));
+        ngx_http_webhooks_reply_finish(r,
+            ngx_http_webhooks_reply_error(r, NGX_HTTP_CONFLICT,
+                                         "Conflict: the hook changed meanwhile",
+                                          ctx->rt.doc_url, NULL));
         return;
     }
 
     if (ngx_strcmp(status->str, "gone") == 0) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -893,7 +896,7 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     {
         msg = ngx_pnalloc(r->pool, reply->element[1]->len + 64);
         if (msg == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -914,16 +917,17 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     }
 
     if (rc == NGX_ERROR) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_fault(r, ctx, &fault));
+    ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_api_fault(r, ctx, &fault));
 }
 
 
 static void
-ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_fetch_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -935,12 +939,12 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 5) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -951,8 +955,8 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -960,8 +964,8 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     app.len = e[2]->len;
 
     if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -970,7 +974,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
             && ngx_http_webhooks_request_copy(r, e[3], &ctx->last_response)
                != NGX_OK))
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -978,7 +982,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         ctx->name = ctx->rt.name;
 
     } else if (ngx_http_webhooks_request_copy(r, e[4], &ctx->name) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -986,12 +990,12 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
           & NGX_HTTP_WEBHOOKS_API_PARSE))
     {
         /* the hot path: no JSON to parse */
-        ngx_http_webhooks_finish(r, ctx->handler(r, ctx));
+        ngx_http_webhooks_reply_finish(r, ctx->handler(r, ctx));
         return;
     }
 
     if (ngx_http_webhooks_request_copy(r, e[0], &ctx->stored) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -1001,14 +1005,14 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhooks: bad hook %V in \"%V\"",
                       &ctx->rt.hook, &ctx->hooks);
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     rc = ctx->handler(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -1016,7 +1020,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
 static ngx_int_t
 ngx_http_webhooks_api_get(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
-    return ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
+    return ngx_http_webhooks_api_respond_hook(r, ctx, NGX_HTTP_OK);
 }
 
 
@@ -1024,7 +1028,7 @@ static ngx_int_t
 ngx_http_webhooks_api_created(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
-    return ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);
+    return ngx_http_webhooks_api_respond_hook(r, ctx, NGX_HTTP_CREATED);
 }
 
 
@@ -1040,10 +1044,10 @@ ngx_http_webhooks_api_update(ngx_http_request_t *r,
                                       &fault)
         == NULL)
     {
-        return ngx_http_webhooks_fault(r, ctx, &fault);
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
     }
 
-    return ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
+    return ngx_http_webhooks_api_save(r, ctx, &ctx->rt.hook);
 }
 
 
@@ -1059,10 +1063,10 @@ ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
                                              ctx->body, &fault)
         == NULL)
     {
-        return ngx_http_webhooks_fault(r, ctx, &fault);
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
     }
 
-    return ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
+    return ngx_http_webhooks_api_save(r, ctx, &ctx->rt.hook);
 }
 
 
@@ -1091,7 +1095,8 @@ ngx_http_webhooks_api_delete(ngx_http_request_t *r,
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
-                                            ngx_http_webhooks_delete_done, r,
+                                            ngx_http_webhooks_api_delete_done,
+                                            r,
                                             NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
                                             NGX_HTTP_WEBHOOKS_DELETE_NARGS,
                                             keys));
@@ -1099,7 +1104,7 @@ ngx_http_webhooks_api_delete(ngx_http_request_t *r,
 
 
 static void
-ngx_http_webhooks_delete_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_delete_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1109,23 +1114,23 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->integer == 0) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
-    ngx_http_webhooks_finish(r,
-                      ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL));
+    ngx_http_webhooks_reply_finish(r,
+                  ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL));
 }
 
 
 ngx_int_t
-ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+ngx_http_webhooks_api_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
 {
     ngx_str_t  body, location;
@@ -1139,19 +1144,19 @@ ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
                                        &ctx->name, &ctx->rt.hook, "",
                                        &location)
                != NGX_OK
-            || ngx_http_webhooks_add_header(r, "Location", &location)
+            || ngx_http_webhooks_reply_add_header(r, "Location", &location)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    return ngx_http_webhooks_send(r, status, &body);
+    return ngx_http_webhooks_reply_send(r, status, &body);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+ngx_http_webhooks_api_respond_config(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
     json_t  *config;
@@ -1162,20 +1167,20 @@ ngx_http_webhooks_respond_config(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send_json(r, NGX_HTTP_OK, config);
+    return ngx_http_webhooks_reply_send_json(r, NGX_HTTP_OK, config);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_http_webhooks_fault_t *fault)
 {
     if (fault->status == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, fault->status, fault->message,
-                                   ctx->rt.doc_url, fault->errors);
+    return ngx_http_webhooks_reply_error(r, fault->status, fault->message,
+                                         ctx->rt.doc_url, fault->errors);
 }
 
 
@@ -1185,7 +1190,7 @@ ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_http_webhooks_json_media(ngx_http_request_t *r)
+ngx_http_webhooks_api_json_media(ngx_http_request_t *r)
 {
     u_char     *p, *last;
     ngx_str_t   type;
@@ -1225,7 +1230,7 @@ ngx_http_webhooks_json_media(ngx_http_request_t *r)
 /* GitHub's Link header: prev, next, last, first as they apply */
 
 static ngx_int_t
-ngx_http_webhooks_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_uint_t page, ngx_uint_t per_page, ngx_uint_t last)
 {
     size_t      len, one;
@@ -1279,5 +1284,5 @@ ngx_http_webhooks_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
     link.len -= 2;
 
-    return ngx_http_webhooks_add_header(r, "Link", &link);
+    return ngx_http_webhooks_reply_add_header(r, "Link", &link);
 }

@@ -135,7 +135,7 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
         id.data = v->data;
         id.len = v->len;
 
-        if (ngx_http_webhooks_add_header(r, "X-GitHub-Request-Id", &id)
+        if (ngx_http_webhooks_reply_add_header(r, "X-GitHub-Request-Id", &id)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -144,7 +144,7 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
 
     ver = &ngx_http_webhooks_versions[1];
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_version_header);
+    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_version_header);
 
     if (h) {
         for (ver = ngx_http_webhooks_versions; ver->len; ver++) {
@@ -161,6 +161,6 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_webhooks_add_header(r, "X-GitHub-Api-Version-Selected",
-                                        ver);
+    return ngx_http_webhooks_reply_add_header(r,
+                                       "X-GitHub-Api-Version-Selected", ver);
 }

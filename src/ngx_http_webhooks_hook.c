@@ -42,7 +42,7 @@ static ngx_int_t ngx_http_webhooks_config_merge(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_config_check(ngx_http_request_t *r,
     json_t *config, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_events(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_events(ngx_http_request_t *r,
     const char *property, json_t *in, json_t *events,
     ngx_http_webhooks_fault_t *fault);
 static ngx_int_t ngx_http_webhooks_check_name(ngx_http_request_t *r,
@@ -110,7 +110,7 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
             return NULL;
         }
 
-    } else if (ngx_http_webhooks_events(r, "events", in, events, fault)
+    } else if (ngx_http_webhooks_hook_events(r, "events", in, events, fault)
                != NGX_OK)
     {
         return NULL;
@@ -187,7 +187,7 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
     if (in) {
         json_array_clear(events);
 
-        if (ngx_http_webhooks_events(r, "events", in, events, fault)
+        if (ngx_http_webhooks_hook_events(r, "events", in, events, fault)
             != NGX_OK)
         {
             return NULL;
@@ -198,8 +198,10 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
 
         in = json_object_get(body, "add_events");
 
-        if (in && ngx_http_webhooks_events(r, "add_events", in, events, fault)
-                  != NGX_OK)
+        if (in
+            && ngx_http_webhooks_hook_events(r, "add_events", in, events,
+                                             fault)
+               != NGX_OK)
         {
             return NULL;
         }
@@ -214,8 +216,8 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
                 return NULL;
             }
 
-            if (ngx_http_webhooks_events(r, "remove_events", in, remove,
-                                         fault)
+            if (ngx_http_webhooks_hook_events(r, "remove_events", in, remove,
+                                              fault)
                 != NGX_OK)
             {
                 return NULL;
@@ -360,7 +362,7 @@ ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
  */
 
 static ngx_int_t
-ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
+ngx_http_webhooks_hook_events(ngx_http_request_t *r, const char *property,
     json_t *in, json_t *events, ngx_http_webhooks_fault_t *fault)
 {
     u_char      *msg;

@@ -60,7 +60,7 @@ static ngx_int_t ngx_http_webhooks_known_event(ngx_str_t *event);
 
 /* the events a GitHub repository hook can take */
 
-static const char  *ngx_http_webhooks_events[] = {
+static const char  *ngx_http_webhooks_hub_events[] = {
     "branch_protection_configuration", "branch_protection_rule",
     "check_run", "check_suite", "code_scanning_alert", "commit_comment",
     "create", "custom_property_values", "delete", "dependabot_alert",
@@ -92,8 +92,8 @@ ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       NULL, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             NULL, NULL);
     }
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
@@ -101,7 +101,7 @@ ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
     if (wlcf->body_max
         && r->headers_in.content_length_n > (off_t) wlcf->body_max)
     {
-        return ngx_http_webhooks_too_large(r, NGX_HTTP_WEBHOOKS_HUB_DOCS);
+        return ngx_http_webhooks_reply_too_large(r, NGX_HTTP_WEBHOOKS_HUB_DOCS);
     }
 
     r->request_body_in_single_buf = 1;
@@ -162,15 +162,15 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (ctx->who.login.len == 0) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "Requires authentication",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNAUTHORIZED,
+                                             "Requires authentication",
+                                             ctx->rt.doc_url, NULL);
     }
 
-    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+    rc = ngx_http_webhooks_reply_read_body(r, &body, wlcf->body_max);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+        return ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url);
     }
 
     if (rc != NGX_OK) {
@@ -192,9 +192,9 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "Problems parsing the form",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "Problems parsing the form",
+                                             ctx->rt.doc_url, NULL);
     }
 
     if (form.mode.len == 0) {
@@ -264,13 +264,13 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (!ctx->who.admin) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             ctx->rt.doc_url, NULL);
     }
 
     /* the raw JSON when asked for it, else GitHub's hub default: a form */
 
-    accept = ngx_http_webhooks_header(r, &accept_name);
+    accept = ngx_http_webhooks_reply_header(r, &accept_name);
 
     if (json
         || (accept && ngx_strlcasestrn(accept->value.data,
@@ -345,7 +345,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -412,7 +412,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     if (id == 0) {
         if (!ctx->hub_subscribe) {
             /* nothing to unsubscribe: as good as done */
-            ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,
+            ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_send(r,
                                                  NGX_HTTP_NO_CONTENT, NULL));
             return;
         }
@@ -420,7 +420,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
         rc = ngx_http_webhooks_api_create(r, ctx);
 
         if (rc != NGX_DONE) {
-            ngx_http_webhooks_finish(r, rc);
+            ngx_http_webhooks_reply_finish(r, rc);
         }
 
         return;
@@ -434,7 +434,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     ctx->rt.hook.data = ngx_pstrdup(r->pool, &field);
 
     if (ctx->rt.hook.data == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -456,7 +456,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
                    json_pack("{s:[s%]}", "remove_events",
                              ctx->hub_event.data, ctx->hub_event.len));
         if (rest == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -465,10 +465,10 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     }
 
     /* the hooks API reads the hook afresh and writes it compare-and-set */
-    rc = ngx_http_webhooks_fetch(r, ctx);
+    rc = ngx_http_webhooks_api_fetch(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -734,7 +734,7 @@ ngx_http_webhooks_known_event(ngx_str_t *event)
 {
     const char  **e;
 
-    for (e = ngx_http_webhooks_events; *e; e++) {
+    for (e = ngx_http_webhooks_hub_events; *e; e++) {
         if (ngx_strlen(*e) == event->len
             && ngx_strncmp(*e, event->data, event->len) == 0)
         {
@@ -752,7 +752,7 @@ static ngx_int_t
 ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
-    return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
 }
 
 
@@ -772,7 +772,7 @@ ngx_http_webhooks_hub_fail(ngx_http_request_t *r, const char *field,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   "Validation Failed",
-                                   NGX_HTTP_WEBHOOKS_HUB_DOCS, errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         "Validation Failed",
+                                         NGX_HTTP_WEBHOOKS_HUB_DOCS, errors);
 }

@@ -231,9 +231,9 @@ ngx_http_webhooks_redeliver_invalid(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   "Validation Failed", ctx->rt.doc_url,
-                                   errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         "Validation Failed", ctx->rt.doc_url,
+                                         errors);
 }
 
 
@@ -252,8 +252,8 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
 
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, reply->integer == -2
-                                 ? ngx_http_webhooks_busy(r)
+        ngx_http_webhooks_reply_finish(r, reply->integer == -2
+                                       ? ngx_http_webhooks_reply_busy(r)
                                  : ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
@@ -261,7 +261,7 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -271,14 +271,14 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
         || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     p = ngx_pnalloc(r->pool, sizeof("{\"queued\":,\"cursor\":\":\"}")
                              + NGX_INT64_LEN + e[1]->len + e[2]->len);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -296,6 +296,6 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
 
     body.len = p - body.data;
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                   ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body));
 }

@@ -120,8 +120,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     || fault.status == NGX_HTTP_BAD_REQUEST);
         fuzz_assert(fault.message != NULL);
 
-        rc = ngx_http_webhooks_error(r, fault.status, fault.message,
-                                     rt.doc_url, fault.errors);
+        rc = ngx_http_webhooks_reply_error(r, fault.status, fault.message,
+                                           rt.doc_url, fault.errors);
         fuzz_assert(rc == NGX_OK);
         fuzz_assert(fuzz_response.status == fault.status);
         fuzz_check_response();
