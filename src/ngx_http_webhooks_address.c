@@ -125,16 +125,16 @@ ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     deny = (value[0].data[sizeof("webhooks_delivery_") - 1] == 'd');
 
-    if (wmcf->rules == NULL) {
-        wmcf->rules = ngx_array_create(cf->pool, 8,
-                                       sizeof(ngx_http_webhooks_rule_t));
-        if (wmcf->rules == NULL) {
+    if (wmcf->guard.rules == NULL) {
+        wmcf->guard.rules = ngx_array_create(cf->pool, 8,
+                                             sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->guard.rules == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &value[i], deny,
+        if (ngx_http_webhooks_rule_add(cf, wmcf->guard.rules, &value[i], deny,
                                        deny ? "denied by the server's "
                                               "configuration"
                                             : NULL)
@@ -162,20 +162,20 @@ ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t                  i;
     ngx_http_webhooks_ports_t  *range;
 
-    if (wmcf->ports != NGX_CONF_UNSET_PTR) {
+    if (wmcf->guard.ports != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
-        wmcf->ports = NULL;
+        wmcf->guard.ports = NULL;
         return NGX_CONF_OK;
     }
 
-    wmcf->ports = ngx_array_create(cf->pool, cf->args->nelts,
-                                   sizeof(ngx_http_webhooks_ports_t));
-    if (wmcf->ports == NULL) {
+    wmcf->guard.ports = ngx_array_create(cf->pool, cf->args->nelts,
+                                         sizeof(ngx_http_webhooks_ports_t));
+    if (wmcf->guard.ports == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -198,7 +198,7 @@ ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        range = ngx_array_push(wmcf->ports);
+        range = ngx_array_push(wmcf->guard.ports);
         if (range == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -219,20 +219,21 @@ ngx_http_webhooks_address_init(ngx_conf_t *cf,
 {
     ngx_http_webhooks_denied_t  *d;
 
-    if (wmcf->ports == NGX_CONF_UNSET_PTR) {
-        wmcf->ports = NULL;
+    if (wmcf->guard.ports == NGX_CONF_UNSET_PTR) {
+        wmcf->guard.ports = NULL;
     }
 
-    if (wmcf->rules == NULL) {
-        wmcf->rules = ngx_array_create(cf->pool, 32,
-                                       sizeof(ngx_http_webhooks_rule_t));
-        if (wmcf->rules == NULL) {
+    if (wmcf->guard.rules == NULL) {
+        wmcf->guard.rules = ngx_array_create(cf->pool, 32,
+                                             sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->guard.rules == NULL) {
             return NGX_ERROR;
         }
     }
 
     for (d = ngx_http_webhooks_denied; d->why; d++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &d->cidr, 1, d->why)
+        if (ngx_http_webhooks_rule_add(cf, wmcf->guard.rules, &d->cidr, 1,
+                                       d->why)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -251,11 +252,11 @@ ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
 {
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (wmcf->sender_ctx == NULL) {
+    if (wmcf->sender.ctx == NULL) {
         return NGX_OK;
     }
 
-    clcf = wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+    clcf = wmcf->sender.ctx->loc_conf[ngx_http_core_module.ctx_index];
 
     if (clcf->resolver == NULL || clcf->resolver->connections.nelts == 0) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -354,9 +355,9 @@ ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
     }
 #endif
 
-    rule = wmcf->rules->elts;
+    rule = wmcf->guard.rules->elts;
 
-    for (i = 0; i < wmcf->rules->nelts; i++) {
+    for (i = 0; i < wmcf->guard.rules->nelts; i++) {
         if (ngx_http_webhooks_rule_match(&rule[i], sa) != NGX_OK) {
             continue;
         }
@@ -428,13 +429,13 @@ ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_uint_t                  i;
     ngx_http_webhooks_ports_t  *range;
 
-    if (wmcf->ports == NULL) {
+    if (wmcf->guard.ports == NULL) {
         return NGX_OK;
     }
 
-    range = wmcf->ports->elts;
+    range = wmcf->guard.ports->elts;
 
-    for (i = 0; i < wmcf->ports->nelts; i++) {
+    for (i = 0; i < wmcf->guard.ports->nelts; i++) {
         if (port >= range[i].low && port <= range[i].high) {
             return NGX_OK;
         }
@@ -770,7 +771,7 @@ ngx_http_webhooks_address_aim(ngx_http_webhooks_aim_t *a)
         break;
     }
 
-    clcf = a->wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+    clcf = a->wmcf->sender.ctx->loc_conf[ngx_http_core_module.ctx_index];
 
     temp.name = a->parts.name;
 

@@ -770,7 +770,7 @@ ngx_http_webhooks_api_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     /* the id is known by now: sealed secrets are bound to it */
 
     if (ngx_http_webhooks_secret_seal(r->pool, r->connection->log,
-                                      wmcf->secret_keys,
+                                      wmcf->secrets.keys,
                                       json_object_get(ctx->hook, "config"),
                                       id)
            != NGX_OK

@@ -1048,9 +1048,10 @@ ngx_http_webhooks_deliveries_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOKS] = ctx->hooks;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_RETRY] = wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] =
+                                            wmcf->reliability.queue_max_text;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_EVENT] = *event;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->sender.retention_text;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_REDELIVERY], "0");
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOK] = ctx->rt.hook;
 

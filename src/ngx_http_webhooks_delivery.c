@@ -571,7 +571,7 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_webhooks_secret_open(d->pool, d->wmcf->secret_keys,
+    rc = ngx_http_webhooks_secret_open(d->pool, d->wmcf->secrets.keys,
                                        config, "secret", &d->hook, &secret,
                                        &why);
     if (rc == NGX_DECLINED) {
@@ -703,15 +703,15 @@ ngx_http_webhooks_delivery_aimed(ngx_http_webhooks_aim_t *a)
     sr = &d->sr;
 
     sr->pool = d->pool;
-    sr->conf_ctx = d->wmcf->sender_ctx;
+    sr->conf_ctx = d->wmcf->sender.ctx;
     sr->method = NGX_HTTP_POST;
     sr->method_name = ngx_http_webhooks_delivery_post;
-    sr->uri = (d->insecure && d->wmcf->insecure_uri.len)
-              ? d->wmcf->insecure_uri : d->wmcf->delivery_uri;
+    sr->uri = (d->insecure && d->wmcf->sender.insecure_uri.len)
+              ? d->wmcf->sender.insecure_uri : d->wmcf->sender.delivery_uri;
     sr->headers = &d->headers;
     sr->body = d->body;
-    sr->timeout = d->wmcf->delivery_timeout;
-    sr->response_max = d->wmcf->response_max;
+    sr->timeout = d->wmcf->sender.delivery_timeout;
+    sr->response_max = d->wmcf->sender.response_max;
     sr->handler = ngx_http_webhooks_delivery_sent;
     sr->data = d;
 
@@ -952,7 +952,7 @@ ngx_http_webhooks_delivery_record(ngx_http_webhooks_delivery_t *d)
 
     ngx_str_set(&off, "");
 
-    if (!ok && d->wmcf->fail_span) {
+    if (!ok && d->wmcf->reliability.fail_span) {
         off.data = ngx_pnalloc(d->pool, status.len + 192);
         if (off.data == NULL) {
             goto failed;
@@ -962,7 +962,7 @@ ngx_http_webhooks_delivery_record(ngx_http_webhooks_delivery_t *d)
                               "{\"code\":%V,\"status\":\"failed\","
                               "\"message\":\"Deactivated: every delivery "
                               "failed for %T seconds. Last: %V\"}",
-                              &code, d->wmcf->fail_span, &status)
+                              &code, d->wmcf->reliability.fail_span, &status)
                   - off.data;
     }
 
@@ -1019,7 +1019,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
         goto send;
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->sender.retention_text;
     args[NGX_HTTP_WEBHOOKS_DONE_LAST_RESPONSE] = o->last;
     args[NGX_HTTP_WEBHOOKS_DONE_HOOKS] = d->hooks;
     args[NGX_HTTP_WEBHOOKS_DONE_HOOK] = d->hook;
@@ -1041,7 +1041,8 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     args[NGX_HTTP_WEBHOOKS_DONE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_DONE_NOW].len = ngx_sprintf(p, "%T", ngx_time()) - p;
 
-    args[NGX_HTTP_WEBHOOKS_DONE_FAIL_SPAN] = d->wmcf->fail_span_text;
+    args[NGX_HTTP_WEBHOOKS_DONE_FAIL_SPAN] =
+                                        d->wmcf->reliability.fail_span_text;
     args[NGX_HTTP_WEBHOOKS_DONE_OFF_RESPONSE] = o->off;
     args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->payload;
 
@@ -1112,7 +1113,8 @@ ngx_http_webhooks_delivery_done_reply(void *data, redisReply *reply)
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "webhooks: hook %V deactivated: its deliveries failed "
                       "for %T seconds, the last to \"%V\"",
-                      &d->hook, d->wmcf->fail_span, &d->aim.parts.host);
+                      &d->hook, d->wmcf->reliability.fail_span,
+                      &d->aim.parts.host);
     }
 
     ngx_http_webhooks_delivery_end(d);

@@ -348,7 +348,7 @@ no_repo:
     args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = wmcf->queue;
     args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->reliability.queue_max_text;
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
@@ -362,7 +362,7 @@ no_repo:
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len =
-                                      ngx_sprintf(p, "%T", wmcf->retention) - p;
+                               ngx_sprintf(p, "%T", wmcf->sender.retention) - p;
     p += args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len;
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;

@@ -168,7 +168,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 
     /* once the connections had a moment to come up */
     ngx_add_timer(&q->retry, 10);
-    ngx_add_timer(&q->claim, ngx_max(wmcf->claim_timeout / 2, 1000));
+    ngx_add_timer(&q->claim, ngx_max(wmcf->sender.claim_timeout / 2, 1000));
     ngx_add_timer(&q->promote, ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
 
     return NGX_OK;
@@ -295,7 +295,7 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
         return;
     }
 
-    if (q->inflight + q->nwaiting >= q->wmcf->concurrency) {
+    if (q->inflight + q->nwaiting >= q->wmcf->sender.concurrency) {
         if (q->nwaiting && !q->evict.timer_set) {
             ngx_add_timer(&q->evict, NGX_HTTP_WEBHOOKS_WAIT / 2);
         }
@@ -346,7 +346,7 @@ ngx_http_webhooks_queue_read(ngx_http_webhooks_queue_t *q)
     argvlen[4] = 5;
     argv[5] = (const char *) count;
     argvlen[5] = ngx_sprintf(count, "%ui",
-                             q->wmcf->concurrency - q->inflight
+                             q->wmcf->sender.concurrency - q->inflight
                              - q->nwaiting)
                  - count;
     argv[6] = "BLOCK";
@@ -515,7 +515,7 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
         if (!ngx_http_webhooks_queue_busy(q, &entry)) {
             ngx_http_webhooks_queue_start(q, &entry);
 
-        } else if (q->inflight + q->nwaiting < q->wmcf->concurrency) {
+        } else if (q->inflight + q->nwaiting < q->wmcf->sender.concurrency) {
             ngx_http_webhooks_queue_wait(q, &entry);
 
         } else {
@@ -663,7 +663,7 @@ again:
 
     for (l = ngx_queue_head(&q->waiting);
          l != ngx_queue_sentinel(&q->waiting)
-         && q->inflight < q->wmcf->concurrency
+         && q->inflight < q->wmcf->sender.concurrency
          && (hook || host);
          l = next)
     {
@@ -713,7 +713,7 @@ again:
         goto again;
     }
 
-    q->stale = (q->nwaiting && q->inflight >= q->wmcf->concurrency);
+    q->stale = (q->nwaiting && q->inflight >= q->wmcf->sender.concurrency);
     q->resuming = 0;
 }
 
@@ -748,8 +748,8 @@ ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
         hosts += ngx_http_webhooks_queue_same(&h->host, &e->host);
     }
 
-    return hooks >= q->wmcf->hook_concurrency
-           || hosts >= q->wmcf->host_concurrency;
+    return hooks >= q->wmcf->reliability.hook_concurrency
+           || hosts >= q->wmcf->reliability.host_concurrency;
 }
 
 
@@ -880,7 +880,7 @@ ngx_http_webhooks_queue_again(ngx_pool_t *pool,
 
     ngx_str_set(due, "");
 
-    if (wmcf->retry->nelts < attempt) {
+    if (wmcf->reliability.retry->nelts < attempt) {
         return NGX_OK;
     }
 
@@ -891,7 +891,7 @@ ngx_http_webhooks_queue_again(ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    steps = wmcf->retry->elts;
+    steps = wmcf->reliability.retry->elts;
     delay = steps[attempt - 1];
 
     /* 80% to 120% of the delay */
@@ -903,7 +903,7 @@ ngx_http_webhooks_queue_again(ngx_pool_t *pool,
     if (after > 0) {
         max = 0;
 
-        for (i = 0; i < wmcf->retry->nelts; i++) {
+        for (i = 0; i < wmcf->reliability.retry->nelts; i++) {
             max = ngx_max(max, steps[i]);
         }
 
@@ -1022,7 +1022,7 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
     args[NGX_HTTP_WEBHOOKS_PROMOTE_RETRY] = q->wmcf->retry_key;
     args[NGX_HTTP_WEBHOOKS_PROMOTE_QUEUE] = q->wmcf->queue;
     args[NGX_HTTP_WEBHOOKS_PROMOTE_SEQ] = q->wmcf->delivery_seq;
-    args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->sender.retention_text;
 
     args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].data = p;
     args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len =
@@ -1139,19 +1139,19 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
     if (ngx_exiting || ngx_quit) {
         if (!ngx_queue_empty(&q->held) || !ngx_queue_empty(&q->waiting)) {
             ngx_add_timer(&q->claim,
-                          ngx_max(q->wmcf->claim_timeout / 2, 1000));
+                          ngx_max(q->wmcf->sender.claim_timeout / 2, 1000));
             ngx_http_webhooks_queue_heartbeat(q);
         }
 
         return;
     }
 
-    ngx_add_timer(&q->claim, ngx_max(q->wmcf->claim_timeout / 2, 1000));
+    ngx_add_timer(&q->claim, ngx_max(q->wmcf->sender.claim_timeout / 2, 1000));
 
     ngx_http_webhooks_queue_heartbeat(q);
 
     if (q->claiming || !q->group
-        || q->inflight >= q->wmcf->concurrency)
+        || q->inflight >= q->wmcf->sender.concurrency)
     {
         return;
     }
@@ -1165,14 +1165,14 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
     argv[3] = (const char *) q->consumer.data;
     argvlen[3] = q->consumer.len;
     argv[4] = (const char *) idle;
-    argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->claim_timeout) - idle;
+    argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->sender.claim_timeout) - idle;
     argv[5] = "0-0";
     argvlen[5] = 3;
     argv[6] = "COUNT";
     argvlen[6] = 5;
     argv[7] = (const char *) count;
     argvlen[7] = ngx_sprintf(count, "%ui",
-                             q->wmcf->concurrency - q->inflight) - count;
+                             q->wmcf->sender.concurrency - q->inflight) - count;
 
     q->claiming = ngx_http_webhooks_redis_command(
                       ngx_http_webhooks_queue_claim_done, q, 8, argv,
@@ -1206,7 +1206,8 @@ ngx_http_webhooks_queue_claim_done(void *data, redisReply *reply)
     {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "webhooks: claimed %uz deliveries idle for %Mms",
-                      reply->element[1]->elements, q->wmcf->claim_timeout);
+                      reply->element[1]->elements,
+                      q->wmcf->sender.claim_timeout);
 
         ngx_http_webhooks_queue_entries(q, reply->element[1]);
     }

@@ -122,8 +122,8 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_BULK_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_BULK_RETRY] = wmcf->retry_key;
     args[NGX_HTTP_WEBHOOKS_BULK_HOOK] = ctx->rt.hook;
-    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->retention_text;
-    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->sender.retention_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->reliability.queue_max_text;
 
     if (ctx->who.app.len) {
         args[NGX_HTTP_WEBHOOKS_BULK_APP] = ctx->who.app;
