@@ -52,7 +52,7 @@ typedef struct {
  * address.  The first match gives the reason: narrow blocks come first.
  */
 
-static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
+static ngx_http_webhooks_denied_t  ngx_http_webhooks_address_denied[] = {
     { ngx_string("0.0.0.0/8"), "an unspecified address" },
     { ngx_string("10.0.0.0/8"), "a private address" },
     { ngx_string("100.64.0.0/10"), "a carrier-grade NAT address" },
@@ -96,18 +96,18 @@ static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
 };
 
 
-static ngx_int_t ngx_http_webhooks_rule_add(ngx_conf_t *cf,
+static ngx_int_t ngx_http_webhooks_address_rule_add(ngx_conf_t *cf,
     ngx_array_t *rules, ngx_str_t *text, ngx_uint_t deny, const char *why);
-static ngx_int_t ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
-    struct sockaddr *sa);
+static ngx_int_t ngx_http_webhooks_address_rule_match(
+    ngx_http_webhooks_rule_t *rule, struct sockaddr *sa);
 static void ngx_http_webhooks_address_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
     struct sockaddr *sa, socklen_t socklen);
 static void ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
     const char *fmt, ...);
-static ngx_int_t ngx_http_webhooks_ipv4(u_char *p, size_t len,
+static ngx_int_t ngx_http_webhooks_address_ipv4(u_char *p, size_t len,
     in_addr_t *addr);
-static ngx_int_t ngx_http_webhooks_ipv4_number(u_char *p, size_t len,
+static ngx_int_t ngx_http_webhooks_address_ipv4_number(u_char *p, size_t len,
     uint64_t *n);
 
 
@@ -134,10 +134,11 @@ ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->guard.rules, &value[i], deny,
-                                       deny ? "denied by the server's "
-                                              "configuration"
-                                            : NULL)
+        if (ngx_http_webhooks_address_rule_add(cf, wmcf->guard.rules,
+                                               &value[i], deny,
+                                               deny ? "denied by the server's "
+                                                      "configuration"
+                                                    : NULL)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -231,9 +232,9 @@ ngx_http_webhooks_address_init(ngx_conf_t *cf,
         }
     }
 
-    for (d = ngx_http_webhooks_denied; d->why; d++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->guard.rules, &d->cidr, 1,
-                                       d->why)
+    for (d = ngx_http_webhooks_address_denied; d->why; d++) {
+        if (ngx_http_webhooks_address_rule_add(cf, wmcf->guard.rules,
+                                               &d->cidr, 1, d->why)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -270,7 +271,7 @@ ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
 
 
 static ngx_int_t
-ngx_http_webhooks_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
+ngx_http_webhooks_address_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
     ngx_str_t *text, ngx_uint_t deny, const char *why)
 {
     ngx_int_t                  rc;
@@ -358,7 +359,7 @@ ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
     rule = wmcf->guard.rules->elts;
 
     for (i = 0; i < wmcf->guard.rules->nelts; i++) {
-        if (ngx_http_webhooks_rule_match(&rule[i], sa) != NGX_OK) {
+        if (ngx_http_webhooks_address_rule_match(&rule[i], sa) != NGX_OK) {
             continue;
         }
 
@@ -375,7 +376,7 @@ ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
 
 
 static ngx_int_t
-ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
+ngx_http_webhooks_address_rule_match(ngx_http_webhooks_rule_t *rule,
     struct sockaddr *sa)
 {
     in_addr_t             addr;
@@ -423,7 +424,7 @@ ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
 
 
 ngx_int_t
-ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+ngx_http_webhooks_address_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     in_port_t port)
 {
     ngx_uint_t                  i;
@@ -446,12 +447,12 @@ ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
 
 
 /*
- * A URL that ngx_http_webhooks_valid_url() took: scheme, the authority
+ * A URL that ngx_http_webhooks_hook_valid_url() took: scheme, the authority
  * without user info, and the rest up to a fragment, which is not sent
  */
 
 ngx_int_t
-ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
+ngx_http_webhooks_address_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
 {
     u_char     *p, *last, *host, *end, *colon, *hash;
     ngx_int_t   port;
@@ -549,7 +550,7 @@ ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
  */
 
 ngx_int_t
-ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
+ngx_http_webhooks_address_literal(ngx_str_t *name, ngx_addr_t *addr,
     struct sockaddr_in6 *buf)
 {
     size_t               len;
@@ -581,7 +582,7 @@ ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
         goto inet;
     }
 
-    switch (ngx_http_webhooks_ipv4(name->data, name->len, &inaddr)) {
+    switch (ngx_http_webhooks_address_ipv4(name->data, name->len, &inaddr)) {
 
     case NGX_OK:
         goto inet;
@@ -621,7 +622,7 @@ inet:
  */
 
 ngx_int_t
-ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+ngx_http_webhooks_address_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_str_t *url, u_char *msg, size_t len)
 {
     const char               *why;
@@ -629,17 +630,17 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     struct sockaddr_in6       buf;
     ngx_http_webhooks_url_t   u;
 
-    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK) {
+    if (ngx_http_webhooks_address_url_parse(url, &u) != NGX_OK) {
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_port_allowed(wmcf, u.port) != NGX_OK) {
+    if (ngx_http_webhooks_address_port_allowed(wmcf, u.port) != NGX_OK) {
         *ngx_snprintf(msg, len - 1, "url port %d is not allowed",
                       (int) u.port) = '\0';
         return NGX_DECLINED;
     }
 
-    switch (ngx_http_webhooks_literal(&u.name, &addr, &buf)) {
+    switch (ngx_http_webhooks_address_literal(&u.name, &addr, &buf)) {
 
     case NGX_DECLINED:
         return NGX_OK;
@@ -675,7 +676,7 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
  */
 
 ngx_int_t
-ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
+ngx_http_webhooks_address_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
     ngx_str_t *out)
 {
     u_char                   *p, *tail;
@@ -688,13 +689,13 @@ ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
 
     *out = *url;
 
-    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK
+    if (ngx_http_webhooks_address_url_parse(url, &u) != NGX_OK
         || u.name.data[-1] == '[')
     {
         return NGX_OK;
     }
 
-    rc = ngx_http_webhooks_ipv4(u.name.data, u.name.len, &inaddr);
+    rc = ngx_http_webhooks_address_ipv4(u.name.data, u.name.len, &inaddr);
 
     if (rc == NGX_DECLINED) {
         return NGX_OK;
@@ -745,19 +746,21 @@ ngx_http_webhooks_address_aim(ngx_http_webhooks_aim_t *a)
     struct sockaddr_in6        buf;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (ngx_http_webhooks_url_parse(&a->url, &a->parts) != NGX_OK) {
+    if (ngx_http_webhooks_address_url_parse(&a->url, &a->parts) != NGX_OK) {
         ngx_http_webhooks_address_blocked(a, "Invalid URL");
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_port_allowed(a->wmcf, a->parts.port) != NGX_OK) {
+    if (ngx_http_webhooks_address_port_allowed(a->wmcf, a->parts.port)
+        != NGX_OK)
+    {
         ngx_http_webhooks_address_blocked(a,
                                           "Blocked: port %d is not allowed",
                                           (int) a->parts.port);
         return NGX_OK;
     }
 
-    switch (ngx_http_webhooks_literal(&a->parts.name, &addr, &buf)) {
+    switch (ngx_http_webhooks_address_literal(&a->parts.name, &addr, &buf)) {
 
     case NGX_OK:
         return ngx_http_webhooks_address_aimed(a, addr.sockaddr,
@@ -963,7 +966,7 @@ ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
  */
 
 static ngx_int_t
-ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
+ngx_http_webhooks_address_ipv4(u_char *p, size_t len, in_addr_t *addr)
 {
     u_char      *last, *part, *dot;
     uint64_t     n[4], v;
@@ -995,7 +998,8 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
     }
 
     if (dot != last
-        && ngx_http_webhooks_ipv4_number(part, last - part, &v) != NGX_OK)
+        && ngx_http_webhooks_address_ipv4_number(part, last - part, &v)
+           != NGX_OK)
     {
         return NGX_DECLINED;
     }
@@ -1010,8 +1014,9 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
             return NGX_ERROR;
         }
 
-        if (ngx_http_webhooks_ipv4_number(part, (dot ? dot : last) - part,
-                                          &n[parts++])
+        if (ngx_http_webhooks_address_ipv4_number(part,
+                                                  (dot ? dot : last) - part,
+                                                  &n[parts++])
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1049,7 +1054,7 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
 /* one part: decimal, "0" and octal, "0x" and hex ("0x" alone is 0) */
 
 static ngx_int_t
-ngx_http_webhooks_ipv4_number(u_char *p, size_t len, uint64_t *n)
+ngx_http_webhooks_address_ipv4_number(u_char *p, size_t len, uint64_t *n)
 {
     u_char     *last, ch;
     ngx_uint_t  radix, d;

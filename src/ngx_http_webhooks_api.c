@@ -173,7 +173,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
         return ngx_http_webhooks_api_bad_version(r, &version);
     }
 
-    rc = ngx_http_webhooks_route_request(r, &ctx->rt, &prefix);
+    rc = ngx_http_webhooks_router_request(r, &ctx->rt, &prefix);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -187,7 +187,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
                    "webhooks op:%ui name:\"%V\" hook:%uL",
                    ctx->rt.op, &ctx->rt.name, ctx->rt.hook_id);
 
-    if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
+    if (ngx_http_webhooks_auth_identify(r, wlcf, &ctx->who) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -577,8 +577,8 @@ ngx_http_webhooks_api_list_done(void *data, redisReply *reply)
         items[n].what.data = p ? p + 1 : field.data + field.len;
         items[n].what.len = field.data + field.len - items[n].what.data;
 
-        if (ngx_http_webhooks_parse_id(items[n].key.data, items[n].key.len,
-                                       &id)
+        if (ngx_http_webhooks_router_parse_id(items[n].key.data,
+                                              items[n].key.len, &id)
             != NGX_OK)
         {
             continue;
@@ -645,7 +645,7 @@ ngx_http_webhooks_api_list_done(void *data, redisReply *reply)
             }
 
             if (view == NULL || app == NULL
-                || !ngx_http_webhooks_may_see(&ctx->who, app))
+                || !ngx_http_webhooks_auth_may_see(&ctx->who, app))
             {
                 continue;
             }
@@ -963,7 +963,7 @@ ngx_http_webhooks_api_fetch_done(void *data, redisReply *reply)
     app.data = (u_char *) e[2]->str;
     app.len = e[2]->len;
 
-    if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
+    if (!ngx_http_webhooks_auth_may_see(&ctx->who, &app)) {
         ngx_http_webhooks_reply_finish(r,
                                    ngx_http_webhooks_request_not_found(r, ctx));
         return;
@@ -1162,7 +1162,7 @@ ngx_http_webhooks_api_respond_config(ngx_http_request_t *r,
     json_t  *config;
 
     config = ngx_http_webhooks_json_own(r->pool,
-                 ngx_http_webhooks_config_render(ctx->hook));
+                 ngx_http_webhooks_hook_config_render(ctx->hook));
     if (config == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -196,8 +196,8 @@ ngx_http_webhooks_deliveries_list(ngx_http_request_t *r,
         uint64_t  id;
 
         if (cursor.len < 4 || ngx_strncmp(cursor.data, "v1_", 3) != 0
-            || ngx_http_webhooks_parse_id(cursor.data + 3, cursor.len - 3,
-                                          &id)
+           || ngx_http_webhooks_router_parse_id(cursor.data + 3, cursor.len - 3,
+                                                 &id)
                != NGX_OK)
         {
             return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
@@ -963,11 +963,11 @@ ngx_http_webhooks_deliveries_lastpush_done(void *data, redisReply *reply)
     push = ngx_http_webhooks_json_load(r->pool, payload.data, payload.len);
 
     if (push == NULL
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "repository"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID])
            != NGX_OK
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "installation"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_INSTALLATION_ID])
            != NGX_OK)
@@ -1018,7 +1018,7 @@ ngx_http_webhooks_deliveries_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
 
-    if (ngx_http_webhooks_guid(p) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(p) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1032,7 +1032,7 @@ ngx_http_webhooks_deliveries_enqueue_args(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
                               &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY])

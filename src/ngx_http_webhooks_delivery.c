@@ -463,7 +463,7 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
     json.len = payload->len;
 
     if (ct.len == 4 && ngx_strncmp(ct.data, "form", 4) == 0) {
-        if (ngx_http_webhooks_form_encode(d->pool, &json, &d->body)
+        if (ngx_http_webhooks_sign_form_encode(d->pool, &json, &d->body)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1064,7 +1064,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
         goto failed;
     }
 
-    args[n].len = ngx_http_webhooks_time(args[n].data, d->sent_at)
+    args[n].len = ngx_http_webhooks_json_time(args[n].data, d->sent_at)
                   - args[n].data;
     n++;
 
@@ -1135,7 +1135,7 @@ ngx_http_webhooks_delivery_throttle(ngx_http_webhooks_delivery_t *d)
     at.data = ngx_pnalloc(d->pool, sizeof("2011-09-06T17:26:27Z"));
 
     if (at.data) {
-        at.len = ngx_http_webhooks_time(at.data, ngx_time()) - at.data;
+        at.len = ngx_http_webhooks_json_time(at.data, ngx_time()) - at.data;
 
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "webhooks: delivery \"%V\" to \"%V\" throttled "

@@ -24,21 +24,21 @@
     sizeof("0000:0000:000000:000000:00000000")
 
 
-static ngx_int_t ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_webhooks_headers_request_id_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 
 
 /* the newest first; the oldest is what a request without one gets */
-static ngx_str_t  ngx_http_webhooks_versions[] = {
+static ngx_str_t  ngx_http_webhooks_headers_versions[] = {
     ngx_string("2026-03-10"),
     ngx_string("2022-11-28"),
     ngx_null_string
 };
 
-static ngx_str_t  ngx_http_webhooks_version_header =
+static ngx_str_t  ngx_http_webhooks_headers_version_header =
     ngx_string("X-GitHub-Api-Version");
 
-static ngx_int_t  ngx_http_webhooks_own_index = NGX_ERROR;
+static ngx_int_t  ngx_http_webhooks_headers_own_index = NGX_ERROR;
 
 
 ngx_int_t
@@ -53,10 +53,11 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_webhooks_request_id_variable;
+    var->get_handler = ngx_http_webhooks_headers_request_id_variable;
 
-    ngx_http_webhooks_own_index = ngx_http_get_variable_index(cf, &name);
-    if (ngx_http_webhooks_own_index == NGX_ERROR) {
+    ngx_http_webhooks_headers_own_index = ngx_http_get_variable_index(cf,
+                                                                      &name);
+    if (ngx_http_webhooks_headers_own_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -72,7 +73,7 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
+ngx_http_webhooks_headers_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char  *p;
@@ -125,7 +126,7 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
     ngx_table_elt_t            *h;
     ngx_http_variable_value_t  *v;
 
-    v = ngx_http_get_indexed_variable(r, ngx_http_webhooks_own_index);
+    v = ngx_http_get_indexed_variable(r, ngx_http_webhooks_headers_own_index);
 
     if (v == NULL) {
         return NGX_ERROR;
@@ -142,12 +143,13 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
         }
     }
 
-    ver = &ngx_http_webhooks_versions[1];
+    ver = &ngx_http_webhooks_headers_versions[1];
 
-    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_version_header);
+    h = ngx_http_webhooks_reply_header(r,
+                                   &ngx_http_webhooks_headers_version_header);
 
     if (h) {
-        for (ver = ngx_http_webhooks_versions; ver->len; ver++) {
+        for (ver = ngx_http_webhooks_headers_versions; ver->len; ver++) {
             if (h->value.len == ver->len
                 && ngx_strncmp(h->value.data, ver->data, ver->len) == 0)
             {

@@ -157,7 +157,7 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     ctx->saved = ngx_http_webhooks_hub_saved;
     ctx->rt.doc_url = NGX_HTTP_WEBHOOKS_HUB_DOCS;
 
-    if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
+    if (ngx_http_webhooks_auth_identify(r, wlcf, &ctx->who) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -236,15 +236,15 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                                           "missing_field", NULL);
     }
 
-    if (ngx_http_webhooks_valid_url(&form.callback) != NGX_OK) {
+    if (ngx_http_webhooks_hook_valid_url(&form.callback) != NGX_OK) {
         return ngx_http_webhooks_hub_fail(r, "hub.callback", "invalid",
                                  "hub.callback must be an http(s) URL");
     }
 
     /* as the hooks API keeps it: an IPv4 host as its dotted quad */
 
-    rc = ngx_http_webhooks_url_canonical(r->pool, &form.callback,
-                                         &form.callback);
+    rc = ngx_http_webhooks_address_url_canonical(r->pool, &form.callback,
+                                                 &form.callback);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -255,8 +255,8 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                                  "hub.callback must be an http(s) URL");
     }
 
-    if (ngx_http_webhooks_route_scope(r->pool, NGX_HTTP_WEBHOOKS_REPO, &repo,
-                                      &ctx->rt)
+    if (ngx_http_webhooks_router_scope(r->pool, NGX_HTTP_WEBHOOKS_REPO, &repo,
+                                       &ctx->rt)
         != NGX_OK)
     {
         return ngx_http_webhooks_hub_fail(r, "hub.topic", "invalid",
@@ -360,7 +360,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
 
         if (f->type != REDIS_REPLY_STRING
             || reply->element[i + 1]->type != REDIS_REPLY_STRING
-            || ngx_http_webhooks_parse_id((u_char *) f->str, f->len, &id)
+            || ngx_http_webhooks_router_parse_id((u_char *) f->str, f->len, &id)
                != NGX_OK)
         {
             id = 0;
@@ -384,7 +384,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
         (void) ngx_http_webhooks_json_str(json_object_get(doc, "creator"),
                                           "app", &app);
 
-        if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
+        if (!ngx_http_webhooks_auth_may_see(&ctx->who, &app)) {
             id = 0;
             continue;
         }
@@ -672,7 +672,7 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
 {
     u_char  *p, *last, *slash;
 
-    if (ngx_http_webhooks_valid_url(topic) != NGX_OK) {
+    if (ngx_http_webhooks_hook_valid_url(topic) != NGX_OK) {
         return NGX_DECLINED;
     }
 

@@ -148,7 +148,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     event = h->value;
 
-    if (ngx_http_webhooks_valid_event(&event) != NGX_OK
+    if (ngx_http_webhooks_hook_valid_event(&event) != NGX_OK
         || (event.len == 1 && event.data[0] == '*'))
     {
         return ngx_http_webhooks_intake_fail(r,
@@ -230,8 +230,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "repository", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
+                                        &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, repo,
                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_OBJECT])
@@ -261,8 +261,8 @@ no_repo:
                                        "organization", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
+                                         &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, org,
                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_OBJECT])
@@ -305,7 +305,7 @@ no_repo:
         }
     }
 
-    if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(ctx->guid) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -367,7 +367,7 @@ no_repo:
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_json_str(payload, "action",
                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION])
@@ -376,7 +376,7 @@ no_repo:
         ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
-    if (ngx_http_webhooks_number(r->pool,
+    if (ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(payload, "installation"),
                                "id"),
                &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID])
@@ -655,7 +655,9 @@ ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
 
-    if (ngx_http_webhooks_route_scope(r->pool, scope, name, &rt) != NGX_OK) {
+    if (ngx_http_webhooks_router_scope(r->pool, scope, name, &rt)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 

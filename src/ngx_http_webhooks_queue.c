@@ -1037,7 +1037,7 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 
     args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].len =
-                                     ngx_http_webhooks_time(p, tp->sec) - p;
+                                    ngx_http_webhooks_json_time(p, tp->sec) - p;
 
     q->promoting = ngx_http_webhooks_redis_script(pool,
                                           NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE,

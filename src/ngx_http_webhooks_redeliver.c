@@ -108,7 +108,7 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
                                     &args[NGX_HTTP_WEBHOOKS_BULK_PREFIX])
@@ -208,8 +208,8 @@ ngx_http_webhooks_redeliver_cursor(ngx_http_request_t *r, json_t *body,
     id->data = colon + 1;
     id->len = s.data + s.len - id->data;
 
-    if (ngx_http_webhooks_parse_id(hook->data, hook->len, &n) != NGX_OK
-        || ngx_http_webhooks_parse_id(id->data, id->len, &n) != NGX_OK)
+    if (ngx_http_webhooks_router_parse_id(hook->data, hook->len, &n) != NGX_OK
+        || ngx_http_webhooks_router_parse_id(id->data, id->len, &n) != NGX_OK)
     {
         return NGX_DECLINED;
     }
