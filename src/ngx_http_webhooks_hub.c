@@ -55,7 +55,7 @@ static ngx_int_t ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_hub_fail(ngx_http_request_t *r,
     const char *field, const char *code, const char *message);
-static ngx_int_t ngx_http_webhooks_known_event(ngx_str_t *event);
+static ngx_int_t ngx_http_webhooks_hub_known_event(ngx_str_t *event);
 
 
 /* the events a GitHub repository hook can take */
@@ -226,7 +226,7 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                              "{event}");
     }
 
-    if (ngx_http_webhooks_known_event(&event) != NGX_OK) {
+    if (ngx_http_webhooks_hub_known_event(&event) != NGX_OK) {
         return ngx_http_webhooks_hub_fail(r, "hub.topic", "invalid",
                                           "hub.topic names no GitHub event");
     }
@@ -730,7 +730,7 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
 
 
 static ngx_int_t
-ngx_http_webhooks_known_event(ngx_str_t *event)
+ngx_http_webhooks_hub_known_event(ngx_str_t *event)
 {
     const char  **e;
 
