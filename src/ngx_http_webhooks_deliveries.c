@@ -26,91 +26,85 @@
  */
 
 
-static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static void ngx_http_webhooks_list_deliveries_done(void *data,
+static void ngx_http_webhooks_deliveries_list_done(void *data,
     redisReply *reply);
-static ngx_int_t ngx_http_webhooks_list_query(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_list_query(ngx_http_request_t *r,
     ngx_str_t *query);
-static ngx_int_t ngx_http_webhooks_web_url(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_web_url(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web);
-static ngx_int_t ngx_http_webhooks_send_log(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_send_log(ngx_http_request_t *r,
     json_t *json);
-static json_t *ngx_http_webhooks_item(redisReply *r);
-static void ngx_http_webhooks_take_delivery_done(void *data,
+static json_t *ngx_http_webhooks_deliveries_item(redisReply *r);
+static void ngx_http_webhooks_deliveries_take_done(void *data,
     redisReply *reply);
-static json_t *ngx_http_webhooks_delivery_json(ngx_http_request_t *r,
+static json_t *ngx_http_webhooks_deliveries_json(ngx_http_request_t *r,
     redisReply *record, redisReply *payload);
-static ngx_int_t ngx_http_webhooks_ping(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static void ngx_http_webhooks_context_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_lastpush_done(void *data, redisReply *reply);
-static ngx_int_t ngx_http_webhooks_enqueue(ngx_http_request_t *r,
+static void ngx_http_webhooks_deliveries_context_done(void *data,
+    redisReply *reply);
+static void ngx_http_webhooks_deliveries_lastpush_done(void *data,
+    redisReply *reply);
+static ngx_int_t ngx_http_webhooks_deliveries_enqueue(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args);
-static void ngx_http_webhooks_enqueue_done(void *data, redisReply *reply);
-static ngx_int_t ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
-    ngx_str_t *payload);
-static ngx_int_t ngx_http_webhooks_scoped(ngx_http_request_t *r,
+static void ngx_http_webhooks_deliveries_enqueue_done(void *data,
+    redisReply *reply);
+static ngx_int_t ngx_http_webhooks_deliveries_enqueue_args(
+    ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args,
+    ngx_str_t *event, ngx_str_t *payload);
+static ngx_int_t ngx_http_webhooks_deliveries_scoped(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, const char *fmt, ngx_str_t *arg,
     ngx_str_t *key);
-static ngx_int_t ngx_http_webhooks_subscribed(json_t *hook, const char *e);
+static ngx_int_t ngx_http_webhooks_deliveries_subscribed(json_t *hook,
+    const char *e);
 
+
+/* a delivery, to show it or to send it again */
 
 ngx_int_t
-ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_take(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
     ngx_str_t  key;
 
-    switch (ctx->rt.op) {
-
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
-        return ngx_http_webhooks_list(r, ctx);
-
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
-
-        if (ngx_http_webhooks_scoped(r, ctx, "delivery:%V",
-                                     &ctx->rt.delivery, &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
-                                    ngx_http_webhooks_take_delivery_done, r,
-                                    NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
-
-    case NGX_HTTP_WEBHOOKS_OP_PING:
-        return ngx_http_webhooks_ping(r, ctx);
-
-    case NGX_HTTP_WEBHOOKS_OP_TEST:
-
-        /* GitHub sends nothing to a hook that does not take pushes */
-        if (!ngx_http_webhooks_subscribed(ctx->hook, "push")) {
-            return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
-        }
-
-        if (ngx_http_webhooks_scoped(r, ctx, "lastpush", NULL, &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
-                                    ngx_http_webhooks_lastpush_done, r,
-                                    NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
-
-    default:
+    if (ngx_http_webhooks_deliveries_scoped(r, ctx, "delivery:%V",
+                                            &ctx->rt.delivery, &key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
+                                    ngx_http_webhooks_deliveries_take_done, r,
+                                    NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
+}
+
+
+ngx_int_t
+ngx_http_webhooks_deliveries_test(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t  key;
+
+    /* GitHub sends nothing to a hook that does not take pushes */
+    if (!ngx_http_webhooks_deliveries_subscribed(ctx->hook, "push")) {
+        return ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    if (ngx_http_webhooks_deliveries_scoped(r, ctx, "lastpush", NULL, &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
+                                    ngx_http_webhooks_deliveries_lastpush_done,
+                                    r,
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
 }
 
 
@@ -120,14 +114,15 @@ ngx_int_t
 ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *key)
 {
-    return ngx_http_webhooks_scoped(r, ctx, "deliveries:%V", &ctx->rt.hook,
-                                    key);
+    return ngx_http_webhooks_deliveries_scoped(r, ctx, "deliveries:%V",
+                                               &ctx->rt.hook, key);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
-    const char *fmt, ngx_str_t *arg, ngx_str_t *key)
+ngx_http_webhooks_deliveries_scoped(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, const char *fmt, ngx_str_t *arg,
+    ngx_str_t *key)
 {
     u_char                         *p;
     ngx_str_t                       prefix;
@@ -158,7 +153,7 @@ ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_http_webhooks_subscribed(json_t *hook, const char *e)
+ngx_http_webhooks_deliveries_subscribed(json_t *hook, const char *e)
 {
     size_t   i;
     json_t  *v;
@@ -177,8 +172,9 @@ ngx_http_webhooks_subscribed(json_t *hook, const char *e)
 
 /* newest first, GitHub's opaque cursor: "v1_<id>" starts at <id> */
 
-static ngx_int_t
-ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_int_t
+ngx_http_webhooks_deliveries_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_LIST_NARGS];
@@ -200,13 +196,13 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
         uint64_t  id;
 
         if (cursor.len < 4 || ngx_strncmp(cursor.data, "v1_", 3) != 0
-            || ngx_http_webhooks_parse_id(cursor.data + 3, cursor.len - 3,
-                                          &id)
+           || ngx_http_webhooks_router_parse_id(cursor.data + 3, cursor.len - 3,
+                                                 &id)
                != NGX_OK)
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "Invalid cursor",
-                                           ctx->rt.doc_url, NULL);
+            return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                                 "Invalid cursor",
+                                                 ctx->rt.doc_url, NULL);
         }
 
         args[NGX_HTTP_WEBHOOKS_LIST_TOP].data = cursor.data + 3;
@@ -222,8 +218,9 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             && !(redelivery.len == 5
                  && ngx_strncmp(redelivery.data, "false", 5) == 0))
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                       "Validation Failed", ctx->rt.doc_url,
+            return ngx_http_webhooks_reply_error(r,
+                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                       ctx->rt.doc_url,
                        ngx_http_webhooks_json_own(r->pool,
                            json_pack("[{s:s,s:s,s:s}]", "resource",
                                      "HookDelivery", "field", "redelivery",
@@ -238,8 +235,9 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             && !(status.len == 7
                  && ngx_strncmp(status.data, "failure", 7) == 0))
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                       "Validation Failed", ctx->rt.doc_url,
+            return ngx_http_webhooks_reply_error(r,
+                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                       ctx->rt.doc_url,
                        ngx_http_webhooks_json_own(r->pool,
                            json_pack("[{s:s,s:s,s:s}]", "resource",
                                      "HookDelivery", "field", "status",
@@ -275,14 +273,14 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
-                                    ngx_http_webhooks_list_deliveries_done, r,
+                                    ngx_http_webhooks_deliveries_list_done, r,
                                     NGX_HTTP_WEBHOOKS_LIST_NKEYS,
                                     NGX_HTTP_WEBHOOKS_LIST_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_list_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -296,14 +294,14 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_ARRAY)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -311,17 +309,17 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
 
     list = ngx_http_webhooks_json_own(r->pool, json_array());
     if (list == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     n = ngx_min(items->elements, ctx->per_page);
 
     for (i = 0; i < n; i++) {
-        item = ngx_http_webhooks_item(items->element[i]);
+        item = ngx_http_webhooks_deliveries_item(items->element[i]);
 
         if (item == NULL || json_array_append_new(list, item) != 0) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
@@ -348,16 +346,16 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
                                        &ctx->name, &ctx->rt.hook,
                                        "/deliveries", &url)
             != NGX_OK
-            || ngx_http_webhooks_list_query(r, &query) != NGX_OK)
+            || ngx_http_webhooks_deliveries_list_query(r, &query) != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
         link.data = ngx_pnalloc(r->pool, 2 * (url.len + query.len + 64)
                                          + next.len + prev.len);
         if (link.data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -380,20 +378,21 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
                        - link.data;
         }
 
-        if (ngx_http_webhooks_add_header(r, "Link", &link) != NGX_OK) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        if (ngx_http_webhooks_reply_add_header(r, "Link", &link) != NGX_OK) {
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_log(r, list));
+    ngx_http_webhooks_reply_finish(r,
+                               ngx_http_webhooks_deliveries_send_log(r, list));
 }
 
 
 /* the filters of a page, for its links: "&status=...&redelivery=..." */
 
 static ngx_int_t
-ngx_http_webhooks_list_query(ngx_http_request_t *r, ngx_str_t *query)
+ngx_http_webhooks_deliveries_list_query(ngx_http_request_t *r, ngx_str_t *query)
 {
     u_char     *p;
     ngx_str_t   status, redelivery;
@@ -437,7 +436,7 @@ ngx_http_webhooks_list_query(ngx_http_request_t *r, ngx_str_t *query)
  */
 
 static ngx_int_t
-ngx_http_webhooks_web_url(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_web_url(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web)
 {
     ngx_http_webhooks_loc_conf_t  *wlcf;
@@ -475,7 +474,7 @@ ngx_http_webhooks_web_url(ngx_http_request_t *r,
 /* durations as the short decimals they are kept as */
 
 static ngx_int_t
-ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
+ngx_http_webhooks_deliveries_send_log(ngx_http_request_t *r, json_t *json)
 {
     ngx_str_t  body;
 
@@ -486,7 +485,7 @@ ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send(r, NGX_HTTP_OK, &body);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_OK, &body);
 }
 
 
@@ -497,7 +496,7 @@ ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
  */
 
 static json_t *
-ngx_http_webhooks_item(redisReply *r)
+ngx_http_webhooks_deliveries_item(redisReply *r)
 {
     size_t     i;
     ngx_str_t  f[12];
@@ -547,7 +546,7 @@ ngx_http_webhooks_item(redisReply *r)
 
 
 static void
-ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_take_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -576,15 +575,15 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         /* no such delivery, or it expired */
         ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -596,18 +595,18 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         || ngx_strncmp(hook.data, ctx->rt.hook.data, hook.len) != 0)
     {
         /* a delivery of another hook is not found here */
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_DELIVERY) {
         out = ngx_http_webhooks_json_own(r->pool,
-                  ngx_http_webhooks_delivery_json(r, record,
-                                                  reply->element[2]));
-        ngx_http_webhooks_finish(r, out
-                                    ? ngx_http_webhooks_send_log(r, out)
-                                    : NGX_HTTP_INTERNAL_SERVER_ERROR);
+                  ngx_http_webhooks_deliveries_json(r, record,
+                                                    reply->element[2]));
+        ngx_http_webhooks_reply_finish(r, out
+                            ? ngx_http_webhooks_deliveries_send_log(r, out)
+                            : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -615,8 +614,10 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
     (void) ngx_http_webhooks_field(record, "event", &v);
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &v, NULL) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &v, NULL)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -636,21 +637,21 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
         args[i].data = ngx_pstrdup(r->pool, &args[i]);
         if (args[i].data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
 static json_t *
-ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
+ngx_http_webhooks_deliveries_json(ngx_http_request_t *r, redisReply *record,
     redisReply *payload)
 {
     size_t       i;
@@ -686,7 +687,7 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
     fields.elements = 12;
     fields.element = e;
 
-    out = ngx_http_webhooks_item(&fields);
+    out = ngx_http_webhooks_deliveries_item(&fields);
     if (out == NULL) {
         return NULL;
     }
@@ -741,8 +742,9 @@ failed:
 
 /* a ping: the hook as the API shows it, its repository or org, sender */
 
-static ngx_int_t
-ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_int_t
+ngx_http_webhooks_deliveries_ping(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_CONTEXT_NARGS];
@@ -761,8 +763,8 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     what.len = ngx_sprintf(p, "user:%V", &ctx->who.login) - p;
     p += what.len;
 
-    if (ngx_http_webhooks_scoped(r, ctx, "object", NULL,
-                                 &args[NGX_HTTP_WEBHOOKS_CONTEXT_OBJECT])
+    if (ngx_http_webhooks_deliveries_scoped(r, ctx, "object", NULL,
+                                        &args[NGX_HTTP_WEBHOOKS_CONTEXT_OBJECT])
            != NGX_OK
         || ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
                                  &args[NGX_HTTP_WEBHOOKS_CONTEXT_SENDER])
@@ -812,14 +814,15 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT,
-                                    ngx_http_webhooks_context_done, r,
+                                    ngx_http_webhooks_deliveries_context_done,
+                                    r,
                                     NGX_HTTP_WEBHOOKS_CONTEXT_NKEYS,
                                     NGX_HTTP_WEBHOOKS_CONTEXT_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_context_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_context_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -834,12 +837,12 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 5) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -856,7 +859,8 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
         if (e[i]->type == REDIS_REPLY_INTEGER) {
             s[i]->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
             if (s[i]->data == NULL) {
-                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                ngx_http_webhooks_reply_finish(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
 
@@ -876,8 +880,8 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ping.repo = (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO);
     ping.base = ctx->base;
 
-    if (ngx_http_webhooks_web_url(r, ctx, &ping.web) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_deliveries_web_url(r, ctx, &ping.web) != NGX_OK) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -887,16 +891,17 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     if (ngx_http_webhooks_request_hook_json(r, ctx, &ping.hook) != NGX_OK
         || ngx_http_webhooks_ping_payload(r, &ping, &payload) != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_str_set(&event, "ping");
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &event,
+                                                  &payload)
         != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -906,10 +911,10 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
         args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID] = ping.target_id;
     }
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -917,7 +922,7 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
 /* a test: the latest push taken in for the repository, sent again */
 
 static void
-ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_lastpush_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -933,50 +938,51 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
     if (ctx == NULL) {
         if (reply && reply->type == REDIS_REPLY_NIL) {
             /* nothing pushed yet: GitHub sends nothing either */
-            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+            rc = ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
         }
 
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (ngx_http_webhooks_request_copy(r, reply, &payload) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_str_set(&event, "push");
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &event,
+                                                  &payload)
         != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     push = ngx_http_webhooks_json_load(r->pool, payload.data, payload.len);
 
     if (push == NULL
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "repository"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID])
            != NGX_OK
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "installation"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_INSTALLATION_ID])
            != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID] =
                                  args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID];
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -987,7 +993,7 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
  */
 
 static ngx_int_t
-ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_enqueue_args(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
     ngx_str_t *payload)
 {
@@ -1012,7 +1018,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
 
-    if (ngx_http_webhooks_guid(p) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(p) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1026,7 +1032,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_key(r->pool, &wmcf->prefix, &what,
                               &args[NGX_HTTP_WEBHOOKS_ENQUEUE_PAYLOAD_KEY])
@@ -1042,9 +1048,10 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOKS] = ctx->hooks;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_RETRY] = wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] =
+                                            wmcf->reliability.queue_max_text;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_EVENT] = *event;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->sender.retention_text;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_REDELIVERY], "0");
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOK] = ctx->rt.hook;
 
@@ -1065,20 +1072,21 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_enqueue(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
-    ngx_str_t *args)
+ngx_http_webhooks_deliveries_enqueue(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args)
 {
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE,
-                                    ngx_http_webhooks_enqueue_done, r,
+                                    ngx_http_webhooks_deliveries_enqueue_done,
+                                    r,
                                     NGX_HTTP_WEBHOOKS_ENQUEUE_NKEYS,
                                     NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_enqueue_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1090,22 +1098,23 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->integer == -1) {
         /* deleted meanwhile */
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     if (reply->integer == -2) {
         /* the payload outlived the retention of deliveries */
-        ngx_http_webhooks_finish(r,
-                ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                    "Validation Failed", ctx->rt.doc_url,
+        ngx_http_webhooks_reply_finish(r,
+                ngx_http_webhooks_reply_error(r,
+                    NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                    ctx->rt.doc_url,
                     ngx_http_webhooks_json_own(r->pool,
                         json_pack("[{s:s,s:s,s:s}]", "resource",
                                   "HookDelivery", "code", "custom",
@@ -1115,7 +1124,7 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
     }
 
     if (reply->integer == -3) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_busy(r));
         return;
     }
 
@@ -1126,11 +1135,11 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
         : NGX_HTTP_WEBHOOKS_STAT_TESTS, 1);
 
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_REDELIVER) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_send(r,
                                                NGX_HTTP_ACCEPTED, &accepted));
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT,
-                                                       NULL));
+    ngx_http_webhooks_reply_finish(r,
+                  ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL));
 }

@@ -36,34 +36,34 @@
  */
 
 
-static ngx_int_t ngx_http_webhooks_type_fault(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_type_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
     const char *type);
-static ngx_int_t ngx_http_webhooks_length_fault(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_length_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, size_t len, size_t max);
-static ngx_int_t ngx_http_webhooks_config_merge(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_config_merge(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt, json_t *config, json_t *in,
     ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_config_check(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_config_check(ngx_http_request_t *r,
     json_t *config, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_events(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_events(ngx_http_request_t *r,
     const char *property, json_t *in, json_t *events,
     ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_check_name(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_check_name(ngx_http_request_t *r,
     json_t *body, ngx_uint_t required, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_check_active(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_hook_check_active(ngx_http_request_t *r,
     json_t *body, json_t *hook, ngx_http_webhooks_fault_t *fault);
-static json_t *ngx_http_webhooks_timestamp(void);
-static json_t *ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
+static json_t *ngx_http_webhooks_hook_timestamp(void);
+static json_t *ngx_http_webhooks_hook_done(ngx_http_request_t *r, json_t *hook,
     ngx_http_webhooks_fault_t *fault);
 
 
-static const char  *ngx_http_webhooks_config_keys[] = {
+static const char  *ngx_http_webhooks_hook_config_keys[] = {
     "url", "content_type", "secret", "insecure_ssl", NULL
 };
 
 /* org hooks also take credentials for the receiver, per GitHub's schema */
-static const char  *ngx_http_webhooks_org_config_keys[] = {
+static const char  *ngx_http_webhooks_hook_org_config_keys[] = {
     "url", "content_type", "secret", "insecure_ssl", "username", "password",
     NULL
 };
@@ -76,7 +76,7 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
 {
     json_t  *hook, *config, *events, *in, *now;
 
-    now = ngx_http_webhooks_timestamp();
+    now = ngx_http_webhooks_hook_timestamp();
     if (now == NULL) {
         return NULL;
     }
@@ -87,7 +87,7 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
                          "name", "web", "active", 1, "events", "config",
                          "content_type", "form", "insecure_ssl", "0",
                          "created_at", now, "updated_at", now,
-                         "creator", ngx_http_webhooks_creator(who)));
+                         "creator", ngx_http_webhooks_auth_creator(who)));
     if (hook == NULL) {
         return NULL;
     }
@@ -95,15 +95,15 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
     events = json_object_get(hook, "events");
     config = json_object_get(hook, "config");
 
-    if (ngx_http_webhooks_check_name(r, body,
-                                     rt->scope == NGX_HTTP_WEBHOOKS_ORG,
-                                     fault)
+    if (ngx_http_webhooks_hook_check_name(r, body,
+                                          rt->scope == NGX_HTTP_WEBHOOKS_ORG,
+                                          fault)
         != NGX_OK)
     {
         return NULL;
     }
 
-    if (ngx_http_webhooks_check_active(r, body, hook, fault) != NGX_OK) {
+    if (ngx_http_webhooks_hook_check_active(r, body, hook, fault) != NGX_OK) {
         return NULL;
     }
 
@@ -114,7 +114,7 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
             return NULL;
         }
 
-    } else if (ngx_http_webhooks_events(r, "events", in, events, fault)
+    } else if (ngx_http_webhooks_hook_events(r, "events", in, events, fault)
                != NGX_OK)
     {
         return NULL;
@@ -122,19 +122,19 @@ ngx_http_webhooks_hook_create(ngx_http_request_t *r,
 
     in = json_object_get(body, "config");
 
-    if (in && ngx_http_webhooks_config_merge(r, rt, config, in, fault)
+    if (in && ngx_http_webhooks_hook_config_merge(r, rt, config, in, fault)
               != NGX_OK)
     {
         return NULL;
     }
 
     if (fault->status == 0
-        && ngx_http_webhooks_config_check(r, config, fault) != NGX_OK)
+        && ngx_http_webhooks_hook_config_check(r, config, fault) != NGX_OK)
     {
         return NULL;
     }
 
-    return ngx_http_webhooks_done(r, hook, fault);
+    return ngx_http_webhooks_hook_done(r, hook, fault);
 }
 
 
@@ -146,8 +146,8 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
     size_t   i, j;
     json_t  *in, *config, *events, *remove, *e, *kept;
 
-    if (ngx_http_webhooks_check_name(r, body, 0, fault) != NGX_OK
-        || ngx_http_webhooks_check_active(r, body, hook, fault) != NGX_OK)
+    if (ngx_http_webhooks_hook_check_name(r, body, 0, fault) != NGX_OK
+        || ngx_http_webhooks_hook_check_active(r, body, hook, fault) != NGX_OK)
     {
         return NULL;
     }
@@ -178,7 +178,7 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
             return NULL;
         }
 
-        if (ngx_http_webhooks_config_merge(r, rt, config, in, fault)
+        if (ngx_http_webhooks_hook_config_merge(r, rt, config, in, fault)
             != NGX_OK)
         {
             return NULL;
@@ -191,7 +191,7 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
     if (in) {
         json_array_clear(events);
 
-        if (ngx_http_webhooks_events(r, "events", in, events, fault)
+        if (ngx_http_webhooks_hook_events(r, "events", in, events, fault)
             != NGX_OK)
         {
             return NULL;
@@ -202,8 +202,10 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
 
         in = json_object_get(body, "add_events");
 
-        if (in && ngx_http_webhooks_events(r, "add_events", in, events, fault)
-                  != NGX_OK)
+        if (in
+            && ngx_http_webhooks_hook_events(r, "add_events", in, events,
+                                             fault)
+               != NGX_OK)
         {
             return NULL;
         }
@@ -218,8 +220,8 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
                 return NULL;
             }
 
-            if (ngx_http_webhooks_events(r, "remove_events", in, remove,
-                                         fault)
+            if (ngx_http_webhooks_hook_events(r, "remove_events", in, remove,
+                                              fault)
                 != NGX_OK)
             {
                 return NULL;
@@ -248,14 +250,15 @@ ngx_http_webhooks_hook_update(ngx_http_request_t *r,
     }
 
     if (fault->status == 0
-        && ngx_http_webhooks_config_check(r, json_object_get(hook, "config"),
-                                          fault)
+        && ngx_http_webhooks_hook_config_check(r,
+                                               json_object_get(hook, "config"),
+                                               fault)
            != NGX_OK)
     {
         return NULL;
     }
 
-    return ngx_http_webhooks_done(r, hook, fault);
+    return ngx_http_webhooks_hook_done(r, hook, fault);
 }
 
 
@@ -268,30 +271,32 @@ ngx_http_webhooks_hook_update_config(ngx_http_request_t *r,
 
     config = json_object_get(hook, "config");
 
-    if (ngx_http_webhooks_config_merge(r, rt, config, body, fault) != NGX_OK)
+    if (ngx_http_webhooks_hook_config_merge(r, rt, config, body, fault)
+        != NGX_OK)
     {
         return NULL;
     }
 
     if (fault->status == 0
-        && ngx_http_webhooks_config_check(r, config, fault) != NGX_OK)
+        && ngx_http_webhooks_hook_config_check(r, config, fault) != NGX_OK)
     {
         return NULL;
     }
 
-    return ngx_http_webhooks_done(r, hook, fault);
+    return ngx_http_webhooks_hook_done(r, hook, fault);
 }
 
 
 static json_t *
-ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
+ngx_http_webhooks_hook_done(ngx_http_request_t *r, json_t *hook,
     ngx_http_webhooks_fault_t *fault)
 {
     if (fault->status) {
         return NULL;
     }
 
-    if (json_object_set_new(hook, "updated_at", ngx_http_webhooks_timestamp())
+    if (json_object_set_new(hook, "updated_at",
+                            ngx_http_webhooks_hook_timestamp())
         != 0)
     {
         return NULL;
@@ -302,7 +307,7 @@ ngx_http_webhooks_done(ngx_http_request_t *r, json_t *hook,
 
 
 static ngx_int_t
-ngx_http_webhooks_check_name(ngx_http_request_t *r, json_t *body,
+ngx_http_webhooks_hook_check_name(ngx_http_request_t *r, json_t *body,
     ngx_uint_t required, ngx_http_webhooks_fault_t *fault)
 {
     json_t  *name;
@@ -319,8 +324,8 @@ ngx_http_webhooks_check_name(ngx_http_request_t *r, json_t *body,
     }
 
     if (!json_is_string(name)) {
-        return ngx_http_webhooks_type_fault(r, fault, "name", name,
-                                            "a string");
+        return ngx_http_webhooks_hook_type_fault(r, fault, "name", name,
+                                                 "a string");
     }
 
     if (ngx_strcmp(json_string_value(name), "web") != 0) {
@@ -333,7 +338,7 @@ ngx_http_webhooks_check_name(ngx_http_request_t *r, json_t *body,
 
 
 static ngx_int_t
-ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
+ngx_http_webhooks_hook_check_active(ngx_http_request_t *r, json_t *body,
     json_t *hook, ngx_http_webhooks_fault_t *fault)
 {
     json_t  *active;
@@ -345,8 +350,8 @@ ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
     }
 
     if (!json_is_boolean(active)) {
-        return ngx_http_webhooks_type_fault(r, fault, "active", active,
-                                            "a boolean");
+        return ngx_http_webhooks_hook_type_fault(r, fault, "active", active,
+                                                 "a boolean");
     }
 
     if (json_object_set(hook, "active", active) != 0) {
@@ -364,7 +369,7 @@ ngx_http_webhooks_check_active(ngx_http_request_t *r, json_t *body,
  */
 
 static ngx_int_t
-ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
+ngx_http_webhooks_hook_events(ngx_http_request_t *r, const char *property,
     json_t *in, json_t *events, ngx_http_webhooks_fault_t *fault)
 {
     u_char      *msg;
@@ -374,8 +379,8 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
     ngx_uint_t   invalid;
 
     if (!json_is_array(in)) {
-        return ngx_http_webhooks_type_fault(r, fault, property, in,
-                                            "an array");
+        return ngx_http_webhooks_hook_type_fault(r, fault, property, in,
+                                                 "an array");
     }
 
     invalid = 0;
@@ -383,14 +388,14 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
     json_array_foreach(in, i, e) {
 
         if (!json_is_string(e)) {
-            return ngx_http_webhooks_type_fault(r, fault, "items", e,
-                                                "a string");
+            return ngx_http_webhooks_hook_type_fault(r, fault, "items", e,
+                                                     "a string");
         }
 
         name.data = (u_char *) json_string_value(e);
         name.len = json_string_length(e);
 
-        if (ngx_http_webhooks_valid_event(&name) != NGX_OK) {
+        if (ngx_http_webhooks_hook_valid_event(&name) != NGX_OK) {
 
             /* one error for all of them, not one per name */
 
@@ -440,7 +445,7 @@ ngx_http_webhooks_events(ngx_http_request_t *r, const char *property,
 
 
 ngx_int_t
-ngx_http_webhooks_valid_event(ngx_str_t *event)
+ngx_http_webhooks_hook_valid_event(ngx_str_t *event)
 {
     size_t  i;
 
@@ -467,7 +472,7 @@ ngx_http_webhooks_valid_event(ngx_str_t *event)
 /* type-checks "in" and copies its members into "config" */
 
 static ngx_int_t
-ngx_http_webhooks_config_merge(ngx_http_request_t *r,
+ngx_http_webhooks_hook_config_merge(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt, json_t *config, json_t *in,
     ngx_http_webhooks_fault_t *fault)
 {
@@ -477,13 +482,13 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
     const char   *key, **k, **keys;
 
     if (!json_is_object(in)) {
-        return ngx_http_webhooks_type_fault(r, fault, "config", in,
-                                            "an object");
+        return ngx_http_webhooks_hook_type_fault(r, fault, "config", in,
+                                                 "an object");
     }
 
     keys = (rt->scope == NGX_HTTP_WEBHOOKS_ORG)
-           ? ngx_http_webhooks_org_config_keys
-           : ngx_http_webhooks_config_keys;
+           ? ngx_http_webhooks_hook_org_config_keys
+           : ngx_http_webhooks_hook_config_keys;
 
     json_object_foreach(in, key, value) {
 
@@ -540,8 +545,8 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
             }
 
             if (!json_is_string(value)) {
-                return ngx_http_webhooks_type_fault(r, fault, key, value,
-                                                    "a string or a number");
+                return ngx_http_webhooks_hook_type_fault(r, fault, key, value,
+                                                        "a string or a number");
             }
 
             if (ngx_strcmp(json_string_value(value), "0") != 0
@@ -558,8 +563,8 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
             }
 
         } else if (!json_is_string(value)) {
-            return ngx_http_webhooks_type_fault(r, fault, key, value,
-                                                "a string");
+            return ngx_http_webhooks_hook_type_fault(r, fault, key, value,
+                                                     "a string");
         }
 
         if (ngx_strcmp(key, "secret") == 0
@@ -588,7 +593,7 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
                                 json_string_length(value));
 
             if (n > NGX_HTTP_WEBHOOKS_SECRET_MAX) {
-                return ngx_http_webhooks_length_fault(r, fault, n,
+                return ngx_http_webhooks_hook_length_fault(r, fault, n,
                                               NGX_HTTP_WEBHOOKS_SECRET_MAX);
             }
         }
@@ -603,7 +608,7 @@ ngx_http_webhooks_config_merge(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
+ngx_http_webhooks_hook_config_check(ngx_http_request_t *r, json_t *config,
     ngx_http_webhooks_fault_t *fault)
 {
     u_char                          msg[NGX_HTTP_WEBHOOKS_URL_MAX + 128];
@@ -618,7 +623,7 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
                                        "Config must contain URL for webhooks");
     }
 
-    if (ngx_http_webhooks_valid_url(&url) != NGX_OK) {
+    if (ngx_http_webhooks_hook_valid_url(&url) != NGX_OK) {
         return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
                    "The URL you've entered is not valid. Please make sure "
                    "that you encode all special characters first");
@@ -626,7 +631,7 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
 
     /* an IPv4 host in any form is kept as the dotted quad it means */
 
-    rc = ngx_http_webhooks_url_canonical(r->pool, &url, &canonical);
+    rc = ngx_http_webhooks_address_url_canonical(r->pool, &url, &canonical);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -653,7 +658,7 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    if (ngx_http_webhooks_url_allowed(wmcf, &url, msg, sizeof(msg))
+    if (ngx_http_webhooks_address_url_allowed(wmcf, &url, msg, sizeof(msg))
         != NGX_OK)
     {
         return ngx_http_webhooks_hook_fault(r, fault, "custom", NULL,
@@ -676,7 +681,7 @@ ngx_http_webhooks_config_check(ngx_http_request_t *r, json_t *config,
 /* an absolute http(s) URL with a host, in printable, encoded ASCII */
 
 ngx_int_t
-ngx_http_webhooks_valid_url(ngx_str_t *url)
+ngx_http_webhooks_hook_valid_url(ngx_str_t *url)
 {
     u_char  *p, *last, *host, *end, *at;
     size_t   n;
@@ -823,7 +828,7 @@ ngx_http_webhooks_hook_fault(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_webhooks_type_fault(ngx_http_request_t *r,
+ngx_http_webhooks_hook_type_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, const char *property, json_t *value,
     const char *type)
 {
@@ -875,7 +880,7 @@ ngx_http_webhooks_type_fault(ngx_http_request_t *r,
 /* GitHub's schema check of a string's maxLength */
 
 static ngx_int_t
-ngx_http_webhooks_length_fault(ngx_http_request_t *r,
+ngx_http_webhooks_hook_length_fault(ngx_http_request_t *r,
     ngx_http_webhooks_fault_t *fault, size_t len, size_t max)
 {
     u_char  *msg;
@@ -899,12 +904,12 @@ ngx_http_webhooks_length_fault(ngx_http_request_t *r,
 
 
 static json_t *
-ngx_http_webhooks_timestamp(void)
+ngx_http_webhooks_hook_timestamp(void)
 {
     u_char  buf[sizeof("2011-09-06T17:26:27Z")];
 
     return json_stringn((char *) buf,
-                        ngx_http_webhooks_time(buf, ngx_time()) - buf);
+                        ngx_http_webhooks_json_time(buf, ngx_time()) - buf);
 }
 
 ngx_int_t
@@ -935,7 +940,7 @@ ngx_http_webhooks_hook_url(ngx_pool_t *pool, ngx_http_webhooks_route_t *rt,
 
 
 json_t *
-ngx_http_webhooks_config_render(json_t *hook)
+ngx_http_webhooks_hook_config_render(json_t *hook)
 {
     json_t      *config, *out, *v;
     const char  *key, **k;
@@ -1001,7 +1006,7 @@ ngx_http_webhooks_hook_view(ngx_http_request_t *r,
                         "name", json_object_get(hook, "name"),
                         "events", json_object_get(hook, "events"),
                         "active", json_object_get(hook, "active"),
-                        "config", ngx_http_webhooks_config_render(hook),
+                        "config", ngx_http_webhooks_hook_config_render(hook),
                         "updated_at", json_object_get(hook, "updated_at"),
                         "created_at", json_object_get(hook, "created_at"));
 
@@ -1010,7 +1015,7 @@ ngx_http_webhooks_hook_view(ngx_http_request_t *r,
                         "name", json_object_get(hook, "name"),
                         "active", json_object_get(hook, "active"),
                         "events", json_object_get(hook, "events"),
-                        "config", ngx_http_webhooks_config_render(hook),
+                        "config", ngx_http_webhooks_hook_config_render(hook),
                         "updated_at", json_object_get(hook, "updated_at"),
                         "created_at", json_object_get(hook, "created_at"));
     }

@@ -74,8 +74,8 @@ ngx_http_webhooks_intake_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       NULL, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             NULL, NULL);
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_WEBHOOKS_PAYLOAD_MAX) {
@@ -137,7 +137,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_event_header);
+    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_event_header);
 
     if (h == NULL || h->value.len == 0) {
         return ngx_http_webhooks_intake_fail(r,
@@ -148,7 +148,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     event = h->value;
 
-    if (ngx_http_webhooks_valid_event(&event) != NGX_OK
+    if (ngx_http_webhooks_hook_valid_event(&event) != NGX_OK
         || (event.len == 1 && event.data[0] == '*'))
     {
         return ngx_http_webhooks_intake_fail(r,
@@ -175,8 +175,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "Idempotency-Key", "invalid");
     }
 
-    rc = ngx_http_webhooks_read_body(r, &body,
-                                     NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
+    rc = ngx_http_webhooks_reply_read_body(r, &body,
+                                           NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_webhooks_intake_fail(r,
@@ -230,8 +230,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "repository", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
+                                        &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_ID])
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, repo,
                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_REPO_OBJECT])
@@ -261,8 +261,8 @@ no_repo:
                                        "organization", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
-                                     &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
+                                         &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_ID])
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, org,
                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_ORG_OBJECT])
@@ -305,7 +305,7 @@ no_repo:
         }
     }
 
-    if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(ctx->guid) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -348,7 +348,7 @@ no_repo:
     args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = wmcf->queue;
     args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = wmcf->retry_key;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->reliability.queue_max_text;
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
@@ -362,12 +362,12 @@ no_repo:
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len =
-                                      ngx_sprintf(p, "%T", wmcf->retention) - p;
+                               ngx_sprintf(p, "%T", wmcf->sender.retention) - p;
     p += args[NGX_HTTP_WEBHOOKS_INTAKE_TTL].len;
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_json_str(payload, "action",
                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION])
@@ -376,7 +376,7 @@ no_repo:
         ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
-    if (ngx_http_webhooks_number(r->pool,
+    if (ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(payload, "installation"),
                                "id"),
                &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID])
@@ -396,7 +396,7 @@ no_repo:
     if (cmd == NULL) {
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
                                     1);
-        return ngx_http_webhooks_unavailable(r, NULL);
+        return ngx_http_webhooks_reply_unavailable(r, NULL);
     }
 
     cln = ngx_http_cleanup_add(r, 0);
@@ -440,8 +440,8 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
     ctx->cmd = NULL;
 
     if (reply && reply->type == REDIS_REPLY_ARRAY) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_intake_replay(r, reply));
+        ngx_http_webhooks_reply_finish(r,
+                                     ngx_http_webhooks_intake_replay(r, reply));
         return;
     }
 
@@ -455,7 +455,8 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
         /* never 202 for what may not have been kept */
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
                                     1);
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_unavailable(r, NULL));
+        ngx_http_webhooks_reply_finish(r,
+                                ngx_http_webhooks_reply_unavailable(r, NULL));
         return;
     }
 
@@ -465,7 +466,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
                       "webhooks: the delivery queue is full, event refused");
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_QUEUE_FULL,
                                     1);
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_busy(r));
         return;
     }
 
@@ -476,7 +477,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
     p = ngx_pnalloc(r->pool, sizeof("{\"guid\":\"\",\"deliveries\":}")
                              + NGX_HTTP_WEBHOOKS_GUID_LEN + NGX_INT64_LEN);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -486,8 +487,8 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
                            (int64_t) reply->integer)
                - p;
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                   ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body));
 }
 
 
@@ -505,7 +506,7 @@ ngx_http_webhooks_intake_key(ngx_http_request_t *r, ngx_str_t *key)
     ngx_table_elt_t                *h;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_idem_header);
+    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_idem_header);
 
     if (h == NULL) {
         return NGX_OK;
@@ -567,7 +568,7 @@ ngx_http_webhooks_intake_replay(ngx_http_request_t *r, redisReply *reply)
         || reply->element[1]->type != REDIS_REPLY_STRING
         || reply->element[2]->type != REDIS_REPLY_INTEGER)
     {
-        return ngx_http_webhooks_unavailable(r, NULL);
+        return ngx_http_webhooks_reply_unavailable(r, NULL);
     }
 
     guid = reply->element[1];
@@ -587,13 +588,13 @@ ngx_http_webhooks_intake_replay(ngx_http_request_t *r, redisReply *reply)
 
     ngx_str_set(&yes, "true");
 
-    if (ngx_http_webhooks_add_header(r, "Idempotent-Replayed", &yes)
+    if (ngx_http_webhooks_reply_add_header(r, "Idempotent-Replayed", &yes)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED, &body);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body);
 }
 
 
@@ -625,7 +626,7 @@ ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
         }
     }
 
-    return ngx_http_webhooks_error(r, status, message, NULL, errors);
+    return ngx_http_webhooks_reply_error(r, status, message, NULL, errors);
 }
 
 
@@ -654,7 +655,9 @@ ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
 
-    if (ngx_http_webhooks_route_scope(r->pool, scope, name, &rt) != NGX_OK) {
+    if (ngx_http_webhooks_router_scope(r->pool, scope, name, &rt)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 

@@ -108,7 +108,7 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt, "",
                                     &args[NGX_HTTP_WEBHOOKS_BULK_PREFIX])
@@ -122,8 +122,8 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_BULK_SEQ] = wmcf->delivery_seq;
     args[NGX_HTTP_WEBHOOKS_BULK_RETRY] = wmcf->retry_key;
     args[NGX_HTTP_WEBHOOKS_BULK_HOOK] = ctx->rt.hook;
-    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->retention_text;
-    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->sender.retention_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->reliability.queue_max_text;
 
     if (ctx->who.app.len) {
         args[NGX_HTTP_WEBHOOKS_BULK_APP] = ctx->who.app;
@@ -208,8 +208,8 @@ ngx_http_webhooks_redeliver_cursor(ngx_http_request_t *r, json_t *body,
     id->data = colon + 1;
     id->len = s.data + s.len - id->data;
 
-    if (ngx_http_webhooks_parse_id(hook->data, hook->len, &n) != NGX_OK
-        || ngx_http_webhooks_parse_id(id->data, id->len, &n) != NGX_OK)
+    if (ngx_http_webhooks_router_parse_id(hook->data, hook->len, &n) != NGX_OK
+        || ngx_http_webhooks_router_parse_id(id->data, id->len, &n) != NGX_OK)
     {
         return NGX_DECLINED;
     }
@@ -231,9 +231,9 @@ ngx_http_webhooks_redeliver_invalid(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   "Validation Failed", ctx->rt.doc_url,
-                                   errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         "Validation Failed", ctx->rt.doc_url,
+                                         errors);
 }
 
 
@@ -252,8 +252,8 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
 
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, reply->integer == -2
-                                 ? ngx_http_webhooks_busy(r)
+        ngx_http_webhooks_reply_finish(r, reply->integer == -2
+                                       ? ngx_http_webhooks_reply_busy(r)
                                  : ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
@@ -261,7 +261,7 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -271,14 +271,14 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
         || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     p = ngx_pnalloc(r->pool, sizeof("{\"queued\":,\"cursor\":\":\"}")
                              + NGX_INT64_LEN + e[1]->len + e[2]->len);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -296,6 +296,6 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
 
     body.len = p - body.data;
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                   ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body));
 }

@@ -290,6 +290,25 @@ my $killed = 0;
 }
 
 ###############################################################################
+# An entry that does not say what its request is made of (no "x" field):
+# no release wrote one, so it is dropped with an error, never sent.
+
+{
+    my $before = scalar $t->received;
+    my $key = 'webhooks:{r:octo-org/old}:delivery:99999';
+    $t->redis(HSET => $key, guid => 'g-old', event => 'push', hook => 1,
+        hooks => 'webhooks:{r:octo-org/old}:hooks', attempt => 1);
+    my $id = $t->redis(XADD => 'webhooks:queue', '*', k => $key);
+    ok($t->wait_for(sub { $t->read_file('error.log')
+        =~ /queue entry "\Q$id\E" of delivery "\Q$key\E" is malformed, dropped/
+        }, 5), 'an entry without "x": dropped, with an error');
+    ok($t->wait_for(sub { $t->pending eq '0' }, 5),
+        'an entry without "x": acknowledged');
+    sleep 0.5;
+    is(scalar $t->received, $before, 'an entry without "x": nothing sent');
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok(undef, allow => qr/worker process \Q$killed\E exited on signal 9/,
