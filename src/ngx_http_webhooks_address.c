@@ -52,7 +52,7 @@ typedef struct {
  * address.  The first match gives the reason: narrow blocks come first.
  */
 
-static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
+static ngx_http_webhooks_denied_t  ngx_http_webhooks_address_denied[] = {
     { ngx_string("0.0.0.0/8"), "an unspecified address" },
     { ngx_string("10.0.0.0/8"), "a private address" },
     { ngx_string("100.64.0.0/10"), "a carrier-grade NAT address" },
@@ -96,13 +96,18 @@ static ngx_http_webhooks_denied_t  ngx_http_webhooks_denied[] = {
 };
 
 
-static ngx_int_t ngx_http_webhooks_rule_add(ngx_conf_t *cf,
+static ngx_int_t ngx_http_webhooks_address_rule_add(ngx_conf_t *cf,
     ngx_array_t *rules, ngx_str_t *text, ngx_uint_t deny, const char *why);
-static ngx_int_t ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
-    struct sockaddr *sa);
-static ngx_int_t ngx_http_webhooks_ipv4(u_char *p, size_t len,
+static ngx_int_t ngx_http_webhooks_address_rule_match(
+    ngx_http_webhooks_rule_t *rule, struct sockaddr *sa);
+static void ngx_http_webhooks_address_resolved(ngx_resolver_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
+    struct sockaddr *sa, socklen_t socklen);
+static void ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
+    const char *fmt, ...);
+static ngx_int_t ngx_http_webhooks_address_ipv4(u_char *p, size_t len,
     in_addr_t *addr);
-static ngx_int_t ngx_http_webhooks_ipv4_number(u_char *p, size_t len,
+static ngx_int_t ngx_http_webhooks_address_ipv4_number(u_char *p, size_t len,
     uint64_t *n);
 
 
@@ -120,19 +125,20 @@ ngx_http_webhooks_address_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     deny = (value[0].data[sizeof("webhooks_delivery_") - 1] == 'd');
 
-    if (wmcf->rules == NULL) {
-        wmcf->rules = ngx_array_create(cf->pool, 8,
-                                       sizeof(ngx_http_webhooks_rule_t));
-        if (wmcf->rules == NULL) {
+    if (wmcf->guard.rules == NULL) {
+        wmcf->guard.rules = ngx_array_create(cf->pool, 8,
+                                             sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->guard.rules == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &value[i], deny,
-                                       deny ? "denied by the server's "
-                                              "configuration"
-                                            : NULL)
+        if (ngx_http_webhooks_address_rule_add(cf, wmcf->guard.rules,
+                                               &value[i], deny,
+                                               deny ? "denied by the server's "
+                                                      "configuration"
+                                                    : NULL)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -157,20 +163,20 @@ ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t                  i;
     ngx_http_webhooks_ports_t  *range;
 
-    if (wmcf->ports != NGX_CONF_UNSET_PTR) {
+    if (wmcf->guard.ports != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
-        wmcf->ports = NULL;
+        wmcf->guard.ports = NULL;
         return NGX_CONF_OK;
     }
 
-    wmcf->ports = ngx_array_create(cf->pool, cf->args->nelts,
-                                   sizeof(ngx_http_webhooks_ports_t));
-    if (wmcf->ports == NULL) {
+    wmcf->guard.ports = ngx_array_create(cf->pool, cf->args->nelts,
+                                         sizeof(ngx_http_webhooks_ports_t));
+    if (wmcf->guard.ports == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -193,7 +199,7 @@ ngx_http_webhooks_address_ports(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        range = ngx_array_push(wmcf->ports);
+        range = ngx_array_push(wmcf->guard.ports);
         if (range == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -214,20 +220,21 @@ ngx_http_webhooks_address_init(ngx_conf_t *cf,
 {
     ngx_http_webhooks_denied_t  *d;
 
-    if (wmcf->ports == NGX_CONF_UNSET_PTR) {
-        wmcf->ports = NULL;
+    if (wmcf->guard.ports == NGX_CONF_UNSET_PTR) {
+        wmcf->guard.ports = NULL;
     }
 
-    if (wmcf->rules == NULL) {
-        wmcf->rules = ngx_array_create(cf->pool, 32,
-                                       sizeof(ngx_http_webhooks_rule_t));
-        if (wmcf->rules == NULL) {
+    if (wmcf->guard.rules == NULL) {
+        wmcf->guard.rules = ngx_array_create(cf->pool, 32,
+                                             sizeof(ngx_http_webhooks_rule_t));
+        if (wmcf->guard.rules == NULL) {
             return NGX_ERROR;
         }
     }
 
-    for (d = ngx_http_webhooks_denied; d->why; d++) {
-        if (ngx_http_webhooks_rule_add(cf, wmcf->rules, &d->cidr, 1, d->why)
+    for (d = ngx_http_webhooks_address_denied; d->why; d++) {
+        if (ngx_http_webhooks_address_rule_add(cf, wmcf->guard.rules,
+                                               &d->cidr, 1, d->why)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -246,11 +253,11 @@ ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
 {
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (wmcf->sender_ctx == NULL) {
+    if (wmcf->sender.ctx == NULL) {
         return NGX_OK;
     }
 
-    clcf = wmcf->sender_ctx->loc_conf[ngx_http_core_module.ctx_index];
+    clcf = wmcf->sender.ctx->loc_conf[ngx_http_core_module.ctx_index];
 
     if (clcf->resolver == NULL || clcf->resolver->connections.nelts == 0) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -264,7 +271,7 @@ ngx_http_webhooks_address_resolver(ngx_conf_t *cf,
 
 
 static ngx_int_t
-ngx_http_webhooks_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
+ngx_http_webhooks_address_rule_add(ngx_conf_t *cf, ngx_array_t *rules,
     ngx_str_t *text, ngx_uint_t deny, const char *why)
 {
     ngx_int_t                  rc;
@@ -349,10 +356,10 @@ ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
     }
 #endif
 
-    rule = wmcf->rules->elts;
+    rule = wmcf->guard.rules->elts;
 
-    for (i = 0; i < wmcf->rules->nelts; i++) {
-        if (ngx_http_webhooks_rule_match(&rule[i], sa) != NGX_OK) {
+    for (i = 0; i < wmcf->guard.rules->nelts; i++) {
+        if (ngx_http_webhooks_address_rule_match(&rule[i], sa) != NGX_OK) {
             continue;
         }
 
@@ -369,7 +376,7 @@ ngx_http_webhooks_address_check(ngx_http_webhooks_main_conf_t *wmcf,
 
 
 static ngx_int_t
-ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
+ngx_http_webhooks_address_rule_match(ngx_http_webhooks_rule_t *rule,
     struct sockaddr *sa)
 {
     in_addr_t             addr;
@@ -417,19 +424,19 @@ ngx_http_webhooks_rule_match(ngx_http_webhooks_rule_t *rule,
 
 
 ngx_int_t
-ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+ngx_http_webhooks_address_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     in_port_t port)
 {
     ngx_uint_t                  i;
     ngx_http_webhooks_ports_t  *range;
 
-    if (wmcf->ports == NULL) {
+    if (wmcf->guard.ports == NULL) {
         return NGX_OK;
     }
 
-    range = wmcf->ports->elts;
+    range = wmcf->guard.ports->elts;
 
-    for (i = 0; i < wmcf->ports->nelts; i++) {
+    for (i = 0; i < wmcf->guard.ports->nelts; i++) {
         if (port >= range[i].low && port <= range[i].high) {
             return NGX_OK;
         }
@@ -440,12 +447,12 @@ ngx_http_webhooks_port_allowed(ngx_http_webhooks_main_conf_t *wmcf,
 
 
 /*
- * A URL that ngx_http_webhooks_valid_url() took: scheme, the authority
+ * A URL that ngx_http_webhooks_hook_valid_url() took: scheme, the authority
  * without user info, and the rest up to a fragment, which is not sent
  */
 
 ngx_int_t
-ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
+ngx_http_webhooks_address_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
 {
     u_char     *p, *last, *host, *end, *colon, *hash;
     ngx_int_t   port;
@@ -543,7 +550,7 @@ ngx_http_webhooks_url_parse(ngx_str_t *url, ngx_http_webhooks_url_t *u)
  */
 
 ngx_int_t
-ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
+ngx_http_webhooks_address_literal(ngx_str_t *name, ngx_addr_t *addr,
     struct sockaddr_in6 *buf)
 {
     size_t               len;
@@ -575,7 +582,7 @@ ngx_http_webhooks_literal(ngx_str_t *name, ngx_addr_t *addr,
         goto inet;
     }
 
-    switch (ngx_http_webhooks_ipv4(name->data, name->len, &inaddr)) {
+    switch (ngx_http_webhooks_address_ipv4(name->data, name->len, &inaddr)) {
 
     case NGX_OK:
         goto inet;
@@ -615,7 +622,7 @@ inet:
  */
 
 ngx_int_t
-ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
+ngx_http_webhooks_address_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_str_t *url, u_char *msg, size_t len)
 {
     const char               *why;
@@ -623,17 +630,17 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
     struct sockaddr_in6       buf;
     ngx_http_webhooks_url_t   u;
 
-    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK) {
+    if (ngx_http_webhooks_address_url_parse(url, &u) != NGX_OK) {
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_port_allowed(wmcf, u.port) != NGX_OK) {
+    if (ngx_http_webhooks_address_port_allowed(wmcf, u.port) != NGX_OK) {
         *ngx_snprintf(msg, len - 1, "url port %d is not allowed",
                       (int) u.port) = '\0';
         return NGX_DECLINED;
     }
 
-    switch (ngx_http_webhooks_literal(&u.name, &addr, &buf)) {
+    switch (ngx_http_webhooks_address_literal(&u.name, &addr, &buf)) {
 
     case NGX_DECLINED:
         return NGX_OK;
@@ -669,7 +676,7 @@ ngx_http_webhooks_url_allowed(ngx_http_webhooks_main_conf_t *wmcf,
  */
 
 ngx_int_t
-ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
+ngx_http_webhooks_address_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
     ngx_str_t *out)
 {
     u_char                   *p, *tail;
@@ -682,13 +689,13 @@ ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
 
     *out = *url;
 
-    if (ngx_http_webhooks_url_parse(url, &u) != NGX_OK
+    if (ngx_http_webhooks_address_url_parse(url, &u) != NGX_OK
         || u.name.data[-1] == '[')
     {
         return NGX_OK;
     }
 
-    rc = ngx_http_webhooks_ipv4(u.name.data, u.name.len, &inaddr);
+    rc = ngx_http_webhooks_address_ipv4(u.name.data, u.name.len, &inaddr);
 
     if (rc == NGX_DECLINED) {
         return NGX_OK;
@@ -721,6 +728,235 @@ ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
     return NGX_OK;
 }
 
+/*
+ * Where a request to a.url goes: a literal address is checked as it is,
+ * a name is resolved, with the resolver of the server deliveries run in,
+ * and every address it has is checked, so that one denied answer among
+ * allowed ones cannot be picked later.  A name that does not resolve
+ * blocks the request: the check is never skipped.  NGX_OK: the handler
+ * is called, maybe before this returns; with neither target nor blocked
+ * when memory ran out.
+ */
+
+ngx_int_t
+ngx_http_webhooks_address_aim(ngx_http_webhooks_aim_t *a)
+{
+    ngx_addr_t                 addr;
+    ngx_resolver_ctx_t        *ctx, temp;
+    struct sockaddr_in6        buf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ngx_http_webhooks_address_url_parse(&a->url, &a->parts) != NGX_OK) {
+        ngx_http_webhooks_address_blocked(a, "Invalid URL");
+        return NGX_OK;
+    }
+
+    if (ngx_http_webhooks_address_port_allowed(a->wmcf, a->parts.port)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_address_blocked(a,
+                                          "Blocked: port %d is not allowed",
+                                          (int) a->parts.port);
+        return NGX_OK;
+    }
+
+    switch (ngx_http_webhooks_address_literal(&a->parts.name, &addr, &buf)) {
+
+    case NGX_OK:
+        return ngx_http_webhooks_address_aimed(a, addr.sockaddr,
+                                               addr.socklen);
+
+    case NGX_ERROR:
+        ngx_http_webhooks_address_blocked(a, "Invalid URL");
+        return NGX_OK;
+
+    default:
+        break;
+    }
+
+    clcf = a->wmcf->sender.ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    temp.name = a->parts.name;
+
+    ctx = ngx_resolve_start(clcf->resolver, &temp);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: no \"resolver\" for the delivery server, "
+                      "\"%V\" cannot be resolved", &a->parts.name);
+        ngx_http_webhooks_address_blocked(a, "failed to resolve host");
+        return NGX_OK;
+    }
+
+    ctx->name = a->parts.name;
+    ctx->handler = ngx_http_webhooks_address_resolved;
+    ctx->data = a;
+    ctx->timeout = clcf->resolver_timeout;
+
+    a->resolving = ctx;
+
+    /* the handler may run before this returns, with a cached answer */
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        a->resolving = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* for the pool's cleanup: the handler is not called any more */
+
+void
+ngx_http_webhooks_address_aim_cancel(ngx_http_webhooks_aim_t *a)
+{
+    if (a->resolving) {
+        ngx_resolve_name_done(a->resolving);
+        a->resolving = NULL;
+    }
+}
+
+
+static void
+ngx_http_webhooks_address_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_webhooks_aim_t *a = ctx->data;
+
+    u_char                text[NGX_SOCKADDR_STRLEN];
+    size_t                len;
+    ngx_uint_t            i;
+    socklen_t             socklen;
+    const char           *why;
+    struct sockaddr_in6   buf;
+
+    a->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "webhooks: %V: \"%V\" could not be "
+                      "resolved (%i: %s)", &a->what, &ctx->name,
+                      ctx->state, ngx_resolver_strerror(ctx->state));
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_webhooks_address_blocked(a, "failed to resolve host");
+        return;
+    }
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        if (ngx_http_webhooks_address_check(a->wmcf, ctx->addrs[i].sockaddr,
+                                            &why)
+            != NGX_OK)
+        {
+            len = ngx_sock_ntop(ctx->addrs[i].sockaddr,
+                                ctx->addrs[i].socklen, text,
+                                NGX_SOCKADDR_STRLEN, 0);
+
+            ngx_resolve_name_done(ctx);
+            ngx_http_webhooks_address_blocked(a,
+                                          "Blocked: %V resolves to %*s, %s",
+                                          &a->parts.name, len, text, why);
+            return;
+        }
+    }
+
+    /* all allowed: any one will do, as nginx's own round robin would */
+
+    i = ngx_random() % ctx->naddrs;
+
+    socklen = ngx_min(ctx->addrs[i].socklen,
+                      (socklen_t) sizeof(struct sockaddr_in6));
+    ngx_memcpy(&buf, ctx->addrs[i].sockaddr, socklen);
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_http_webhooks_address_aimed(a, (struct sockaddr *) &buf, socklen)
+        != NGX_OK)
+    {
+        /* neither target nor blocked */
+        a->handler(a);
+    }
+}
+
+
+/* the checked address, in the URL proxy_pass gets */
+
+static ngx_int_t
+ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
+    struct sockaddr *sa, socklen_t socklen)
+{
+    u_char                    *p, text[NGX_SOCKADDR_STRLEN];
+    size_t                     len;
+    const char                *why;
+    ngx_http_webhooks_url_t   *u;
+
+    u = &a->parts;
+
+    ngx_inet_set_port(sa, u->port);
+    len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 1);
+
+    if (ngx_http_webhooks_address_check(a->wmcf, sa, &why) != NGX_OK) {
+        /* the address without its port */
+        len = ngx_sock_ntop(sa, socklen, text, NGX_SOCKADDR_STRLEN, 0);
+        ngx_http_webhooks_address_blocked(a, "Blocked: %*s is %s", len, text,
+                                          why);
+        return NGX_OK;
+    }
+
+    /* proxy_pass with a variable sends its own URI if the URL has none */
+
+    a->target.len = u->scheme.len + sizeof("://") - 1 + len + 1
+                    + u->rest.len;
+    a->target.data = ngx_pnalloc(a->pool, a->target.len);
+    if (a->target.data == NULL) {
+        a->target.len = 0;
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(a->target.data, "%V://%*s", &u->scheme, len, text);
+
+    if (u->rest.len == 0 || u->rest.data[0] != '/') {
+        *p++ = '/';
+    }
+
+    p = ngx_cpymem(p, u->rest.data, u->rest.len);
+    a->target.len = p - a->target.data;
+
+    a->handler(a);
+
+    return NGX_OK;
+}
+
+
+/* a request that never leaves, with why */
+
+static void
+ngx_http_webhooks_address_blocked(ngx_http_webhooks_aim_t *a,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_pnalloc(a->pool, 256);
+
+    if (p) {
+        va_start(args, fmt);
+        *ngx_vslprintf(p, p + 255, fmt, args) = '\0';
+        va_end(args);
+
+        a->blocked = (const char *) p;
+
+    } else {
+        a->blocked = "failed to connect to host";
+    }
+
+    a->handler(a);
+}
+
+
 
 /*
  * The WHATWG URL standard's IPv4 parser: a host whose last label is a
@@ -730,7 +966,7 @@ ngx_http_webhooks_url_canonical(ngx_pool_t *pool, ngx_str_t *url,
  */
 
 static ngx_int_t
-ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
+ngx_http_webhooks_address_ipv4(u_char *p, size_t len, in_addr_t *addr)
 {
     u_char      *last, *part, *dot;
     uint64_t     n[4], v;
@@ -762,7 +998,8 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
     }
 
     if (dot != last
-        && ngx_http_webhooks_ipv4_number(part, last - part, &v) != NGX_OK)
+        && ngx_http_webhooks_address_ipv4_number(part, last - part, &v)
+           != NGX_OK)
     {
         return NGX_DECLINED;
     }
@@ -777,8 +1014,9 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
             return NGX_ERROR;
         }
 
-        if (ngx_http_webhooks_ipv4_number(part, (dot ? dot : last) - part,
-                                          &n[parts++])
+        if (ngx_http_webhooks_address_ipv4_number(part,
+                                                  (dot ? dot : last) - part,
+                                                  &n[parts++])
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -816,7 +1054,7 @@ ngx_http_webhooks_ipv4(u_char *p, size_t len, in_addr_t *addr)
 /* one part: decimal, "0" and octal, "0x" and hex ("0x" alone is 0) */
 
 static ngx_int_t
-ngx_http_webhooks_ipv4_number(u_char *p, size_t len, uint64_t *n)
+ngx_http_webhooks_address_ipv4_number(u_char *p, size_t len, uint64_t *n)
 {
     u_char     *last, ch;
     ngx_uint_t  radix, d;

@@ -37,33 +37,107 @@ typedef struct {
 } ngx_http_webhooks_item_t;
 
 
-static void ngx_http_webhooks_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_bad_version(ngx_http_request_t *r,
+static void ngx_http_webhooks_api_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_api_bad_version(ngx_http_request_t *r,
     ngx_str_t *version);
-static ngx_uint_t ngx_http_webhooks_body_required(
+static ngx_uint_t ngx_http_webhooks_api_body_required(
     ngx_http_webhooks_route_t *rt);
-static ngx_int_t ngx_http_webhooks_not_object(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_not_object(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, json_t *body);
 
-static void ngx_http_webhooks_list_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_id_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_fetch_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_save_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_delete_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_purge_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_list_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_id_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_fetch_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_save_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_delete_done(void *data, redisReply *reply);
+static void ngx_http_webhooks_api_purge_done(void *data, redisReply *reply);
 
-static ngx_int_t ngx_http_webhooks_save(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
-static ngx_int_t ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_list(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-static ngx_int_t ngx_http_webhooks_fault(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_get(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_created(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_save(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *id);
+static ngx_int_t ngx_http_webhooks_api_respond_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+static ngx_int_t ngx_http_webhooks_api_fault(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_fault_t *fault);
-static ngx_int_t ngx_http_webhooks_json_media(ngx_http_request_t *r);
-static ngx_int_t ngx_http_webhooks_link(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_api_json_media(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhooks_api_link(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t page, ngx_uint_t per_page,
     ngx_uint_t last);
-static int ngx_libc_cdecl ngx_http_webhooks_item_cmp(const void *one,
+static int ngx_libc_cdecl ngx_http_webhooks_api_item_cmp(const void *one,
     const void *two);
+
+
+#define NGX_HTTP_WEBHOOKS_API_BODY       0x01  /* a JSON body, read first */
+#define NGX_HTTP_WEBHOOKS_API_ORG_BODY   0x02  /* required of an org */
+#define NGX_HTTP_WEBHOOKS_API_REPO_BODY  0x04  /* required of a repo */
+#define NGX_HTTP_WEBHOOKS_API_HOOK       0x08  /* the hook, read first */
+#define NGX_HTTP_WEBHOOKS_API_PARSE      0x10  /* and its JSON parsed */
+
+
+/*
+ * What each operation of a route does: the one place an operation is
+ * dispatched on.  GitHub's description makes the bodies of creating an
+ * org hook and updating a repository hook required.
+ */
+
+static struct {
+    ngx_uint_t                        flags;
+    ngx_http_webhooks_ctx_handler_pt  handler;
+    ngx_http_webhooks_ctx_handler_pt  saved;
+} ngx_http_webhooks_api_ops[NGX_HTTP_WEBHOOKS_OP_MAX] = {
+
+    [NGX_HTTP_WEBHOOKS_OP_LIST] =
+        { 0, ngx_http_webhooks_api_list, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_CREATE] =
+        { NGX_HTTP_WEBHOOKS_API_BODY|NGX_HTTP_WEBHOOKS_API_ORG_BODY,
+          ngx_http_webhooks_api_create, ngx_http_webhooks_api_created },
+    [NGX_HTTP_WEBHOOKS_OP_GET] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK, ngx_http_webhooks_api_get, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_UPDATE] =
+        { NGX_HTTP_WEBHOOKS_API_BODY|NGX_HTTP_WEBHOOKS_API_REPO_BODY
+          |NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_update, ngx_http_webhooks_api_get },
+    [NGX_HTTP_WEBHOOKS_OP_DELETE] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_delete, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_GET_CONFIG] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_respond_config, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG] =
+        { NGX_HTTP_WEBHOOKS_API_BODY
+          |NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_api_update_config,
+          ngx_http_webhooks_api_respond_config },
+    [NGX_HTTP_WEBHOOKS_OP_DELIVERIES] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_list, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_DELIVERY] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_take, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_REDELIVER] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_take, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_PING] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_ping, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_TEST] =
+        { NGX_HTTP_WEBHOOKS_API_HOOK|NGX_HTTP_WEBHOOKS_API_PARSE,
+          ngx_http_webhooks_deliveries_test, NULL },
+    [NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED] =
+        { NGX_HTTP_WEBHOOKS_API_BODY, ngx_http_webhooks_redeliver_failed,
+          NULL },
+
+    /* the hub sets what it does, and answers 204 */
+    [NGX_HTTP_WEBHOOKS_OP_HUB] =
+        { NGX_HTTP_WEBHOOKS_API_PARSE, NULL, NULL },
+};
 
 
 ngx_int_t
@@ -97,10 +171,10 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_bad_version(r, &version);
+        return ngx_http_webhooks_api_bad_version(r, &version);
     }
 
-    rc = ngx_http_webhooks_route_request(r, &ctx->rt, &prefix);
+    rc = ngx_http_webhooks_router_request(r, &ctx->rt, &prefix);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -114,7 +188,7 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
                    "webhooks op:%ui name:\"%V\" hook:%uL",
                    ctx->rt.op, &ctx->rt.name, ctx->rt.hook_id);
 
-    if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
+    if (ngx_http_webhooks_auth_identify(r, wlcf, &ctx->who) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -124,9 +198,9 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "Requires authentication",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNAUTHORIZED,
+                                             "Requires authentication",
+                                             ctx->rt.doc_url, NULL);
     }
 
     if (!ctx->who.admin) {
@@ -142,42 +216,12 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    switch (ctx->rt.op) {
+    ctx->handler = ngx_http_webhooks_api_ops[ctx->rt.op].handler;
+    ctx->saved = ngx_http_webhooks_api_ops[ctx->rt.op].saved;
 
-    case NGX_HTTP_WEBHOOKS_OP_CREATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
-
-        if (ngx_http_webhooks_json_media(r) != NGX_OK) {
-            rc = ngx_http_discard_request_body(r);
-            if (rc != NGX_OK) {
-                return rc;
-            }
-
-            return ngx_http_webhooks_error(r,
-                                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                   "Unsupported Media Type",
-                                   ctx->rt.doc_url, NULL);
-        }
-
-        if (wlcf->body_max
-            && r->headers_in.content_length_n > (off_t) wlcf->body_max)
-        {
-            return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
-        }
-
-        r->request_body_in_single_buf = 1;
-
-        rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_webhooks_body_handler);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        return NGX_DONE;
-
-    default:
+    if (!(ngx_http_webhooks_api_ops[ctx->rt.op].flags
+          & NGX_HTTP_WEBHOOKS_API_BODY))
+    {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -192,11 +236,38 @@ ngx_http_webhooks_api_handler(ngx_http_request_t *r)
 
         return rc;
     }
+
+    if (ngx_http_webhooks_api_json_media(r) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                             "Unsupported Media Type",
+                                             ctx->rt.doc_url, NULL);
+    }
+
+    if (wlcf->body_max
+        && r->headers_in.content_length_n > (off_t) wlcf->body_max)
+    {
+        return ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                       ngx_http_webhooks_api_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
 }
 
 
 static void
-ngx_http_webhooks_body_handler(ngx_http_request_t *r)
+ngx_http_webhooks_api_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
     ngx_str_t                      body;
@@ -206,11 +277,11 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
 
-    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+    rc = ngx_http_webhooks_reply_read_body(r, &body, wlcf->body_max);
 
     if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
-                         ngx_http_webhooks_too_large(r, ctx->rt.doc_url));
+                         ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url));
         return;
     }
 
@@ -219,7 +290,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (body.len == 0 && !ngx_http_webhooks_body_required(&ctx->rt)) {
+    if (body.len == 0 && !ngx_http_webhooks_api_body_required(&ctx->rt)) {
         ctx->body = ngx_http_webhooks_json_own(r->pool, json_object());
 
     } else if (body.len == 0) {
@@ -230,9 +301,9 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
                                                     body.len);
 
         if (ctx->body == NULL) {
-            rc = ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                         "Problems parsing JSON",
-                                         ctx->rt.doc_url, NULL);
+            rc = ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "Problems parsing JSON",
+                                               ctx->rt.doc_url, NULL);
             ngx_http_finalize_request(r, rc);
             return;
         }
@@ -245,7 +316,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 
     if (!json_is_object(ctx->body)) {
         ngx_http_finalize_request(r,
-                              ngx_http_webhooks_not_object(r, ctx, ctx->body));
+                          ngx_http_webhooks_api_not_object(r, ctx, ctx->body));
         return;
     }
 
@@ -260,7 +331,7 @@ ngx_http_webhooks_body_handler(ngx_http_request_t *r)
 /* GitHub's 400, its "errors" a string naming the versions it serves */
 
 static ngx_int_t
-ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
+ngx_http_webhooks_api_bad_version(ngx_http_request_t *r, ngx_str_t *version)
 {
     json_t     *shown, *errors;
     ngx_str_t   dump;
@@ -299,20 +370,23 @@ ngx_http_webhooks_bad_version(ngx_http_request_t *r, ngx_str_t *version)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
-                                   NULL, errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST, "Bad Request",
+                                         NULL, errors);
 }
 
 
 /* GitHub's description makes these bodies required */
 
 static ngx_uint_t
-ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
+ngx_http_webhooks_api_body_required(ngx_http_webhooks_route_t *rt)
 {
-    return (rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE
-            && rt->scope == NGX_HTTP_WEBHOOKS_ORG)
-           || (rt->op == NGX_HTTP_WEBHOOKS_OP_UPDATE
-               && rt->scope == NGX_HTTP_WEBHOOKS_REPO);
+    ngx_uint_t  flags;
+
+    flags = ngx_http_webhooks_api_ops[rt->op].flags;
+
+    return (rt->scope == NGX_HTTP_WEBHOOKS_ORG)
+           ? (flags & NGX_HTTP_WEBHOOKS_API_ORG_BODY)
+           : (flags & NGX_HTTP_WEBHOOKS_API_REPO_BODY);
 }
 
 
@@ -322,7 +396,7 @@ ngx_http_webhooks_body_required(ngx_http_webhooks_route_t *rt)
  */
 
 static ngx_int_t
-ngx_http_webhooks_not_object(ngx_http_request_t *r,
+ngx_http_webhooks_api_not_object(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, json_t *body)
 {
     u_char     *p;
@@ -342,8 +416,8 @@ ngx_http_webhooks_not_object(ngx_http_request_t *r,
 
     ngx_sprintf(p, "%s%V%s%Z", head, &shown, tail);
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   (char *) p, ctx->rt.doc_url, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         (char *) p, ctx->rt.doc_url, NULL);
 }
 
 
@@ -352,55 +426,61 @@ ngx_http_webhooks_not_object(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_webhooks_api_run(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
+    if (ngx_http_webhooks_api_ops[ctx->rt.op].flags
+        & NGX_HTTP_WEBHOOKS_API_HOOK)
+    {
+        return ngx_http_webhooks_api_fetch(r, ctx);
+    }
+
+    return ctx->handler(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_key_command(
+                   ngx_http_webhooks_api_list_done, r, "HGETALL", &ctx->hooks));
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_create(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
     json_t                         *hook;
     ngx_str_t                       seq;
     ngx_http_webhooks_fault_t       fault;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
-    switch (ctx->rt.op) {
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
 
-    case NGX_HTTP_WEBHOOKS_OP_LIST:
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_key_command(
-                       ngx_http_webhooks_list_done, r, "HGETALL",
-                       &ctx->hooks));
-
-    case NGX_HTTP_WEBHOOKS_OP_CREATE:
-        ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
-
-        hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who,
-                                             ctx->body, &fault);
-        if (hook == NULL) {
-            return ngx_http_webhooks_fault(r, ctx, &fault);
-        }
-
-        ctx->hook = hook;
-
-        /* ids come from one counter, unique across orgs and repos */
-
-        wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
-
-        if (ngx_http_webhooks_seq_key(r->pool, &wmcf->prefix, &seq)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_key_command(
-                       ngx_http_webhooks_id_done, r, "INCR", &seq));
-
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED:
-        return ngx_http_webhooks_redeliver_failed(r, ctx);
-
-    default:
-        return ngx_http_webhooks_fetch(r, ctx);
+    hook = ngx_http_webhooks_hook_create(r, &ctx->rt, &ctx->who, ctx->body,
+                                         &fault);
+    if (hook == NULL) {
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
     }
+
+    ctx->hook = hook;
+
+    /* ids come from one counter, unique across orgs and repos */
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    if (ngx_http_webhooks_seq_key(r->pool, &wmcf->prefix, &seq) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_key_command(
+                   ngx_http_webhooks_api_id_done, r, "INCR", &seq));
 }
 
 
 ngx_int_t
-ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_http_webhooks_api_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 {
     u_char      *p;
     size_t       argvlen[7];
@@ -434,12 +514,12 @@ ngx_http_webhooks_fetch(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
 
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_command(
-                   ngx_http_webhooks_fetch_done, r, 7, argv, argvlen));
+                   ngx_http_webhooks_api_fetch_done, r, 7, argv, argvlen));
 }
 
 
 static void
-ngx_http_webhooks_list_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_list_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -456,14 +536,14 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     items = ngx_palloc(r->pool, (reply->elements / 2 + 1)
                                 * sizeof(ngx_http_webhooks_item_t));
     if (items == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -483,7 +563,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
         if (field.len == 4 && ngx_strncmp(field.data, "name", 4) == 0) {
             if (ngx_http_webhooks_request_copy(r, v, &ctx->name) != NGX_OK) {
-                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                ngx_http_webhooks_reply_finish(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
 
@@ -497,8 +578,8 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         items[n].what.data = p ? p + 1 : field.data + field.len;
         items[n].what.len = field.data + field.len - items[n].what.data;
 
-        if (ngx_http_webhooks_parse_id(items[n].key.data, items[n].key.len,
-                                       &id)
+        if (ngx_http_webhooks_router_parse_id(items[n].key.data,
+                                              items[n].key.len, &id)
             != NGX_OK)
         {
             continue;
@@ -509,7 +590,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
         if (ngx_http_webhooks_request_copy(r, f, &field) != NGX_OK
             || ngx_http_webhooks_request_copy(r, v, &items[n].value) != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -522,7 +603,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     /* fields of one hook end up next to each other, hooks by id */
 
     ngx_qsort(items, n, sizeof(ngx_http_webhooks_item_t),
-              ngx_http_webhooks_item_cmp);
+              ngx_http_webhooks_api_item_cmp);
 
     per_page = ngx_http_webhooks_request_arg(r, "per_page", 8,
                                              NGX_HTTP_WEBHOOKS_PER_PAGE);
@@ -565,7 +646,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
             }
 
             if (view == NULL || app == NULL
-                || !ngx_http_webhooks_may_see(&ctx->who, app))
+                || !ngx_http_webhooks_auth_may_see(&ctx->who, app))
             {
                 continue;
             }
@@ -603,7 +684,7 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
 
         out = ngx_pnalloc(r->pool, len + 2);
         if (out == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -616,18 +697,18 @@ ngx_http_webhooks_list_done(void *data, redisReply *reply)
     body.data = out;
     body.len = p - out;
 
-    if (ngx_http_webhooks_link(r, ctx, page, per_page, last) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_api_link(r, ctx, page, per_page, last) != NGX_OK) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_OK,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                         ngx_http_webhooks_reply_send(r, NGX_HTTP_OK, &body));
 }
 
 
 static int ngx_libc_cdecl
-ngx_http_webhooks_item_cmp(const void *one, const void *two)
+ngx_http_webhooks_api_item_cmp(const void *one, const void *two)
 {
     const ngx_http_webhooks_item_t  *a = one, *b = two;
 
@@ -636,7 +717,7 @@ ngx_http_webhooks_item_cmp(const void *one, const void *two)
 
 
 static void
-ngx_http_webhooks_id_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_id_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -648,13 +729,13 @@ ngx_http_webhooks_id_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -667,16 +748,16 @@ ngx_http_webhooks_id_done(void *data, redisReply *reply)
     ctx->stored.len = 0;
     ctx->stored.data = (u_char *) "";
 
-    rc = ngx_http_webhooks_save(r, ctx, &id);
+    rc = ngx_http_webhooks_api_save(r, ctx, &id);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_str_t *id)
 {
     u_char                         *p;
@@ -690,7 +771,7 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     /* the id is known by now: sealed secrets are bound to it */
 
     if (ngx_http_webhooks_secret_seal(r->pool, r->connection->log,
-                                      wmcf->secret_keys,
+                                      wmcf->secrets.keys,
                                       json_object_get(ctx->hook, "config"),
                                       id)
            != NGX_OK
@@ -734,7 +815,8 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                               NGX_HTTP_WEBHOOKS_SCRIPT_SAVE,
-                                              ngx_http_webhooks_save_done, r,
+                                              ngx_http_webhooks_api_save_done,
+                                              r,
                                               NGX_HTTP_WEBHOOKS_SAVE_NKEYS,
                                               NGX_HTTP_WEBHOOKS_SAVE_NARGS,
                                               args));
@@ -742,7 +824,7 @@ ngx_http_webhooks_save(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
 
 static void
-ngx_http_webhooks_save_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_save_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -755,14 +837,14 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements == 0
         || reply->element[0]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -776,29 +858,11 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
             && ngx_http_webhooks_request_copy(r, reply->element[1], &ctx->name)
                != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        switch (ctx->hub ? 0 : ctx->rt.op) {
-
-        case 0:
-            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
-            break;
-
-        case NGX_HTTP_WEBHOOKS_OP_CREATE:
-            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_CREATED);
-            break;
-
-        case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-            rc = ngx_http_webhooks_respond_config(r, ctx);
-            break;
-
-        default:
-            rc = ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK);
-        }
-
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, ctx->saved(r, ctx));
         return;
     }
 
@@ -807,24 +871,24 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
         /* someone else changed the hook since we read it: start over */
 
         if (++ctx->tries < NGX_HTTP_WEBHOOKS_TRIES) {
-            rc = ngx_http_webhooks_fetch(r, ctx);
+            rc = ngx_http_webhooks_api_fetch(r, ctx);
             if (rc != NGX_DONE) {
-                ngx_http_webhooks_finish(r, rc);
+                ngx_http_webhooks_reply_finish(r, rc);
             }
 
             return;
         }
 
-        ngx_http_webhooks_finish(r,
-            ngx_http_webhooks_error(r, NGX_HTTP_CONFLICT,
-                                    "Conflict: the hook changed meanwhile",
-                                    ctx->rt.doc_url, NULL));
+        ngx_http_webhooks_reply_finish(r,
+            ngx_http_webhooks_reply_error(r, NGX_HTTP_CONFLICT,
+                                         "Conflict: the hook changed meanwhile",
+                                          ctx->rt.doc_url, NULL));
         return;
     }
 
     if (ngx_strcmp(status->str, "gone") == 0) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -840,7 +904,7 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     {
         msg = ngx_pnalloc(r->pool, reply->element[1]->len + 64);
         if (msg == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -861,36 +925,34 @@ ngx_http_webhooks_save_done(void *data, redisReply *reply)
     }
 
     if (rc == NGX_ERROR) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_fault(r, ctx, &fault));
+    ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_api_fault(r, ctx, &fault));
 }
 
 
 static void
-ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_fetch_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    json_t                    *hook;
     ngx_int_t                  rc;
-    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS], app;
-    redisReply                    **e;
-    ngx_http_webhooks_ctx_t        *ctx;
-    ngx_http_webhooks_fault_t       fault;
-    ngx_http_webhooks_main_conf_t  *wmcf;
+    ngx_str_t                  app;
+    redisReply               **e;
+    ngx_http_webhooks_ctx_t   *ctx;
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 5) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -901,17 +963,17 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
     if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     app.data = (u_char *) e[2]->str;
     app.len = e[2]->len;
 
-    if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+    if (!ngx_http_webhooks_auth_may_see(&ctx->who, &app)) {
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -920,7 +982,7 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
             && ngx_http_webhooks_request_copy(r, e[3], &ctx->last_response)
                != NGX_OK))
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -928,19 +990,20 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         ctx->name = ctx->rt.name;
 
     } else if (ngx_http_webhooks_request_copy(r, e[4], &ctx->name) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_GET) {
+    if (!(ngx_http_webhooks_api_ops[ctx->rt.op].flags
+          & NGX_HTTP_WEBHOOKS_API_PARSE))
+    {
         /* the hot path: no JSON to parse */
-        ngx_http_webhooks_finish(r,
-                 ngx_http_webhooks_respond_hook(r, ctx, NGX_HTTP_OK));
+        ngx_http_webhooks_reply_finish(r, ctx->handler(r, ctx));
         return;
     }
 
     if (ngx_http_webhooks_request_copy(r, e[0], &ctx->stored) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -950,77 +1013,103 @@ ngx_http_webhooks_fetch_done(void *data, redisReply *reply)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhooks: bad hook %V in \"%V\"",
                       &ctx->rt.hook, &ctx->hooks);
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
-
-    switch (ctx->rt.op) {
-
-    case NGX_HTTP_WEBHOOKS_OP_GET_CONFIG:
-        rc = ngx_http_webhooks_respond_config(r, ctx);
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE:
-    case NGX_HTTP_WEBHOOKS_OP_UPDATE_CONFIG:
-
-        hook = (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_UPDATE)
-               ? ngx_http_webhooks_hook_update(r, &ctx->rt, ctx->hook,
-                                               ctx->body, &fault)
-               : ngx_http_webhooks_hook_update_config(r, &ctx->rt,
-                                                      ctx->hook, ctx->body,
-                                                      &fault);
-        if (hook == NULL) {
-            rc = ngx_http_webhooks_fault(r, ctx, &fault);
-            break;
-        }
-
-        rc = ngx_http_webhooks_save(r, ctx, &ctx->rt.hook);
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_DELETE:
-        keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
-        keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
-
-        if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
-                                "subs", &keys[NGX_HTTP_WEBHOOKS_DELETE_SUBS])
-            != NGX_OK)
-        {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        rc = ngx_http_webhooks_request_wait(r, ctx,
-                 ngx_http_webhooks_redis_script(r->pool,
-                                            NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
-                                            ngx_http_webhooks_delete_done, r,
-                                            NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
-                                            NGX_HTTP_WEBHOOKS_DELETE_NARGS,
-                                            keys));
-        break;
-
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
-    case NGX_HTTP_WEBHOOKS_OP_PING:
-    case NGX_HTTP_WEBHOOKS_OP_TEST:
-        rc = ngx_http_webhooks_deliveries(r, ctx);
-        break;
-
-    default:
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    rc = ctx->handler(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
+static ngx_int_t
+ngx_http_webhooks_api_get(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_api_respond_hook(r, ctx, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_created(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_api_respond_hook(r, ctx, NGX_HTTP_CREATED);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_update(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_http_webhooks_fault_t  fault;
+
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    if (ngx_http_webhooks_hook_update(r, &ctx->rt, ctx->hook, ctx->body,
+                                      &fault)
+        == NULL)
+    {
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
+    }
+
+    return ngx_http_webhooks_api_save(r, ctx, &ctx->rt.hook);
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_api_update_config(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_http_webhooks_fault_t  fault;
+
+    ngx_memzero(&fault, sizeof(ngx_http_webhooks_fault_t));
+
+    if (ngx_http_webhooks_hook_update_config(r, &ctx->rt, ctx->hook,
+                                             ctx->body, &fault)
+        == NULL)
+    {
+        return ngx_http_webhooks_api_fault(r, ctx, &fault);
+    }
+
+    return ngx_http_webhooks_api_save(r, ctx, &ctx->rt.hook);
+}
+
+
+ngx_int_t
+ngx_http_webhooks_api_delete(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t                       keys[NGX_HTTP_WEBHOOKS_DELETE_NARGS];
+    ngx_http_webhooks_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
+
+    keys[NGX_HTTP_WEBHOOKS_DELETE_HOOKS] = ctx->hooks;
+    keys[NGX_HTTP_WEBHOOKS_DELETE_ID] = ctx->rt.hook;
+
+    if (ngx_http_webhooks_scope_key(r->pool, &wmcf->prefix, &ctx->rt,
+                                "subs", &keys[NGX_HTTP_WEBHOOKS_DELETE_SUBS])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                            NGX_HTTP_WEBHOOKS_SCRIPT_DELETE,
+                                            ngx_http_webhooks_api_delete_done,
+                                            r,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NKEYS,
+                                            NGX_HTTP_WEBHOOKS_DELETE_NARGS,
+                                            keys));
+}
+
+
 static void
-ngx_http_webhooks_delete_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_delete_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1031,13 +1120,13 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->integer == 0) {
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
@@ -1047,25 +1136,25 @@ ngx_http_webhooks_delete_done(void *data, redisReply *reply)
      */
 
     if (ngx_http_webhooks_deliveries_key(r, ctx, &key) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     rc = ngx_http_webhooks_request_wait(r, ctx,
              ngx_http_webhooks_redis_script(r->pool,
                                             NGX_HTTP_WEBHOOKS_SCRIPT_PURGE,
-                                            ngx_http_webhooks_purge_done, r,
+                                            ngx_http_webhooks_api_purge_done, r,
                                             NGX_HTTP_WEBHOOKS_PURGE_NKEYS,
                                             NGX_HTTP_WEBHOOKS_PURGE_NARGS,
                                             &key));
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
 static void
-ngx_http_webhooks_purge_done(void *data, redisReply *reply)
+ngx_http_webhooks_api_purge_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1078,13 +1167,13 @@ ngx_http_webhooks_purge_done(void *data, redisReply *reply)
     /* the hook is gone whatever became of its deliveries */
     (void) ctx;
 
-    ngx_http_webhooks_finish(r,
-                      ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL));
+    ngx_http_webhooks_reply_finish(r,
+                  ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL));
 }
 
 
 ngx_int_t
-ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+ngx_http_webhooks_api_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status)
 {
     ngx_str_t  body, location;
@@ -1098,43 +1187,43 @@ ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
                                        &ctx->name, &ctx->rt.hook, "",
                                        &location)
                != NGX_OK
-            || ngx_http_webhooks_add_header(r, "Location", &location)
+            || ngx_http_webhooks_reply_add_header(r, "Location", &location)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    return ngx_http_webhooks_send(r, status, &body);
+    return ngx_http_webhooks_reply_send(r, status, &body);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_respond_config(ngx_http_request_t *r,
+ngx_http_webhooks_api_respond_config(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
     json_t  *config;
 
     config = ngx_http_webhooks_json_own(r->pool,
-                 ngx_http_webhooks_config_render(ctx->hook));
+                 ngx_http_webhooks_hook_config_render(ctx->hook));
     if (config == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send_json(r, NGX_HTTP_OK, config);
+    return ngx_http_webhooks_reply_send_json(r, NGX_HTTP_OK, config);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_http_webhooks_fault_t *fault)
 {
     if (fault->status == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, fault->status, fault->message,
-                                   ctx->rt.doc_url, fault->errors);
+    return ngx_http_webhooks_reply_error(r, fault->status, fault->message,
+                                         ctx->rt.doc_url, fault->errors);
 }
 
 
@@ -1144,7 +1233,7 @@ ngx_http_webhooks_fault(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_http_webhooks_json_media(ngx_http_request_t *r)
+ngx_http_webhooks_api_json_media(ngx_http_request_t *r)
 {
     u_char     *p, *last;
     ngx_str_t   type;
@@ -1184,7 +1273,7 @@ ngx_http_webhooks_json_media(ngx_http_request_t *r)
 /* GitHub's Link header: prev, next, last, first as they apply */
 
 static ngx_int_t
-ngx_http_webhooks_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
+ngx_http_webhooks_api_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
     ngx_uint_t page, ngx_uint_t per_page, ngx_uint_t last)
 {
     size_t      len, one;
@@ -1238,5 +1327,5 @@ ngx_http_webhooks_link(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
     link.len -= 2;
 
-    return ngx_http_webhooks_add_header(r, "Link", &link);
+    return ngx_http_webhooks_reply_add_header(r, "Link", &link);
 }

@@ -18,9 +18,15 @@
 ngx_int_t ngx_http_webhooks_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_webhooks_api_run(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-ngx_int_t ngx_http_webhooks_fetch(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_api_fetch(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
-ngx_int_t ngx_http_webhooks_respond_hook(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_api_create(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_api_update(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_api_delete(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_api_respond_hook(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_uint_t status);
 
 

@@ -17,19 +17,19 @@
  * the result in variables, and we apply GitHub's rules to it.
  */
 
-static ngx_int_t ngx_http_webhooks_eval(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_auth_eval(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, ngx_str_t *value);
 
 
 ngx_int_t
-ngx_http_webhooks_identify(ngx_http_request_t *r,
+ngx_http_webhooks_auth_identify(ngx_http_request_t *r,
     ngx_http_webhooks_loc_conf_t *wlcf, ngx_http_webhooks_identity_t *who)
 {
     ngx_str_t  admin;
 
-    if (ngx_http_webhooks_eval(r, wlcf->login, &who->login) != NGX_OK
-        || ngx_http_webhooks_eval(r, wlcf->oauth_app, &who->app) != NGX_OK
-        || ngx_http_webhooks_eval(r, wlcf->admin, &admin) != NGX_OK)
+    if (ngx_http_webhooks_auth_eval(r, wlcf->login, &who->login) != NGX_OK
+        || ngx_http_webhooks_auth_eval(r, wlcf->oauth_app, &who->app) != NGX_OK
+        || ngx_http_webhooks_auth_eval(r, wlcf->admin, &admin) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -47,7 +47,7 @@ ngx_http_webhooks_identify(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_eval(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
+ngx_http_webhooks_auth_eval(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
     ngx_str_t *value)
 {
     if (cv == NULL) {
@@ -65,7 +65,8 @@ ngx_http_webhooks_eval(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
  */
 
 ngx_int_t
-ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who, ngx_str_t *app)
+ngx_http_webhooks_auth_may_see(ngx_http_webhooks_identity_t *who,
+    ngx_str_t *app)
 {
     return app->len == who->app.len
            && (app->len == 0
@@ -74,7 +75,7 @@ ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who, ngx_str_t *app)
 
 
 json_t *
-ngx_http_webhooks_creator(ngx_http_webhooks_identity_t *who)
+ngx_http_webhooks_auth_creator(ngx_http_webhooks_identity_t *who)
 {
     return json_pack("{s:s%,s:s%}",
                      "login", who->login.data, who->login.len,

@@ -23,11 +23,11 @@ typedef struct {
 } ngx_http_webhooks_identity_t;
 
 
-ngx_int_t ngx_http_webhooks_identify(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_auth_identify(ngx_http_request_t *r,
     ngx_http_webhooks_loc_conf_t *wlcf, ngx_http_webhooks_identity_t *who);
-ngx_int_t ngx_http_webhooks_may_see(ngx_http_webhooks_identity_t *who,
+ngx_int_t ngx_http_webhooks_auth_may_see(ngx_http_webhooks_identity_t *who,
     ngx_str_t *app);
-json_t *ngx_http_webhooks_creator(ngx_http_webhooks_identity_t *who);
+json_t *ngx_http_webhooks_auth_creator(ngx_http_webhooks_identity_t *who);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_AUTH_H_INCLUDED_ */

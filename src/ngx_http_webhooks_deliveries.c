@@ -26,40 +26,43 @@
  */
 
 
-static ngx_int_t ngx_http_webhooks_list(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static void ngx_http_webhooks_list_deliveries_done(void *data,
+static void ngx_http_webhooks_deliveries_list_done(void *data,
     redisReply *reply);
-static ngx_int_t ngx_http_webhooks_list_query(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_list_query(ngx_http_request_t *r,
     ngx_str_t *query);
-static ngx_int_t ngx_http_webhooks_web_url(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_web_url(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web);
-static ngx_int_t ngx_http_webhooks_send_log(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_deliveries_send_log(ngx_http_request_t *r,
     json_t *json);
-static json_t *ngx_http_webhooks_item(redisReply *r);
-static void ngx_http_webhooks_take_delivery_done(void *data,
+static json_t *ngx_http_webhooks_deliveries_item(redisReply *r);
+static void ngx_http_webhooks_deliveries_take_done(void *data,
     redisReply *reply);
-static json_t *ngx_http_webhooks_delivery_json(ngx_http_request_t *r,
+static json_t *ngx_http_webhooks_deliveries_json(ngx_http_request_t *r,
     redisReply *record, redisReply *payload, redisReply *response);
-static json_t *ngx_http_webhooks_request_headers(redisReply *record);
-static ngx_int_t ngx_http_webhooks_ping(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx);
-static void ngx_http_webhooks_context_done(void *data, redisReply *reply);
-static void ngx_http_webhooks_lastpush_done(void *data, redisReply *reply);
-static ngx_int_t ngx_http_webhooks_enqueue(ngx_http_request_t *r,
+static json_t *ngx_http_webhooks_deliveries_request_headers(
+    redisReply *record);
+static void ngx_http_webhooks_deliveries_context_done(void *data,
+    redisReply *reply);
+static void ngx_http_webhooks_deliveries_lastpush_done(void *data,
+    redisReply *reply);
+static ngx_int_t ngx_http_webhooks_deliveries_enqueue(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args);
-static void ngx_http_webhooks_enqueue_done(void *data, redisReply *reply);
-static ngx_int_t ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
-    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
-    ngx_str_t *payload);
-static ngx_int_t ngx_http_webhooks_scoped(ngx_http_request_t *r,
+static void ngx_http_webhooks_deliveries_enqueue_done(void *data,
+    redisReply *reply);
+static ngx_int_t ngx_http_webhooks_deliveries_enqueue_args(
+    ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args,
+    ngx_str_t *event, ngx_str_t *payload);
+static ngx_int_t ngx_http_webhooks_deliveries_scoped(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, const char *fmt, ngx_str_t *arg,
     ngx_str_t *key);
-static ngx_int_t ngx_http_webhooks_subscribed(json_t *hook, const char *e);
+static ngx_int_t ngx_http_webhooks_deliveries_subscribed(json_t *hook,
+    const char *e);
 
+
+/* a delivery, to show it or to send it again */
 
 ngx_int_t
-ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_take(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)
 {
     off_t                           id;
@@ -69,67 +72,59 @@ ngx_http_webhooks_deliveries(ngx_http_request_t *r,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    switch (ctx->rt.op) {
+    sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
 
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERIES:
-        return ngx_http_webhooks_list(r, ctx);
+    /* an id tells its shard: one of another is not this scope's */
 
-    case NGX_HTTP_WEBHOOKS_OP_DELIVERY:
-    case NGX_HTTP_WEBHOOKS_OP_REDELIVER:
+    id = ngx_atoof(ctx->rt.delivery.data, ctx->rt.delivery.len);
 
-        sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
+    if (id < 0 || (ngx_uint_t) (id % NGX_HTTP_WEBHOOKS_SHARDS)
+                  != (ngx_uint_t) (sh - wmcf->shards))
+    {
+        return ngx_http_webhooks_request_not_found(r, ctx);
+    }
 
-        /* an id tells its shard: one of another is not this scope's */
-
-        id = ngx_atoof(ctx->rt.delivery.data, ctx->rt.delivery.len);
-
-        if (id < 0 || (ngx_uint_t) (id % NGX_HTTP_WEBHOOKS_SHARDS)
-                      != (ngx_uint_t) (sh - wmcf->shards))
-        {
-            return ngx_http_webhooks_request_not_found(r, ctx);
-        }
-
-        if (ngx_http_webhooks_shard_key(r->pool, sh, "delivery:",
-                                        &ctx->rt.delivery, &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
-                                    ngx_http_webhooks_take_delivery_done, r,
-                                    NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
-
-    case NGX_HTTP_WEBHOOKS_OP_PING:
-        return ngx_http_webhooks_ping(r, ctx);
-
-    case NGX_HTTP_WEBHOOKS_OP_TEST:
-
-        /* GitHub sends nothing to a hook that does not take pushes */
-        if (!ngx_http_webhooks_subscribed(ctx->hook, "push")) {
-            return ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
-        }
-
-        if (ngx_http_webhooks_scoped(r, ctx, "lastpush:r:%V", &ctx->rt.key,
-                                     &key)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webhooks_request_wait(r, ctx,
-                   ngx_http_webhooks_redis_script(r->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
-                                    ngx_http_webhooks_lastpush_done, r,
-                                    NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
-
-    default:
+    if (ngx_http_webhooks_shard_key(r->pool, sh, "delivery:",
+                                    &ctx->rt.delivery, &key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_TAKE,
+                                    ngx_http_webhooks_deliveries_take_done, r,
+                                    NGX_HTTP_WEBHOOKS_TAKE_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_TAKE_NARGS, &key));
+}
+
+
+ngx_int_t
+ngx_http_webhooks_deliveries_test(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    ngx_str_t  key;
+
+    /* GitHub sends nothing to a hook that does not take pushes */
+    if (!ngx_http_webhooks_deliveries_subscribed(ctx->hook, "push")) {
+        return ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    if (ngx_http_webhooks_deliveries_scoped(r, ctx, "lastpush:r:%V",
+                                            &ctx->rt.key, &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhooks_request_wait(r, ctx,
+               ngx_http_webhooks_redis_script(r->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_FOLLOW,
+                                    ngx_http_webhooks_deliveries_lastpush_done,
+                                    r,
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_FOLLOW_NARGS, &key));
 }
 
 
@@ -139,16 +134,17 @@ ngx_int_t
 ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *key)
 {
-    return ngx_http_webhooks_scoped(r, ctx, "deliveries:%V", &ctx->rt.hook,
-                                    key);
+    return ngx_http_webhooks_deliveries_scoped(r, ctx, "deliveries:%V",
+                                               &ctx->rt.hook, key);
 }
 
 
 /* a key of the scope's queue shard */
 
 static ngx_int_t
-ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
-    const char *fmt, ngx_str_t *arg, ngx_str_t *key)
+ngx_http_webhooks_deliveries_scoped(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, const char *fmt, ngx_str_t *arg,
+    ngx_str_t *key)
 {
     u_char                         *p;
     ngx_str_t                       prefix;
@@ -174,7 +170,7 @@ ngx_http_webhooks_scoped(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_http_webhooks_subscribed(json_t *hook, const char *e)
+ngx_http_webhooks_deliveries_subscribed(json_t *hook, const char *e)
 {
     size_t   i;
     json_t  *v;
@@ -193,8 +189,9 @@ ngx_http_webhooks_subscribed(json_t *hook, const char *e)
 
 /* newest first, GitHub's opaque cursor: "v1_<id>" starts at <id> */
 
-static ngx_int_t
-ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_int_t
+ngx_http_webhooks_deliveries_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_LIST_NARGS];
@@ -213,13 +210,13 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
         uint64_t  id;
 
         if (cursor.len < 4 || ngx_strncmp(cursor.data, "v1_", 3) != 0
-            || ngx_http_webhooks_parse_id(cursor.data + 3, cursor.len - 3,
-                                          &id)
+           || ngx_http_webhooks_router_parse_id(cursor.data + 3, cursor.len - 3,
+                                                 &id)
                != NGX_OK)
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "Invalid cursor",
-                                           ctx->rt.doc_url, NULL);
+            return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                                 "Invalid cursor",
+                                                 ctx->rt.doc_url, NULL);
         }
 
         args[NGX_HTTP_WEBHOOKS_LIST_TOP].data = cursor.data + 3;
@@ -235,8 +232,9 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             && !(redelivery.len == 5
                  && ngx_strncmp(redelivery.data, "false", 5) == 0))
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                       "Validation Failed", ctx->rt.doc_url,
+            return ngx_http_webhooks_reply_error(r,
+                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                       ctx->rt.doc_url,
                        ngx_http_webhooks_json_own(r->pool,
                            json_pack("[{s:s,s:s,s:s}]", "resource",
                                      "HookDelivery", "field", "redelivery",
@@ -251,8 +249,9 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
             && !(status.len == 7
                  && ngx_strncmp(status.data, "failure", 7) == 0))
         {
-            return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                       "Validation Failed", ctx->rt.doc_url,
+            return ngx_http_webhooks_reply_error(r,
+                       NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                       ctx->rt.doc_url,
                        ngx_http_webhooks_json_own(r->pool,
                            json_pack("[{s:s,s:s,s:s}]", "resource",
                                      "HookDelivery", "field", "status",
@@ -285,14 +284,14 @@ ngx_http_webhooks_list(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_LIST,
-                                    ngx_http_webhooks_list_deliveries_done, r,
+                                    ngx_http_webhooks_deliveries_list_done, r,
                                     NGX_HTTP_WEBHOOKS_LIST_NKEYS,
                                     NGX_HTTP_WEBHOOKS_LIST_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_list_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -306,14 +305,14 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_ARRAY)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -321,17 +320,17 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
 
     list = ngx_http_webhooks_json_own(r->pool, json_array());
     if (list == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     n = ngx_min(items->elements, ctx->per_page);
 
     for (i = 0; i < n; i++) {
-        item = ngx_http_webhooks_item(items->element[i]);
+        item = ngx_http_webhooks_deliveries_item(items->element[i]);
 
         if (item == NULL || json_array_append_new(list, item) != 0) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
@@ -358,16 +357,16 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
                                        &ctx->name, &ctx->rt.hook,
                                        "/deliveries", &url)
             != NGX_OK
-            || ngx_http_webhooks_list_query(r, &query) != NGX_OK)
+            || ngx_http_webhooks_deliveries_list_query(r, &query) != NGX_OK)
         {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
         link.data = ngx_pnalloc(r->pool, 2 * (url.len + query.len + 64)
                                          + next.len + prev.len);
         if (link.data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -390,20 +389,21 @@ ngx_http_webhooks_list_deliveries_done(void *data, redisReply *reply)
                        - link.data;
         }
 
-        if (ngx_http_webhooks_add_header(r, "Link", &link) != NGX_OK) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        if (ngx_http_webhooks_reply_add_header(r, "Link", &link) != NGX_OK) {
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send_log(r, list));
+    ngx_http_webhooks_reply_finish(r,
+                               ngx_http_webhooks_deliveries_send_log(r, list));
 }
 
 
 /* the filters of a page, for its links: "&status=...&redelivery=..." */
 
 static ngx_int_t
-ngx_http_webhooks_list_query(ngx_http_request_t *r, ngx_str_t *query)
+ngx_http_webhooks_deliveries_list_query(ngx_http_request_t *r, ngx_str_t *query)
 {
     u_char     *p;
     ngx_str_t   status, redelivery;
@@ -447,7 +447,7 @@ ngx_http_webhooks_list_query(ngx_http_request_t *r, ngx_str_t *query)
  */
 
 static ngx_int_t
-ngx_http_webhooks_web_url(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_web_url(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *web)
 {
     ngx_http_webhooks_loc_conf_t  *wlcf;
@@ -485,7 +485,7 @@ ngx_http_webhooks_web_url(ngx_http_request_t *r,
 /* durations as the short decimals they are kept as */
 
 static ngx_int_t
-ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
+ngx_http_webhooks_deliveries_send_log(ngx_http_request_t *r, json_t *json)
 {
     ngx_str_t  body;
 
@@ -496,7 +496,7 @@ ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send(r, NGX_HTTP_OK, &body);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_OK, &body);
 }
 
 
@@ -507,7 +507,7 @@ ngx_http_webhooks_send_log(ngx_http_request_t *r, json_t *json)
  */
 
 static json_t *
-ngx_http_webhooks_item(redisReply *r)
+ngx_http_webhooks_deliveries_item(redisReply *r)
 {
     size_t     i;
     ngx_str_t  f[12];
@@ -557,7 +557,7 @@ ngx_http_webhooks_item(redisReply *r)
 
 
 static void
-ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_take_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -586,15 +586,15 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         /* no such delivery, or it expired */
         ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -606,19 +606,19 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
         || ngx_strncmp(hook.data, ctx->rt.hook.data, hook.len) != 0)
     {
         /* a delivery of another hook is not found here */
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_DELIVERY) {
         out = ngx_http_webhooks_json_own(r->pool,
-                  ngx_http_webhooks_delivery_json(r, record,
-                                                  reply->element[1],
-                                                  reply->element[2]));
-        ngx_http_webhooks_finish(r, out
-                                    ? ngx_http_webhooks_send_log(r, out)
-                                    : NGX_HTTP_INTERNAL_SERVER_ERROR);
+                  ngx_http_webhooks_deliveries_json(r, record,
+                                                    reply->element[1],
+                                                    reply->element[2]));
+        ngx_http_webhooks_reply_finish(r, out
+                            ? ngx_http_webhooks_deliveries_send_log(r, out)
+                            : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -626,8 +626,10 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
     (void) ngx_http_webhooks_field(record, "event", &v);
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &v, NULL) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &v, NULL)
+        != NGX_OK)
+    {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -647,21 +649,21 @@ ngx_http_webhooks_take_delivery_done(void *data, redisReply *reply)
 
         args[i].data = ngx_pstrdup(r->pool, &args[i]);
         if (args[i].data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
 
 static json_t *
-ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
+ngx_http_webhooks_deliveries_json(ngx_http_request_t *r, redisReply *record,
     redisReply *payload, redisReply *response)
 {
     size_t       i;
@@ -698,7 +700,7 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
     fields.elements = 12;
     fields.element = e;
 
-    out = ngx_http_webhooks_item(&fields);
+    out = ngx_http_webhooks_deliveries_item(&fields);
     if (out == NULL) {
         return NULL;
     }
@@ -719,7 +721,7 @@ ngx_http_webhooks_delivery_json(ngx_http_request_t *r, redisReply *record,
 
     if (ngx_http_webhooks_field(record, "url", &f) == NGX_OK) {
         json_object_set_new(v, "headers",
-                            ngx_http_webhooks_request_headers(record));
+                         ngx_http_webhooks_deliveries_request_headers(record));
     }
 
     if (payload->type == REDIS_REPLY_STRING) {
@@ -770,7 +772,7 @@ failed:
  */
 
 static json_t *
-ngx_http_webhooks_request_headers(redisReply *record)
+ngx_http_webhooks_deliveries_request_headers(redisReply *record)
 {
     u_char      buf[sizeof("sha256=") + 64];
     json_t     *h;
@@ -835,8 +837,9 @@ ngx_http_webhooks_request_headers(redisReply *record)
 
 /* a ping: the hook as the API shows it, its repository or org, sender */
 
-static ngx_int_t
-ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
+ngx_int_t
+ngx_http_webhooks_deliveries_ping(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
 {
     u_char                         *p;
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_CONTEXT_NARGS];
@@ -912,14 +915,15 @@ ngx_http_webhooks_ping(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx)
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_CONTEXT,
-                                    ngx_http_webhooks_context_done, r,
+                                    ngx_http_webhooks_deliveries_context_done,
+                                    r,
                                     NGX_HTTP_WEBHOOKS_CONTEXT_NKEYS,
                                     NGX_HTTP_WEBHOOKS_CONTEXT_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_context_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_context_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -934,12 +938,12 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->elements != 5) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -956,7 +960,8 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
         if (e[i]->type == REDIS_REPLY_INTEGER) {
             s[i]->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
             if (s[i]->data == NULL) {
-                ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                ngx_http_webhooks_reply_finish(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
 
@@ -976,8 +981,8 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     ping.repo = (ctx->rt.scope == NGX_HTTP_WEBHOOKS_REPO);
     ping.base = ctx->base;
 
-    if (ngx_http_webhooks_web_url(r, ctx, &ping.web) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_webhooks_deliveries_web_url(r, ctx, &ping.web) != NGX_OK) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -987,16 +992,17 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
     if (ngx_http_webhooks_request_hook_json(r, ctx, &ping.hook) != NGX_OK
         || ngx_http_webhooks_ping_payload(r, &ping, &payload) != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_str_set(&event, "ping");
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &event,
+                                                  &payload)
         != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -1006,10 +1012,10 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
         args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID] = ping.target_id;
     }
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -1017,7 +1023,7 @@ ngx_http_webhooks_context_done(void *data, redisReply *reply)
 /* a test: the latest push taken in for the repository, sent again */
 
 static void
-ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_lastpush_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1033,50 +1039,51 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
     if (ctx == NULL) {
         if (reply && reply->type == REDIS_REPLY_NIL) {
             /* nothing pushed yet: GitHub sends nothing either */
-            rc = ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT, NULL);
+            rc = ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
         }
 
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (ngx_http_webhooks_request_copy(r, reply, &payload) != NGX_OK) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_str_set(&event, "push");
 
-    if (ngx_http_webhooks_enqueue_args(r, ctx, args, &event, &payload)
+    if (ngx_http_webhooks_deliveries_enqueue_args(r, ctx, args, &event,
+                                                  &payload)
         != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     push = ngx_http_webhooks_json_load(r->pool, payload.data, payload.len);
 
     if (push == NULL
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "repository"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID])
            != NGX_OK
-        || ngx_http_webhooks_number(r->pool,
+        || ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(push, "installation"), "id"),
                &args[NGX_HTTP_WEBHOOKS_ENQUEUE_INSTALLATION_ID])
            != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID] =
                                  args[NGX_HTTP_WEBHOOKS_ENQUEUE_REPOSITORY_ID];
 
-    rc = ngx_http_webhooks_enqueue(r, ctx, args);
+    rc = ngx_http_webhooks_deliveries_enqueue(r, ctx, args);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -1087,7 +1094,7 @@ ngx_http_webhooks_lastpush_done(void *data, redisReply *reply)
  */
 
 static ngx_int_t
-ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
+ngx_http_webhooks_deliveries_enqueue_args(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args, ngx_str_t *event,
     ngx_str_t *payload)
 {
@@ -1113,7 +1120,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
 
-    if (ngx_http_webhooks_guid(p) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(p) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1127,7 +1134,7 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
 
@@ -1153,9 +1160,10 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_SHARD] = sh->number;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_SHARDS] = wmcf->nshards;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOKS] = ctx->hooks;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_QUEUE_MAX] =
+                                            wmcf->reliability.queue_max_text;
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_EVENT] = *event;
-    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_ENQUEUE_TTL] = wmcf->sender.retention_text;
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_ENQUEUE_REDELIVERY], "0");
     args[NGX_HTTP_WEBHOOKS_ENQUEUE_HOOK] = ctx->rt.hook;
 
@@ -1176,20 +1184,21 @@ ngx_http_webhooks_enqueue_args(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_enqueue(ngx_http_request_t *r, ngx_http_webhooks_ctx_t *ctx,
-    ngx_str_t *args)
+ngx_http_webhooks_deliveries_enqueue(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx, ngx_str_t *args)
 {
     return ngx_http_webhooks_request_wait(r, ctx,
                ngx_http_webhooks_redis_script(r->pool,
                                     NGX_HTTP_WEBHOOKS_SCRIPT_ENQUEUE,
-                                    ngx_http_webhooks_enqueue_done, r,
+                                    ngx_http_webhooks_deliveries_enqueue_done,
+                                    r,
                                     NGX_HTTP_WEBHOOKS_ENQUEUE_NKEYS,
                                     NGX_HTTP_WEBHOOKS_ENQUEUE_NARGS, args));
 }
 
 
 static void
-ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
+ngx_http_webhooks_deliveries_enqueue_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
@@ -1201,22 +1210,23 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_INTEGER,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     if (reply->integer == -1) {
         /* deleted meanwhile */
-        ngx_http_webhooks_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
+        ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
 
     if (reply->integer == -2) {
         /* the payload outlived the retention of deliveries */
-        ngx_http_webhooks_finish(r,
-                ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                    "Validation Failed", ctx->rt.doc_url,
+        ngx_http_webhooks_reply_finish(r,
+                ngx_http_webhooks_reply_error(r,
+                    NGX_HTTP_WEBHOOKS_UNPROCESSABLE, "Validation Failed",
+                    ctx->rt.doc_url,
                     ngx_http_webhooks_json_own(r->pool,
                         json_pack("[{s:s,s:s,s:s}]", "resource",
                                   "HookDelivery", "code", "custom",
@@ -1226,7 +1236,7 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
     }
 
     if (reply->integer == -3) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_busy(r));
         return;
     }
 
@@ -1237,11 +1247,11 @@ ngx_http_webhooks_enqueue_done(void *data, redisReply *reply)
         : NGX_HTTP_WEBHOOKS_STAT_TESTS, 1);
 
     if (ctx->rt.op == NGX_HTTP_WEBHOOKS_OP_REDELIVER) {
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_send(r,
                                                NGX_HTTP_ACCEPTED, &accepted));
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_NO_CONTENT,
-                                                       NULL));
+    ngx_http_webhooks_reply_finish(r,
+                  ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL));
 }

@@ -15,7 +15,13 @@
 #include "ngx_http_webhooks_request.h"
 
 
-ngx_int_t ngx_http_webhooks_deliveries(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_deliveries_list(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_deliveries_take(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_deliveries_ping(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+ngx_int_t ngx_http_webhooks_deliveries_test(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 ngx_int_t ngx_http_webhooks_deliveries_key(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_str_t *key);

@@ -24,21 +24,23 @@
     sizeof("0000:0000:000000:000000:00000000")
 
 
-static ngx_int_t ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_webhooks_headers_request_id_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static u_char *ngx_http_webhooks_headers_hex(u_char *p, uint64_t n,
+    ngx_uint_t width);
 
 
 /* the newest first; the oldest is what a request without one gets */
-static ngx_str_t  ngx_http_webhooks_versions[] = {
+static ngx_str_t  ngx_http_webhooks_headers_versions[] = {
     ngx_string("2026-03-10"),
     ngx_string("2022-11-28"),
     ngx_null_string
 };
 
-static ngx_str_t  ngx_http_webhooks_version_header =
+static ngx_str_t  ngx_http_webhooks_headers_version_header =
     ngx_string("X-GitHub-Api-Version");
 
-static ngx_int_t  ngx_http_webhooks_own_index = NGX_ERROR;
+static ngx_int_t  ngx_http_webhooks_headers_own_index = NGX_ERROR;
 
 
 ngx_int_t
@@ -53,10 +55,11 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_webhooks_request_id_variable;
+    var->get_handler = ngx_http_webhooks_headers_request_id_variable;
 
-    ngx_http_webhooks_own_index = ngx_http_get_variable_index(cf, &name);
-    if (ngx_http_webhooks_own_index == NGX_ERROR) {
+    ngx_http_webhooks_headers_own_index = ngx_http_get_variable_index(cf,
+                                                                      &name);
+    if (ngx_http_webhooks_headers_own_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -72,7 +75,7 @@ ngx_http_webhooks_headers_conf(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
+ngx_http_webhooks_headers_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char  *p;
@@ -98,17 +101,46 @@ ngx_http_webhooks_request_id_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* "%04XD:%04XD:%06XL:%06XL:%08XD" without ngx_sprintf()'s cost */
+
     v->data = p;
-    v->len = ngx_sprintf(p, "%04XD:%04XD:%06XL:%06XL:%08XD",
-                         seed >> 16, seed & 0xffff,
-                         (count >> 24) & 0xffffff, count & 0xffffff,
-                         (uint32_t) ngx_time())
-             - p;
+
+    p = ngx_http_webhooks_headers_hex(p, seed >> 16, 4);
+    *p++ = ':';
+    p = ngx_http_webhooks_headers_hex(p, seed & 0xffff, 4);
+    *p++ = ':';
+    p = ngx_http_webhooks_headers_hex(p, (count >> 24) & 0xffffff, 6);
+    *p++ = ':';
+    p = ngx_http_webhooks_headers_hex(p, count & 0xffffff, 6);
+    *p++ = ':';
+    p = ngx_http_webhooks_headers_hex(p, (uint32_t) ngx_time(), 8);
+
+    v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/* n's last width hex digits, upper case */
+
+static u_char *
+ngx_http_webhooks_headers_hex(u_char *p, uint64_t n, ngx_uint_t width)
+{
+    u_char  *end;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    end = p + width;
+
+    while (width--) {
+        p[width] = hex[n & 0xf];
+        n >>= 4;
+    }
+
+    return end;
 }
 
 
@@ -125,7 +157,7 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
     ngx_table_elt_t            *h;
     ngx_http_variable_value_t  *v;
 
-    v = ngx_http_get_indexed_variable(r, ngx_http_webhooks_own_index);
+    v = ngx_http_get_indexed_variable(r, ngx_http_webhooks_headers_own_index);
 
     if (v == NULL) {
         return NGX_ERROR;
@@ -135,19 +167,20 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
         id.data = v->data;
         id.len = v->len;
 
-        if (ngx_http_webhooks_add_header(r, "X-GitHub-Request-Id", &id)
+        if (ngx_http_webhooks_reply_add_header(r, "X-GitHub-Request-Id", &id)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
-    ver = &ngx_http_webhooks_versions[1];
+    ver = &ngx_http_webhooks_headers_versions[1];
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_version_header);
+    h = ngx_http_webhooks_reply_header(r,
+                                   &ngx_http_webhooks_headers_version_header);
 
     if (h) {
-        for (ver = ngx_http_webhooks_versions; ver->len; ver++) {
+        for (ver = ngx_http_webhooks_headers_versions; ver->len; ver++) {
             if (h->value.len == ver->len
                 && ngx_strncmp(h->value.data, ver->data, ver->len) == 0)
             {
@@ -161,6 +194,6 @@ ngx_http_webhooks_headers_start(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_webhooks_add_header(r, "X-GitHub-Api-Version-Selected",
-                                        ver);
+    return ngx_http_webhooks_reply_add_header(r,
+                                       "X-GitHub-Api-Version-Selected", ver);
 }

@@ -56,9 +56,9 @@ u_char *ngx_http_webhooks_hook_output(u_char *p,
     ngx_str_t *id, ngx_str_t *view, ngx_str_t *last_response);
 size_t ngx_http_webhooks_hook_output_len(ngx_str_t *base, ngx_str_t *name,
     ngx_str_t *id, ngx_str_t *view, ngx_str_t *last_response);
-json_t *ngx_http_webhooks_config_render(json_t *hook);
-ngx_int_t ngx_http_webhooks_valid_event(ngx_str_t *event);
-ngx_int_t ngx_http_webhooks_valid_url(ngx_str_t *url);
+json_t *ngx_http_webhooks_hook_config_render(json_t *hook);
+ngx_int_t ngx_http_webhooks_hook_valid_event(ngx_str_t *event);
+ngx_int_t ngx_http_webhooks_hook_valid_url(ngx_str_t *url);
 ngx_int_t ngx_http_webhooks_hook_url(ngx_pool_t *pool,
     ngx_http_webhooks_route_t *rt, ngx_str_t *base, ngx_str_t *name,
     ngx_str_t *id, const char *tail, ngx_str_t *url);

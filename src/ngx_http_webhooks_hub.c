@@ -51,14 +51,16 @@ static ngx_int_t ngx_http_webhooks_hub_field(ngx_http_webhooks_hub_form_t *form,
 static ngx_int_t ngx_http_webhooks_hub_topic(ngx_str_t *topic,
     ngx_str_t *repo, ngx_str_t *event, ngx_uint_t *json);
 static void ngx_http_webhooks_hub_found(void *data, redisReply *reply);
+static ngx_int_t ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
 static ngx_int_t ngx_http_webhooks_hub_fail(ngx_http_request_t *r,
     const char *field, const char *code, const char *message);
-static ngx_int_t ngx_http_webhooks_known_event(ngx_str_t *event);
+static ngx_int_t ngx_http_webhooks_hub_known_event(ngx_str_t *event);
 
 
 /* the events a GitHub repository hook can take */
 
-static const char  *ngx_http_webhooks_events[] = {
+static const char  *ngx_http_webhooks_hub_events[] = {
     "branch_protection_configuration", "branch_protection_rule",
     "check_run", "check_suite", "code_scanning_alert", "commit_comment",
     "create", "custom_property_values", "delete", "dependabot_alert",
@@ -90,8 +92,8 @@ ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       NULL, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             NULL, NULL);
     }
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhooks_module);
@@ -99,7 +101,7 @@ ngx_http_webhooks_hub_handler(ngx_http_request_t *r)
     if (wlcf->body_max
         && r->headers_in.content_length_n > (off_t) wlcf->body_max)
     {
-        return ngx_http_webhooks_too_large(r, NGX_HTTP_WEBHOOKS_HUB_DOCS);
+        return ngx_http_webhooks_reply_too_large(r, NGX_HTTP_WEBHOOKS_HUB_DOCS);
     }
 
     r->request_body_in_single_buf = 1;
@@ -151,23 +153,24 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_webhooks_module);
 
-    ctx->hub = 1;
+    ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_HUB;
+    ctx->saved = ngx_http_webhooks_hub_saved;
     ctx->rt.doc_url = NGX_HTTP_WEBHOOKS_HUB_DOCS;
 
-    if (ngx_http_webhooks_identify(r, wlcf, &ctx->who) != NGX_OK) {
+    if (ngx_http_webhooks_auth_identify(r, wlcf, &ctx->who) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->who.login.len == 0) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "Requires authentication",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_UNAUTHORIZED,
+                                             "Requires authentication",
+                                             ctx->rt.doc_url, NULL);
     }
 
-    rc = ngx_http_webhooks_read_body(r, &body, wlcf->body_max);
+    rc = ngx_http_webhooks_reply_read_body(r, &body, wlcf->body_max);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_webhooks_too_large(r, ctx->rt.doc_url);
+        return ngx_http_webhooks_reply_too_large(r, ctx->rt.doc_url);
     }
 
     if (rc != NGX_OK) {
@@ -189,9 +192,9 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "Problems parsing the form",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "Problems parsing the form",
+                                             ctx->rt.doc_url, NULL);
     }
 
     if (form.mode.len == 0) {
@@ -223,7 +226,7 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                              "{event}");
     }
 
-    if (ngx_http_webhooks_known_event(&event) != NGX_OK) {
+    if (ngx_http_webhooks_hub_known_event(&event) != NGX_OK) {
         return ngx_http_webhooks_hub_fail(r, "hub.topic", "invalid",
                                           "hub.topic names no GitHub event");
     }
@@ -233,15 +236,15 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                                           "missing_field", NULL);
     }
 
-    if (ngx_http_webhooks_valid_url(&form.callback) != NGX_OK) {
+    if (ngx_http_webhooks_hook_valid_url(&form.callback) != NGX_OK) {
         return ngx_http_webhooks_hub_fail(r, "hub.callback", "invalid",
                                  "hub.callback must be an http(s) URL");
     }
 
     /* as the hooks API keeps it: an IPv4 host as its dotted quad */
 
-    rc = ngx_http_webhooks_url_canonical(r->pool, &form.callback,
-                                         &form.callback);
+    rc = ngx_http_webhooks_address_url_canonical(r->pool, &form.callback,
+                                                 &form.callback);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -252,8 +255,8 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
                                  "hub.callback must be an http(s) URL");
     }
 
-    if (ngx_http_webhooks_route_scope(r->pool, NGX_HTTP_WEBHOOKS_REPO, &repo,
-                                      &ctx->rt)
+    if (ngx_http_webhooks_router_scope(r->pool, NGX_HTTP_WEBHOOKS_REPO, &repo,
+                                       &ctx->rt)
         != NGX_OK)
     {
         return ngx_http_webhooks_hub_fail(r, "hub.topic", "invalid",
@@ -261,13 +264,13 @@ ngx_http_webhooks_hub_run(ngx_http_request_t *r)
     }
 
     if (!ctx->who.admin) {
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       ctx->rt.doc_url, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             ctx->rt.doc_url, NULL);
     }
 
     /* the raw JSON when asked for it, else GitHub's hub default: a form */
 
-    accept = ngx_http_webhooks_header(r, &accept_name);
+    accept = ngx_http_webhooks_reply_header(r, &accept_name);
 
     if (json
         || (accept && ngx_strlcasestrn(accept->value.data,
@@ -342,7 +345,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -357,7 +360,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
 
         if (f->type != REDIS_REPLY_STRING
             || reply->element[i + 1]->type != REDIS_REPLY_STRING
-            || ngx_http_webhooks_parse_id((u_char *) f->str, f->len, &id)
+            || ngx_http_webhooks_router_parse_id((u_char *) f->str, f->len, &id)
                != NGX_OK)
         {
             id = 0;
@@ -381,7 +384,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
         (void) ngx_http_webhooks_json_str(json_object_get(doc, "creator"),
                                           "app", &app);
 
-        if (!ngx_http_webhooks_may_see(&ctx->who, &app)) {
+        if (!ngx_http_webhooks_auth_may_see(&ctx->who, &app)) {
             id = 0;
             continue;
         }
@@ -409,16 +412,15 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     if (id == 0) {
         if (!ctx->hub_subscribe) {
             /* nothing to unsubscribe: as good as done */
-            ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r,
+            ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_send(r,
                                                  NGX_HTTP_NO_CONTENT, NULL));
             return;
         }
 
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_CREATE;
-        rc = ngx_http_webhooks_api_run(r, ctx);
+        rc = ngx_http_webhooks_api_create(r, ctx);
 
         if (rc != NGX_DONE) {
-            ngx_http_webhooks_finish(r, rc);
+            ngx_http_webhooks_reply_finish(r, rc);
         }
 
         return;
@@ -432,7 +434,7 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
     ctx->rt.hook.data = ngx_pstrdup(r->pool, &field);
 
     if (ctx->rt.hook.data == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -441,12 +443,12 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
          * The same subscription again: it is active, with the format and
          * secret asked for now.  Its events stay.
          */
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE;
+        ctx->handler = ngx_http_webhooks_api_update;
         (void) json_object_del(ctx->body, "name");
         (void) json_object_del(ctx->body, "events");
 
     } else if (json_array_size(json_object_get(doc, "events")) == 1) {
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_DELETE;
+        ctx->handler = ngx_http_webhooks_api_delete;
 
     } else {
         /* the callback takes other events too: keep those */
@@ -454,19 +456,19 @@ ngx_http_webhooks_hub_found(void *data, redisReply *reply)
                    json_pack("{s:[s%]}", "remove_events",
                              ctx->hub_event.data, ctx->hub_event.len));
         if (rest == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ctx->rt.op = NGX_HTTP_WEBHOOKS_OP_UPDATE;
+        ctx->handler = ngx_http_webhooks_api_update;
         ctx->body = rest;
     }
 
     /* the hooks API reads the hook afresh and writes it compare-and-set */
-    rc = ngx_http_webhooks_fetch(r, ctx);
+    rc = ngx_http_webhooks_api_fetch(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -670,7 +672,7 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
 {
     u_char  *p, *last, *slash;
 
-    if (ngx_http_webhooks_valid_url(topic) != NGX_OK) {
+    if (ngx_http_webhooks_hook_valid_url(topic) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -728,11 +730,11 @@ ngx_http_webhooks_hub_topic(ngx_str_t *topic, ngx_str_t *repo,
 
 
 static ngx_int_t
-ngx_http_webhooks_known_event(ngx_str_t *event)
+ngx_http_webhooks_hub_known_event(ngx_str_t *event)
 {
     const char  **e;
 
-    for (e = ngx_http_webhooks_events; *e; e++) {
+    for (e = ngx_http_webhooks_hub_events; *e; e++) {
         if (ngx_strlen(*e) == event->len
             && ngx_strncmp(*e, event->data, event->len) == 0)
         {
@@ -741,6 +743,16 @@ ngx_http_webhooks_known_event(ngx_str_t *event)
     }
 
     return NGX_DECLINED;
+}
+
+
+/* every success of the hub's answers 204, as GitHub's hub does */
+
+static ngx_int_t
+ngx_http_webhooks_hub_saved(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx)
+{
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_NO_CONTENT, NULL);
 }
 
 
@@ -760,7 +772,7 @@ ngx_http_webhooks_hub_fail(ngx_http_request_t *r, const char *field,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   "Validation Failed",
-                                   NGX_HTTP_WEBHOOKS_HUB_DOCS, errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         "Validation Failed",
+                                         NGX_HTTP_WEBHOOKS_HUB_DOCS, errors);
 }

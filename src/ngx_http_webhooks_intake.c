@@ -115,8 +115,8 @@ ngx_http_webhooks_intake_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                       NULL, NULL);
+        return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                             NULL, NULL);
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_WEBHOOKS_PAYLOAD_MAX) {
@@ -179,7 +179,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_event_header);
+    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_event_header);
 
     if (h == NULL || h->value.len == 0) {
         return ngx_http_webhooks_intake_fail(r,
@@ -190,7 +190,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     event = h->value;
 
-    if (ngx_http_webhooks_valid_event(&event) != NGX_OK
+    if (ngx_http_webhooks_hook_valid_event(&event) != NGX_OK
         || (event.len == 1 && event.data[0] == '*'))
     {
         return ngx_http_webhooks_intake_fail(r,
@@ -220,8 +220,8 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "Idempotency-Key", "invalid");
     }
 
-    rc = ngx_http_webhooks_read_body(r, &body,
-                                     NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
+    rc = ngx_http_webhooks_reply_read_body(r, &body,
+                                           NGX_HTTP_WEBHOOKS_PAYLOAD_MAX);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_webhooks_intake_fail(r,
@@ -275,7 +275,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "repository", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(repo, "id"),
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
                                      &sc->target_id)
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, repo,
@@ -312,7 +312,7 @@ no_repo:
                                        "organization", "invalid");
         }
 
-        if (ngx_http_webhooks_number(r->pool, json_object_get(org, "id"),
+        if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
                                      &sc->target_id)
                != NGX_OK
             || ngx_http_webhooks_object(r->pool, org, &objects[ctx->nscopes])
@@ -384,13 +384,13 @@ no_repo:
         sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
     }
 
-    if (ngx_http_webhooks_guid(ctx->guid) != NGX_OK) {
+    if (ngx_http_webhooks_sign_guid(ctx->guid) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->reliability.queue_max_text;
     args[NGX_HTTP_WEBHOOKS_INTAKE_SHARDS] = wmcf->nshards;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL] = wmcf->retention_text;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL] = wmcf->sender.retention_text;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
     args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
     args[NGX_HTTP_WEBHOOKS_INTAKE_EVENT] = event;
@@ -403,7 +403,7 @@ no_repo:
 
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     if (ngx_http_webhooks_json_str(payload, "action",
                                    &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION])
@@ -412,7 +412,7 @@ no_repo:
         ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
-    if (ngx_http_webhooks_number(r->pool,
+    if (ngx_http_webhooks_json_number(r->pool,
                json_object_get(json_object_get(payload, "installation"),
                                "id"),
                &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID])
@@ -446,7 +446,7 @@ no_repo:
                                           args[NGX_HTTP_WEBHOOKS_INTAKE_GUID];
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_EVENT] = event;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD] = body;
-    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_TTL] = wmcf->retention_text;
+    ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_TTL] = wmcf->sender.retention_text;
     ngx_str_set(&ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_DELIVERIES], "");
 
     return ngx_http_webhooks_intake_send(r, ctx, NGX_HTTP_WEBHOOKS_SCRIPT_IDEM,
@@ -515,7 +515,7 @@ ngx_http_webhooks_intake_send(ngx_http_request_t *r,
     if (ctx->cmd == NULL) {
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE,
                                     1);
-        return ngx_http_webhooks_unavailable(r, NULL);
+        return ngx_http_webhooks_reply_unavailable(r, NULL);
     }
 
     return NGX_DONE;
@@ -550,7 +550,7 @@ ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
         || reply->elements == 0
         || reply->element[0]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_intake_failed(r, reply));
         return;
     }
@@ -565,8 +565,8 @@ ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
             || reply->element[1]->type != REDIS_REPLY_STRING
             || reply->element[1]->len != NGX_HTTP_WEBHOOKS_GUID_LEN)
         {
-            ngx_http_webhooks_finish(r,
-                                     ngx_http_webhooks_unavailable(r, NULL));
+            ngx_http_webhooks_reply_finish(r,
+                                ngx_http_webhooks_reply_unavailable(r, NULL));
             return;
         }
 
@@ -575,7 +575,7 @@ ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
         ctx->resumed = 1;
 
     } else if (!(kind->len == 3 && ngx_strncmp(kind->str, "new", 3) == 0)) {
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_intake_replay(r, reply));
         return;
     }
@@ -583,7 +583,7 @@ ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
     rc = ngx_http_webhooks_intake_next(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -607,7 +607,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements % 2)
     {
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_intake_failed(r, reply));
         return;
     }
@@ -617,7 +617,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
     args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS
                                 + reply->elements) * sizeof(ngx_str_t));
     if (args == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -628,7 +628,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
 
     for (i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_STRING) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -639,7 +639,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
         args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data =
                                                    ngx_pstrdup(r->pool, &tag);
         if (args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
@@ -648,7 +648,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
 
     tag.data = ngx_pnalloc(r->pool, NGX_HTTP_WEBHOOKS_GUID_LEN + 3);
     if (tag.data == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -668,7 +668,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
                            &sc->tag, &args[NGX_HTTP_WEBHOOKS_INTAKE_LASTPUSH])
            != NGX_OK)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -691,7 +691,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
                                        NGX_HTTP_WEBHOOKS_INTAKE_NARGS
                                        + reply->elements, args);
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -708,7 +708,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
     ctx->cmd = NULL;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_intake_failed(r, reply));
         return;
     }
@@ -719,7 +719,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
                       "webhooks: the delivery queue is full, event refused");
         ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_QUEUE_FULL,
                                     1);
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_busy(r));
         return;
     }
 
@@ -729,7 +729,7 @@ ngx_http_webhooks_intake_done(void *data, redisReply *reply)
     rc = ngx_http_webhooks_intake_next(r, ctx);
 
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -745,12 +745,13 @@ ngx_http_webhooks_intake_finished(void *data, redisReply *reply)
     ctx->cmd = NULL;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_intake_failed(r, reply));
         return;
     }
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_intake_accepted(r, ctx));
+    ngx_http_webhooks_reply_finish(r,
+                                   ngx_http_webhooks_intake_accepted(r, ctx));
 }
 
 
@@ -767,7 +768,7 @@ ngx_http_webhooks_intake_failed(ngx_http_request_t *r, redisReply *reply)
 
     ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE, 1);
 
-    return ngx_http_webhooks_unavailable(r, NULL);
+    return ngx_http_webhooks_reply_unavailable(r, NULL);
 }
 
 
@@ -783,7 +784,7 @@ ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
     if (ctx->resumed) {
         ngx_str_set(&yes, "true");
 
-        if (ngx_http_webhooks_add_header(r, "Idempotent-Replayed", &yes)
+        if (ngx_http_webhooks_reply_add_header(r, "Idempotent-Replayed", &yes)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -806,7 +807,7 @@ ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
                            ctx->queued)
                - p;
 
-    return ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED, &body);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body);
 }
 
 
@@ -824,7 +825,7 @@ ngx_http_webhooks_intake_key(ngx_http_request_t *r, ngx_str_t *key)
     ngx_table_elt_t                *h;
     ngx_http_webhooks_main_conf_t  *wmcf;
 
-    h = ngx_http_webhooks_header(r, &ngx_http_webhooks_idem_header);
+    h = ngx_http_webhooks_reply_header(r, &ngx_http_webhooks_idem_header);
 
     if (h == NULL) {
         return NGX_OK;
@@ -886,7 +887,7 @@ ngx_http_webhooks_intake_replay(ngx_http_request_t *r, redisReply *reply)
         || reply->element[1]->type != REDIS_REPLY_STRING
         || reply->element[2]->type != REDIS_REPLY_INTEGER)
     {
-        return ngx_http_webhooks_unavailable(r, NULL);
+        return ngx_http_webhooks_reply_unavailable(r, NULL);
     }
 
     guid = reply->element[1];
@@ -906,13 +907,13 @@ ngx_http_webhooks_intake_replay(ngx_http_request_t *r, redisReply *reply)
 
     ngx_str_set(&yes, "true");
 
-    if (ngx_http_webhooks_add_header(r, "Idempotent-Replayed", &yes)
+    if (ngx_http_webhooks_reply_add_header(r, "Idempotent-Replayed", &yes)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED, &body);
+    return ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body);
 }
 
 
@@ -944,7 +945,7 @@ ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
         }
     }
 
-    return ngx_http_webhooks_error(r, status, message, NULL, errors);
+    return ngx_http_webhooks_reply_error(r, status, message, NULL, errors);
 }
 
 
@@ -973,7 +974,9 @@ ngx_http_webhooks_scope(ngx_http_request_t *r, ngx_uint_t scope,
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
 
-    if (ngx_http_webhooks_route_scope(r->pool, scope, name, &rt) != NGX_OK) {
+    if (ngx_http_webhooks_router_scope(r->pool, scope, name, &rt)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 

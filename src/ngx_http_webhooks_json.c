@@ -298,7 +298,7 @@ ngx_http_webhooks_json_str(json_t *object, const char *key, ngx_str_t *value)
 /* GitHub's timestamps: 2011-09-06T17:26:27Z */
 
 u_char *
-ngx_http_webhooks_time(u_char *p, time_t t)
+ngx_http_webhooks_json_time(u_char *p, time_t t)
 {
     ngx_tm_t  tm;
 
@@ -313,7 +313,7 @@ ngx_http_webhooks_time(u_char *p, time_t t)
 /* a JSON integer as text, "" when absent */
 
 ngx_int_t
-ngx_http_webhooks_number(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
+ngx_http_webhooks_json_number(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
 {
     if (!json_is_integer(v)) {
         ngx_str_set(out, "");

@@ -11,16 +11,17 @@
 #include "ngx_http_webhooks_module.h"
 #include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_api.h"
+#include "ngx_http_webhooks_delivery.h"
 #include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_secret.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_status.h"
 #include "ngx_http_webhooks_store.h"
+#include "ngx_http_webhooks_subrequest.h"
 #include "ngx_http_webhooks_variables.h"
 
 
@@ -127,42 +128,42 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_delivery_location,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, delivery_uri),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.delivery_uri),
       NULL },
 
     { ngx_string("webhooks_delivery_insecure_location"),
       NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_delivery_location,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, insecure_uri),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.insecure_uri),
       NULL },
 
     { ngx_string("webhooks_delivery_concurrency"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_conf_set_num,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, concurrency),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.concurrency),
       &ngx_http_webhooks_concurrency_bounds },
 
     { ngx_string("webhooks_delivery_hook_concurrency"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_conf_set_num,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, hook_concurrency),
+      offsetof(ngx_http_webhooks_main_conf_t, reliability.hook_concurrency),
       &ngx_http_webhooks_concurrency_bounds },
 
     { ngx_string("webhooks_delivery_host_concurrency"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_conf_set_num,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, host_concurrency),
+      offsetof(ngx_http_webhooks_main_conf_t, reliability.host_concurrency),
       &ngx_http_webhooks_concurrency_bounds },
 
     { ngx_string("webhooks_delivery_queue_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_conf_set_num,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, queue_max),
+      offsetof(ngx_http_webhooks_main_conf_t, reliability.queue_max),
       &ngx_http_webhooks_queue_max_bounds },
 
     { ngx_string("webhooks_delivery_retry"),
@@ -204,28 +205,28 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, retention),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.retention),
       NULL },
 
     { ngx_string("webhooks_delivery_claim_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, claim_timeout),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.claim_timeout),
       NULL },
 
     { ngx_string("webhooks_delivery_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_delivery_timeout,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, delivery_timeout),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.delivery_timeout),
       NULL },
 
     { ngx_string("webhooks_delivery_response_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webhooks_main_conf_t, response_max),
+      offsetof(ngx_http_webhooks_main_conf_t, sender.response_max),
       NULL },
 
     { ngx_string("webhooks_redis_pass"),
@@ -437,7 +438,7 @@ ngx_http_webhooks_add_variables(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_http_webhooks_sender_conf(cf);
+    return ngx_http_webhooks_delivery_conf(cf);
 }
 
 
@@ -538,11 +539,11 @@ ngx_http_webhooks_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_webhooks_sender_phases(cf) != NGX_OK) {
+    if (ngx_http_webhooks_subrequest_phases(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_webhooks_sender_filters(cf);
+    return ngx_http_webhooks_subrequest_filters(cf);
 }
 
 
@@ -562,8 +563,8 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
      *     wmcf->redis_addr = { 0, NULL };
      *     wmcf->prefix = { 0, NULL };
      *     wmcf->used = 0;
-     *     wmcf->rules = NULL;
-     *     wmcf->stats_zone = NULL;
+     *     wmcf->guard.rules = NULL;
+     *     wmcf->stats.zone = NULL;
      */
 
     wmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -572,18 +573,18 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->redis_ssl_verify = NGX_CONF_UNSET;
     wmcf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
     wmcf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
-    wmcf->concurrency = NGX_CONF_UNSET_UINT;
-    wmcf->retention = NGX_CONF_UNSET;
-    wmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
-    wmcf->response_max = NGX_CONF_UNSET_SIZE;
-    wmcf->delivery_timeout = NGX_CONF_UNSET_MSEC;
-    wmcf->retry = NGX_CONF_UNSET_PTR;
-    wmcf->fail_span = NGX_CONF_UNSET;
-    wmcf->hook_concurrency = NGX_CONF_UNSET_UINT;
-    wmcf->host_concurrency = NGX_CONF_UNSET_UINT;
-    wmcf->queue_max = NGX_CONF_UNSET_UINT;
-    wmcf->ports = NGX_CONF_UNSET_PTR;
-    wmcf->secret_keys = NGX_CONF_UNSET_PTR;
+    wmcf->sender.concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->sender.retention = NGX_CONF_UNSET;
+    wmcf->sender.claim_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->sender.response_max = NGX_CONF_UNSET_SIZE;
+    wmcf->sender.delivery_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->reliability.retry = NGX_CONF_UNSET_PTR;
+    wmcf->reliability.fail_span = NGX_CONF_UNSET;
+    wmcf->reliability.hook_concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->reliability.host_concurrency = NGX_CONF_UNSET_UINT;
+    wmcf->reliability.queue_max = NGX_CONF_UNSET_UINT;
+    wmcf->guard.ports = NGX_CONF_UNSET_PTR;
+    wmcf->secrets.keys = NGX_CONF_UNSET_PTR;
 
     return wmcf;
 }
@@ -605,32 +606,33 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(wmcf->redis_ssl_verify, 1);
     ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
     ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 1000);
-    ngx_conf_init_uint_value(wmcf->concurrency, 32);
-    ngx_conf_init_value(wmcf->retention, 3 * 24 * 60 * 60);
-    ngx_conf_init_msec_value(wmcf->claim_timeout, 60000);
-    ngx_conf_init_size_value(wmcf->response_max, 8192);
-    ngx_conf_init_msec_value(wmcf->delivery_timeout, 0);
-    ngx_conf_init_value(wmcf->fail_span, 5 * 24 * 60 * 60);
-    ngx_conf_init_uint_value(wmcf->hook_concurrency, 8);
-    ngx_conf_init_uint_value(wmcf->host_concurrency, 16);
-    ngx_conf_init_uint_value(wmcf->queue_max, 100000);
-    ngx_conf_init_ptr_value(wmcf->secret_keys, NULL);
+    ngx_conf_init_uint_value(wmcf->sender.concurrency, 32);
+    ngx_conf_init_value(wmcf->sender.retention, 3 * 24 * 60 * 60);
+    ngx_conf_init_msec_value(wmcf->sender.claim_timeout, 60000);
+    ngx_conf_init_size_value(wmcf->sender.response_max, 8192);
+    ngx_conf_init_msec_value(wmcf->sender.delivery_timeout, 0);
+    ngx_conf_init_value(wmcf->reliability.fail_span, 5 * 24 * 60 * 60);
+    ngx_conf_init_uint_value(wmcf->reliability.hook_concurrency, 8);
+    ngx_conf_init_uint_value(wmcf->reliability.host_concurrency, 16);
+    ngx_conf_init_uint_value(wmcf->reliability.queue_max, 100000);
+    ngx_conf_init_ptr_value(wmcf->secrets.keys, NULL);
 
-    if (wmcf->secret_keys == NULL && (wmcf->used || wmcf->sender_ctx)) {
+    if (wmcf->secrets.keys == NULL && (wmcf->used || wmcf->sender.ctx)) {
         ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
                            "no \"webhooks_secret_key\": hook secrets are "
                            "kept in Redis in clear text");
     }
 
-    if (wmcf->retry == NGX_CONF_UNSET_PTR) {
+    if (wmcf->reliability.retry == NGX_CONF_UNSET_PTR) {
         i = sizeof(ngx_http_webhooks_retry_default) / sizeof(ngx_msec_t);
 
-        wmcf->retry = ngx_array_create(cf->pool, i, sizeof(ngx_msec_t));
-        if (wmcf->retry == NULL) {
+        wmcf->reliability.retry = ngx_array_create(cf->pool, i,
+                                                   sizeof(ngx_msec_t));
+        if (wmcf->reliability.retry == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ms = ngx_array_push_n(wmcf->retry, i);
+        ms = ngx_array_push_n(wmcf->reliability.retry, i);
         if (ms == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -640,10 +642,10 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* a try due after its delivery expired would find nothing to send */
 
-    ms = wmcf->retry->elts;
+    ms = wmcf->reliability.retry->elts;
 
-    for (i = 0; i < wmcf->retry->nelts; i++) {
-        if (ms[i] / 1000 >= (ngx_msec_t) wmcf->retention) {
+    for (i = 0; i < wmcf->reliability.retry->nelts; i++) {
+        if (ms[i] / 1000 >= (ngx_msec_t) wmcf->sender.retention) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "a \"webhooks_delivery_retry\" delay is not "
                                "shorter than \"webhooks_delivery_retention\": "
@@ -658,12 +660,14 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    wmcf->fail_span_text.data = p;
-    wmcf->fail_span_text.len = ngx_sprintf(p, "%T", wmcf->fail_span) - p;
-    p += wmcf->fail_span_text.len;
+    wmcf->reliability.fail_span_text.data = p;
+    wmcf->reliability.fail_span_text.len =
+                        ngx_sprintf(p, "%T", wmcf->reliability.fail_span) - p;
+    p += wmcf->reliability.fail_span_text.len;
 
-    wmcf->queue_max_text.data = p;
-    wmcf->queue_max_text.len = ngx_sprintf(p, "%ui", wmcf->queue_max) - p;
+    wmcf->reliability.queue_max_text.data = p;
+    wmcf->reliability.queue_max_text.len =
+                        ngx_sprintf(p, "%ui", wmcf->reliability.queue_max) - p;
 
     if (ngx_http_webhooks_address_init(cf, wmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -673,14 +677,15 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&wmcf->prefix, "webhooks:");
     }
 
-    wmcf->retention_text.data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
-    if (wmcf->retention_text.data == NULL) {
+    wmcf->sender.retention_text.data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
+    if (wmcf->sender.retention_text.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    wmcf->retention_text.len = ngx_sprintf(wmcf->retention_text.data, "%T",
-                                           wmcf->retention)
-                               - wmcf->retention_text.data;
+    wmcf->sender.retention_text.len =
+                            ngx_sprintf(wmcf->sender.retention_text.data, "%T",
+                                        wmcf->sender.retention)
+                            - wmcf->sender.retention_text.data;
 
     if (ngx_http_webhooks_shards(cf->pool, wmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -889,8 +894,8 @@ ngx_http_webhooks_delivery_location(ngx_conf_t *cf, ngx_command_t *cmd,
         return "is duplicate";
     }
 
-    if (wmcf->sender_ctx
-        && wmcf->sender_ctx->srv_conf
+    if (wmcf->sender.ctx
+        && wmcf->sender.ctx->srv_conf
            != ((ngx_http_conf_ctx_t *) cf->ctx)->srv_conf)
     {
         return "must be in the same server as the other "
@@ -905,7 +910,7 @@ ngx_http_webhooks_delivery_location(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     *uri = value[1];
-    wmcf->sender_ctx = cf->ctx;
+    wmcf->sender.ctx = cf->ctx;
 
     return NGX_CONF_OK;
 }
@@ -974,21 +979,21 @@ ngx_http_webhooks_delivery_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t  *value;
 
-    if (wmcf->delivery_timeout != NGX_CONF_UNSET_MSEC) {
+    if (wmcf->sender.delivery_timeout != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (value[1].len == 4 && ngx_strncmp(value[1].data, "auto", 4) == 0) {
-        wmcf->delivery_timeout = 0;
+        wmcf->sender.delivery_timeout = 0;
         return NGX_CONF_OK;
     }
 
-    wmcf->delivery_timeout = ngx_parse_time(&value[1], 0);
+    wmcf->sender.delivery_timeout = ngx_parse_time(&value[1], 0);
 
-    if (wmcf->delivery_timeout == (ngx_msec_t) NGX_ERROR
-        || wmcf->delivery_timeout == 0)
+    if (wmcf->sender.delivery_timeout == (ngx_msec_t) NGX_ERROR
+        || wmcf->sender.delivery_timeout == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must be \"auto\" or a time above 0, "
@@ -1011,15 +1016,15 @@ ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t   i;
     ngx_msec_t  *ms;
 
-    if (wmcf->retry != NGX_CONF_UNSET_PTR) {
+    if (wmcf->reliability.retry != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    wmcf->retry = ngx_array_create(cf->pool, cf->args->nelts,
-                                   sizeof(ngx_msec_t));
-    if (wmcf->retry == NULL) {
+    wmcf->reliability.retry = ngx_array_create(cf->pool, cf->args->nelts,
+                                               sizeof(ngx_msec_t));
+    if (wmcf->reliability.retry == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1028,7 +1033,7 @@ ngx_http_webhooks_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        ms = ngx_array_push(wmcf->retry);
+        ms = ngx_array_push(wmcf->reliability.retry);
         if (ms == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -1055,20 +1060,22 @@ ngx_http_webhooks_deactivate_after(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t  *value;
 
-    if (wmcf->fail_span != NGX_CONF_UNSET) {
+    if (wmcf->reliability.fail_span != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
-        wmcf->fail_span = 0;
+        wmcf->reliability.fail_span = 0;
         return NGX_CONF_OK;
     }
 
-    wmcf->fail_span = ngx_parse_time(&value[1], 1);
+    wmcf->reliability.fail_span = ngx_parse_time(&value[1], 1);
 
-    if (wmcf->fail_span == (time_t) NGX_ERROR || wmcf->fail_span == 0) {
+    if (wmcf->reliability.fail_span == (time_t) NGX_ERROR
+        || wmcf->reliability.fail_span == 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" in \"%V\"", &value[1],
                            &cmd->name);
@@ -1186,15 +1193,15 @@ ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_pool_cleanup_t            *cln;
     ngx_http_webhooks_aead_key_t  *keys;
 
-    if (wmcf->secret_keys != NGX_CONF_UNSET_PTR) {
+    if (wmcf->secrets.keys != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    wmcf->secret_keys = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                         sizeof(ngx_http_webhooks_aead_key_t));
-    if (wmcf->secret_keys == NULL) {
+    wmcf->secrets.keys = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_http_webhooks_aead_key_t));
+    if (wmcf->secrets.keys == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1204,10 +1211,10 @@ ngx_http_webhooks_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     cln->handler = ngx_http_webhooks_secret_wipe;
-    cln->data = wmcf->secret_keys;
+    cln->data = wmcf->secrets.keys;
 
     /* never grows past its first allocation: the cleanup wipes that */
-    keys = ngx_array_push_n(wmcf->secret_keys, cf->args->nelts - 1);
+    keys = ngx_array_push_n(wmcf->secrets.keys, cf->args->nelts - 1);
     if (keys == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1255,9 +1262,9 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_http_webhooks_stats_init_process(wmcf->stats_zone);
+    ngx_http_webhooks_stats_init_process(wmcf->stats.zone);
 
-    if (!wmcf->used && wmcf->sender_ctx == NULL) {
+    if (!wmcf->used && wmcf->sender.ctx == NULL) {
         return NGX_OK;
     }
 
@@ -1268,16 +1275,16 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (wmcf->sender_ctx == NULL) {
+    if (wmcf->sender.ctx == NULL) {
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_sender_init(cycle) != NGX_OK) {
+    if (ngx_http_webhooks_subrequest_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
     return ngx_http_webhooks_queue_init(cycle, wmcf,
-                                        ngx_http_webhooks_deliver);
+                                        ngx_http_webhooks_delivery_start);
 }
 
 
@@ -1286,5 +1293,5 @@ ngx_http_webhooks_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_webhooks_queue_done(cycle);
     ngx_http_webhooks_redis_done(cycle);
-    ngx_http_webhooks_sender_done(cycle);
+    ngx_http_webhooks_subrequest_done(cycle);
 }

@@ -38,6 +38,51 @@
 #define NGX_HTTP_WEBHOOKS_BODY_MAX   (64 * 1024)
 
 
+/* the sender: the server its subrequests run in, and where they go */
+typedef struct {
+    ngx_http_conf_ctx_t         *ctx;
+    ngx_str_t                    delivery_uri;
+    ngx_str_t                    insecure_uri;
+    ngx_uint_t                   concurrency;
+    time_t                       retention;
+    ngx_str_t                    retention_text;
+    ngx_msec_t                   claim_timeout;
+    size_t                       response_max;
+    ngx_msec_t                   delivery_timeout;  /* 0: auto */
+} ngx_http_webhooks_sender_conf_t;
+
+
+/* reliability: retries, the failing span, caps and the queue bound */
+typedef struct {
+    ngx_array_t                 *retry;          /* of ngx_msec_t */
+    time_t                       fail_span;
+    ngx_str_t                    fail_span_text;
+    ngx_uint_t                   hook_concurrency;
+    ngx_uint_t                   host_concurrency;
+    ngx_uint_t                   queue_max;
+    ngx_str_t                    queue_max_text;
+} ngx_http_webhooks_reliability_conf_t;
+
+
+/* where deliveries may go: rules, then the built-in deny list */
+typedef struct {
+    ngx_array_t                 *rules;
+    ngx_array_t                 *ports;          /* NULL: any */
+} ngx_http_webhooks_guard_conf_t;
+
+
+/* the first seals hook secrets, all open them; NULL: kept clear */
+typedef struct {
+    ngx_array_t                 *keys;
+} ngx_http_webhooks_secrets_conf_t;
+
+
+/* counters of all workers; NULL: not kept */
+typedef struct {
+    ngx_shm_zone_t              *zone;
+} ngx_http_webhooks_stats_conf_t;
+
+
 typedef struct {
     ngx_str_t                    prefix;         /* <prefix>{q<n>}: */
     ngx_str_t                    queue;          /* <prefix>{q<n>}:queue */
@@ -69,35 +114,11 @@ typedef struct {
     ngx_str_t                    prefix;
     ngx_flag_t                   used;
 
-    /* the sender: the server its subrequests run in, and where they go */
-    ngx_http_conf_ctx_t         *sender_ctx;
-    ngx_str_t                    delivery_uri;
-    ngx_str_t                    insecure_uri;
-    ngx_uint_t                   concurrency;
-    time_t                       retention;
-    ngx_str_t                    retention_text;
-    ngx_msec_t                   claim_timeout;
-    size_t                       response_max;
-    ngx_msec_t                   delivery_timeout;  /* 0: auto */
-
-    /* reliability: retries, the failing span, caps and the queue bound */
-    ngx_array_t                 *retry;          /* of ngx_msec_t */
-    time_t                       fail_span;
-    ngx_str_t                    fail_span_text;
-    ngx_uint_t                   hook_concurrency;
-    ngx_uint_t                   host_concurrency;
-    ngx_uint_t                   queue_max;
-    ngx_str_t                    queue_max_text;
-
-    /* where deliveries may go: rules, then the built-in deny list */
-    ngx_array_t                 *rules;
-    ngx_array_t                 *ports;          /* NULL: any */
-
-    /* the first seals hook secrets, all open them; NULL: kept clear */
-    ngx_array_t                 *secret_keys;
-
-    /* counters of all workers; NULL: not kept */
-    ngx_shm_zone_t              *stats_zone;
+    ngx_http_webhooks_sender_conf_t       sender;
+    ngx_http_webhooks_reliability_conf_t  reliability;
+    ngx_http_webhooks_guard_conf_t        guard;
+    ngx_http_webhooks_secrets_conf_t      secrets;
+    ngx_http_webhooks_stats_conf_t        stats;
 
     /* Redis Cluster: each shard read on a connection of its own */
     ngx_flag_t                   redis_cluster;

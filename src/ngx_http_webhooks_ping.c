@@ -21,7 +21,7 @@
  */
 
 
-static ngx_str_t  ngx_http_webhooks_zen[] = {
+static ngx_str_t  ngx_http_webhooks_ping_zen[] = {
     ngx_string("Design for failure."),
     ngx_string("Keep it logically awesome."),
     ngx_string("Speak like a human."),
@@ -41,7 +41,7 @@ static ngx_str_t  ngx_http_webhooks_zen[] = {
 
 /* the templated URLs of a repository, below <base>/repos/<full name> */
 
-static const char  *ngx_http_webhooks_repo_urls[] = {
+static const char  *ngx_http_webhooks_ping_repo_urls[] = {
     "archive_url", "/{archive_format}{/ref}",
     "assignees_url", "/assignees{/user}",
     "blobs_url", "/git/blobs{/sha}",
@@ -83,7 +83,7 @@ static const char  *ngx_http_webhooks_repo_urls[] = {
 };
 
 
-static const char  *ngx_http_webhooks_user_urls[] = {
+static const char  *ngx_http_webhooks_ping_user_urls[] = {
     "url", "",
     "followers_url", "/followers",
     "following_url", "/following{/other_user}",
@@ -98,7 +98,7 @@ static const char  *ngx_http_webhooks_user_urls[] = {
 };
 
 
-static const char  *ngx_http_webhooks_org_urls[] = {
+static const char  *ngx_http_webhooks_ping_org_urls[] = {
     "url", "",
     "repos_url", "/repos",
     "events_url", "/events",
@@ -110,19 +110,19 @@ static const char  *ngx_http_webhooks_org_urls[] = {
 };
 
 
-static ngx_int_t ngx_http_webhooks_urls(json_t *object, ngx_str_t *base,
+static ngx_int_t ngx_http_webhooks_ping_urls(json_t *object, ngx_str_t *base,
     const char *path, ngx_str_t *name, const char **urls);
-static json_t *ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *web,
+static json_t *ngx_http_webhooks_ping_make_user(ngx_str_t *base, ngx_str_t *web,
     ngx_str_t *login, int64_t id, const char *type);
-static json_t *ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web,
+static json_t *ngx_http_webhooks_ping_make_repo(ngx_str_t *base, ngx_str_t *web,
     ngx_str_t *full, int64_t id, int64_t owner_id);
-static json_t *ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *web,
+static json_t *ngx_http_webhooks_ping_make_org(ngx_str_t *base, ngx_str_t *web,
     ngx_str_t *login, int64_t id);
-static json_t *ngx_http_webhooks_known(ngx_str_t *text);
+static json_t *ngx_http_webhooks_ping_known(ngx_str_t *text);
 
 
 static ngx_int_t
-ngx_http_webhooks_urls(json_t *object, ngx_str_t *base, const char *path,
+ngx_http_webhooks_ping_urls(json_t *object, ngx_str_t *base, const char *path,
     ngx_str_t *name, const char **urls)
 {
     u_char      buf[1024], *p;
@@ -149,7 +149,7 @@ ngx_http_webhooks_urls(json_t *object, ngx_str_t *base, const char *path,
 
 
 static json_t *
-ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *web,
+ngx_http_webhooks_ping_make_user(ngx_str_t *base, ngx_str_t *web,
     ngx_str_t *login, int64_t id, const char *type)
 {
     u_char   buf[1024], *p;
@@ -186,8 +186,8 @@ ngx_http_webhooks_make_user(ngx_str_t *base, ngx_str_t *web,
     if (json_object_set_new(u, "html_url", json_stringn((char *) buf,
                                                         p - buf))
         != 0
-        || ngx_http_webhooks_urls(u, base, "/users/", login,
-                                  ngx_http_webhooks_user_urls)
+        || ngx_http_webhooks_ping_urls(u, base, "/users/", login,
+                                       ngx_http_webhooks_ping_user_urls)
            != NGX_OK
         || json_object_set_new(u, "type", json_string(type)) != 0
         || json_object_set_new(u, "site_admin", json_false()) != 0)
@@ -205,8 +205,8 @@ failed:
 
 
 static json_t *
-ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *web, ngx_str_t *login,
-    int64_t id)
+ngx_http_webhooks_ping_make_org(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *login, int64_t id)
 {
     u_char   buf[1024], *p;
     json_t  *o;
@@ -225,8 +225,8 @@ ngx_http_webhooks_make_org(ngx_str_t *base, ngx_str_t *web, ngx_str_t *login,
     if (json_object_set_new(o, "node_id", json_stringn((char *) buf,
                                                        p - buf))
         != 0
-        || ngx_http_webhooks_urls(o, base, "/orgs/", login,
-                                  ngx_http_webhooks_org_urls)
+        || ngx_http_webhooks_ping_urls(o, base, "/orgs/", login,
+                                       ngx_http_webhooks_ping_org_urls)
            != NGX_OK)
     {
         goto failed;
@@ -251,8 +251,8 @@ failed:
 
 
 static json_t *
-ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web, ngx_str_t *full,
-    int64_t id, int64_t owner_id)
+ngx_http_webhooks_ping_make_repo(ngx_str_t *base, ngx_str_t *web,
+    ngx_str_t *full, int64_t id, int64_t owner_id)
 {
     u_char     buf[1024], *p, host[256], *h, *slash;
     json_t    *r, *owner, *extra;
@@ -286,7 +286,8 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web, ngx_str_t *full,
 
     *p = '\0';
 
-    owner = ngx_http_webhooks_make_user(base, web, &login, owner_id, "User");
+    owner = ngx_http_webhooks_ping_make_user(base, web, &login, owner_id,
+                                             "User");
     if (owner == NULL) {
         return NULL;
     }
@@ -306,8 +307,8 @@ ngx_http_webhooks_make_repo(ngx_str_t *base, ngx_str_t *web, ngx_str_t *full,
     if (json_object_set_new(r, "node_id", json_stringn((char *) buf,
                                                        p - buf))
         != 0
-        || ngx_http_webhooks_urls(r, base, "/repos/", full,
-                                  ngx_http_webhooks_repo_urls)
+        || ngx_http_webhooks_ping_urls(r, base, "/repos/", full,
+                                       ngx_http_webhooks_ping_repo_urls)
            != NGX_OK)
     {
         goto failed;
@@ -393,7 +394,7 @@ failed:
 /* an object taken in earlier, if there is one */
 
 static json_t *
-ngx_http_webhooks_known(ngx_str_t *text)
+ngx_http_webhooks_ping_known(ngx_str_t *text)
 {
     json_t  *j;
 
@@ -427,25 +428,25 @@ ngx_http_webhooks_ping_payload(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    scope = ngx_http_webhooks_known(&ping->scope_object);
+    scope = ngx_http_webhooks_ping_known(&ping->scope_object);
 
     if (scope == NULL) {
         id = ngx_atoi(ping->scope_id.data, ping->scope_id.len);
 
         scope = ping->repo
-                ? ngx_http_webhooks_make_repo(&ping->base, &ping->web,
+                ? ngx_http_webhooks_ping_make_repo(&ping->base, &ping->web,
                          &ping->name, id,
                          ngx_atoi(ping->owner_id.data, ping->owner_id.len))
-                : ngx_http_webhooks_make_org(&ping->base, &ping->web,
-                                             &ping->name, id);
+                : ngx_http_webhooks_ping_make_org(&ping->base, &ping->web,
+                                                  &ping->name, id);
     }
 
-    sender = ngx_http_webhooks_known(&ping->sender_object);
+    sender = ngx_http_webhooks_ping_known(&ping->sender_object);
 
     if (sender == NULL) {
         id = ngx_atoi(ping->sender_id.data, ping->sender_id.len);
-        sender = ngx_http_webhooks_make_user(&ping->base, &ping->web,
-                                             &ping->login, id, "User");
+        sender = ngx_http_webhooks_ping_make_user(&ping->base, &ping->web,
+                                                  &ping->login, id, "User");
     }
 
     if (scope == NULL || sender == NULL) {
@@ -454,8 +455,8 @@ ngx_http_webhooks_ping_payload(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    zen = &ngx_http_webhooks_zen[ngx_random()
-                                 % (sizeof(ngx_http_webhooks_zen)
+    zen = &ngx_http_webhooks_ping_zen[ngx_random()
+                                 % (sizeof(ngx_http_webhooks_ping_zen)
                                     / sizeof(ngx_str_t))];
 
     payload = ngx_http_webhooks_json_own(r->pool,
@@ -472,8 +473,8 @@ ngx_http_webhooks_ping_payload(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_webhooks_number(r->pool,
-                                 json_object_get(json_object_get(payload,
+    if (ngx_http_webhooks_json_number(r->pool,
+                                      json_object_get(json_object_get(payload,
                                      ping->repo ? "repository"
                                                 : "organization"),
                                      "id"),

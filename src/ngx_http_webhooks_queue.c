@@ -132,6 +132,7 @@ static void ngx_http_webhooks_queue_resume(ngx_http_webhooks_queue_t *q,
     ngx_http_webhooks_queue_entry_t *e);
 static ngx_uint_t ngx_http_webhooks_queue_same(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_webhooks_queue_evict_handler(ngx_event_t *ev);
+static time_t ngx_http_webhooks_queue_retry_after(ngx_str_t *value);
 static void ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_queue_promote_done(void *data,
     redisReply *reply);
@@ -219,7 +220,7 @@ ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
 
     /* once the connections had a moment to come up */
     ngx_add_timer(&q->retry, 10);
-    ngx_add_timer(&q->claim, ngx_max(wmcf->claim_timeout / 2, 1000));
+    ngx_add_timer(&q->claim, ngx_max(wmcf->sender.claim_timeout / 2, 1000));
     ngx_add_timer(&q->promote, ngx_random() % NGX_HTTP_WEBHOOKS_PROMOTE);
 
     return NGX_OK;
@@ -370,7 +371,7 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
         return;
     }
 
-    if (q->inflight + q->nwaiting + q->asked >= q->wmcf->concurrency) {
+    if (q->inflight + q->nwaiting + q->asked >= q->wmcf->sender.concurrency) {
         if (q->nwaiting && !q->evict.timer_set) {
             ngx_add_timer(&q->evict, NGX_HTTP_WEBHOOKS_WAIT / 2);
         }
@@ -413,7 +414,7 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
 
     /* with one reader per shard, each asks for its part of the room */
 
-    room = q->wmcf->concurrency - q->inflight - q->nwaiting - q->asked;
+    room = q->wmcf->sender.concurrency - q->inflight - q->nwaiting - q->asked;
     rr->count = ngx_max(room / q->nreaders, 1);
 
     argv[0] = "XREADGROUP";
@@ -632,7 +633,7 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
         if (!ngx_http_webhooks_queue_busy(q, &entry)) {
             ngx_http_webhooks_queue_start(q, &entry);
 
-        } else if (q->inflight + q->nwaiting < q->wmcf->concurrency) {
+        } else if (q->inflight + q->nwaiting < q->wmcf->sender.concurrency) {
             ngx_http_webhooks_queue_wait(q, &entry);
 
         } else {
@@ -780,7 +781,7 @@ again:
 
     for (l = ngx_queue_head(&q->waiting);
          l != ngx_queue_sentinel(&q->waiting)
-         && q->inflight < q->wmcf->concurrency
+         && q->inflight < q->wmcf->sender.concurrency
          && (hook || host);
          l = next)
     {
@@ -830,7 +831,7 @@ again:
         goto again;
     }
 
-    q->stale = (q->nwaiting && q->inflight >= q->wmcf->concurrency);
+    q->stale = (q->nwaiting && q->inflight >= q->wmcf->sender.concurrency);
     q->resuming = 0;
 }
 
@@ -865,8 +866,8 @@ ngx_http_webhooks_queue_busy(ngx_http_webhooks_queue_t *q,
         hosts += ngx_http_webhooks_queue_same(&h->host, &e->host);
     }
 
-    return hooks >= q->wmcf->hook_concurrency
-           || hosts >= q->wmcf->host_concurrency;
+    return hooks >= q->wmcf->reliability.hook_concurrency
+           || hosts >= q->wmcf->reliability.host_concurrency;
 }
 
 
@@ -974,6 +975,128 @@ ngx_http_webhooks_queue_due(ngx_msec_t delay)
 }
 
 
+/*
+ * When to try a failed delivery again, in ms since the epoch, or "":
+ * status is the receiver's, 0 when it gave none, and a 4xx other than
+ * 408 and 429 is its final word.  The delays are spread out so that
+ * deliveries that failed together are not all tried again at once;
+ * Retry-After moves a try later, up to the longest delay.
+ */
+
+ngx_int_t
+ngx_http_webhooks_queue_again(ngx_pool_t *pool,
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_uint_t attempt,
+    ngx_uint_t status, ngx_str_t *retry_after, ngx_str_t *due)
+{
+    time_t       after;
+    ngx_msec_t   delay, max, *steps;
+    ngx_uint_t   i;
+    ngx_time_t  *tp;
+
+    ngx_str_set(due, "");
+
+    if (wmcf->reliability.retry->nelts < attempt) {
+        return NGX_OK;
+    }
+
+    if (status >= 400 && status < 500
+        && status != NGX_HTTP_REQUEST_TIME_OUT
+        && status != NGX_HTTP_TOO_MANY_REQUESTS)
+    {
+        return NGX_OK;
+    }
+
+    steps = wmcf->reliability.retry->elts;
+    delay = steps[attempt - 1];
+
+    /* 80% to 120% of the delay */
+    delay = delay / 100 * (80 + ngx_random() % 41)
+            + delay % 100 * (80 + ngx_random() % 41) / 100;
+
+    after = ngx_http_webhooks_queue_retry_after(retry_after);
+
+    if (after > 0) {
+        max = 0;
+
+        for (i = 0; i < wmcf->reliability.retry->nelts; i++) {
+            max = ngx_max(max, steps[i]);
+        }
+
+        delay = ngx_max(delay, ngx_min((ngx_msec_t) after * 1000, max));
+    }
+
+    due->data = ngx_pnalloc(pool, NGX_INT64_LEN);
+    if (due->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+
+    due->len = ngx_sprintf(due->data, "%M",
+                           (ngx_msec_t) tp->sec * 1000 + tp->msec + delay)
+               - due->data;
+
+    /*
+     * the record script runs first: it is sent on this very call; a
+     * millisecond more, for the clock the due time was read from
+     */
+    ngx_http_webhooks_queue_due(delay + 2);
+
+    return NGX_OK;
+}
+
+
+/* Retry-After in seconds, from either of its forms; 0: none */
+
+static time_t
+ngx_http_webhooks_queue_retry_after(ngx_str_t *value)
+{
+    time_t  t;
+
+    if (value->data == NULL) {
+        return 0;
+    }
+
+    t = ngx_atotm(value->data, value->len);
+
+    if (t == NGX_ERROR) {
+        t = ngx_parse_http_time(value->data, value->len);
+
+        if (t == NGX_ERROR) {
+            return 0;
+        }
+
+        t -= ngx_time();
+    }
+
+    return t > 0 ? t : 0;
+}
+
+
+/* how long since a stream entry was added: its id starts with the ms */
+
+ngx_msec_t
+ngx_http_webhooks_queue_waited(ngx_str_t *id)
+{
+    u_char      *dash;
+    off_t        at;
+    uint64_t     now;
+    ngx_time_t  *tp;
+
+    dash = ngx_strlchr(id->data, id->data + id->len, '-');
+    at = ngx_atoof(id->data, (dash ? dash : id->data + id->len) - id->data);
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (at <= 0 || (uint64_t) at > now) {
+        return 0;
+    }
+
+    return (ngx_msec_t) (now - at);
+}
+
+
 static void
 ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 {
@@ -1024,7 +1147,7 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
         args[NGX_HTTP_WEBHOOKS_PROMOTE_SEQ] = q->wmcf->shards[i].seq;
         args[NGX_HTTP_WEBHOOKS_PROMOTE_SHARD] = q->wmcf->shards[i].number;
         args[NGX_HTTP_WEBHOOKS_PROMOTE_SHARDS] = q->wmcf->nshards;
-        args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->retention_text;
+        args[NGX_HTTP_WEBHOOKS_PROMOTE_TTL] = q->wmcf->sender.retention_text;
 
         args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].data = p;
         args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW_MS].len =
@@ -1039,7 +1162,7 @@ ngx_http_webhooks_queue_promote_handler(ngx_event_t *ev)
 
         args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].data = p;
         args[NGX_HTTP_WEBHOOKS_PROMOTE_NOW].len =
-                                     ngx_http_webhooks_time(p, tp->sec) - p;
+                                 ngx_http_webhooks_json_time(p, tp->sec) - p;
 
         sh->promoting = ngx_http_webhooks_redis_script(pool,
                                           NGX_HTTP_WEBHOOKS_SCRIPT_PROMOTE,
@@ -1146,14 +1269,14 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
     if (ngx_exiting || ngx_quit) {
         if (!ngx_queue_empty(&q->held) || !ngx_queue_empty(&q->waiting)) {
             ngx_add_timer(&q->claim,
-                          ngx_max(q->wmcf->claim_timeout / 2, 1000));
+                          ngx_max(q->wmcf->sender.claim_timeout / 2, 1000));
             ngx_http_webhooks_queue_heartbeat(q);
         }
 
         return;
     }
 
-    ngx_add_timer(&q->claim, ngx_max(q->wmcf->claim_timeout / 2, 1000));
+    ngx_add_timer(&q->claim, ngx_max(q->wmcf->sender.claim_timeout / 2, 1000));
 
     ngx_http_webhooks_queue_heartbeat(q);
 
@@ -1162,7 +1285,7 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
         rr = sh->reader;
 
         if (sh->claiming || i - rr->n >= rr->grouped
-            || q->inflight >= q->wmcf->concurrency)
+            || q->inflight >= q->wmcf->sender.concurrency)
         {
             continue;
         }
@@ -1176,14 +1299,16 @@ ngx_http_webhooks_queue_claim_handler(ngx_event_t *ev)
         argv[3] = (const char *) q->consumer.data;
         argvlen[3] = q->consumer.len;
         argv[4] = (const char *) idle;
-        argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->claim_timeout) - idle;
+        argvlen[4] = ngx_sprintf(idle, "%M", q->wmcf->sender.claim_timeout)
+                     - idle;
         argv[5] = "0-0";
         argvlen[5] = 3;
         argv[6] = "COUNT";
         argvlen[6] = 5;
         argv[7] = (const char *) count;
         argvlen[7] = ngx_sprintf(count, "%ui",
-                                 q->wmcf->concurrency - q->inflight) - count;
+                                 q->wmcf->sender.concurrency - q->inflight)
+                     - count;
 
         sh->claiming = ngx_http_webhooks_redis_command(
                            ngx_http_webhooks_queue_claim_done, sh, 8, argv,
@@ -1221,7 +1346,8 @@ ngx_http_webhooks_queue_claim_done(void *data, redisReply *reply)
     {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "webhooks: claimed %uz deliveries idle for %Mms",
-                      reply->element[1]->elements, q->wmcf->claim_timeout);
+                      reply->element[1]->elements,
+                      q->wmcf->sender.claim_timeout);
 
         ngx_http_webhooks_queue_entries(q, reply->element[1], sh->n);
     }

@@ -56,6 +56,10 @@ ngx_int_t ngx_http_webhooks_queue_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_queue_start_pt start);
 void ngx_http_webhooks_queue_done(ngx_cycle_t *cycle);
 void ngx_http_webhooks_queue_due(ngx_msec_t delay);
+ngx_int_t ngx_http_webhooks_queue_again(ngx_pool_t *pool,
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_uint_t attempt,
+    ngx_uint_t status, ngx_str_t *retry_after, ngx_str_t *due);
+ngx_msec_t ngx_http_webhooks_queue_waited(ngx_str_t *id);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_QUEUE_H_INCLUDED_ */

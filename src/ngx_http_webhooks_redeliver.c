@@ -129,7 +129,7 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
 
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].data = p;
     args[NGX_HTTP_WEBHOOKS_BULK_NOW].len =
-                                     ngx_http_webhooks_time(p, ngx_time()) - p;
+                                 ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     sh = ngx_http_webhooks_scope_shard(wmcf, &ctx->rt);
 
@@ -139,8 +139,8 @@ ngx_http_webhooks_redeliver_failed(ngx_http_request_t *r,
     args[NGX_HTTP_WEBHOOKS_BULK_SHARD] = sh->number;
     args[NGX_HTTP_WEBHOOKS_BULK_SHARDS] = wmcf->nshards;
     args[NGX_HTTP_WEBHOOKS_BULK_HOOKS] = ctx->hooks;
-    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->retention_text;
-    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->queue_max_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_TTL] = wmcf->sender.retention_text;
+    args[NGX_HTTP_WEBHOOKS_BULK_QUEUE_MAX] = wmcf->reliability.queue_max_text;
 
     /* first the hooks the caller may see, in the scope */
 
@@ -180,7 +180,7 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r,
+        ngx_http_webhooks_reply_finish(r,
                                  ngx_http_webhooks_request_not_found(r, ctx));
         return;
     }
@@ -188,14 +188,14 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
     args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_BULK_NARGS + reply->elements)
                                * sizeof(ngx_str_t));
     if (args == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -206,7 +206,7 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
 
     for (i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_STRING) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -218,7 +218,7 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
                                              ? ngx_pstrdup(r->pool, &v)
                                              : (u_char *) "";
         if (args[NGX_HTTP_WEBHOOKS_BULK_HOSTS + i].data == NULL) {
-            ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
@@ -232,7 +232,7 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
                                               + reply->elements,
                                               args));
     if (rc != NGX_DONE) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
     }
 }
 
@@ -306,8 +306,8 @@ ngx_http_webhooks_redeliver_cursor(ngx_http_request_t *r, json_t *body,
     id->data = colon + 1;
     id->len = s.data + s.len - id->data;
 
-    if (ngx_http_webhooks_parse_id(hook->data, hook->len, &n) != NGX_OK
-        || ngx_http_webhooks_parse_id(id->data, id->len, &n) != NGX_OK)
+    if (ngx_http_webhooks_router_parse_id(hook->data, hook->len, &n) != NGX_OK
+        || ngx_http_webhooks_router_parse_id(id->data, id->len, &n) != NGX_OK)
     {
         return NGX_DECLINED;
     }
@@ -329,9 +329,9 @@ ngx_http_webhooks_redeliver_invalid(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
-                                   "Validation Failed", ctx->rt.doc_url,
-                                   errors);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_WEBHOOKS_UNPROCESSABLE,
+                                         "Validation Failed", ctx->rt.doc_url,
+                                         errors);
 }
 
 
@@ -351,14 +351,14 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         /* -2: the queue is full */
         ctx->cmd = NULL;
-        ngx_http_webhooks_finish(r, ngx_http_webhooks_busy(r));
+        ngx_http_webhooks_reply_finish(r, ngx_http_webhooks_reply_busy(r));
         return;
     }
 
     ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
                                                &rc);
     if (ctx == NULL) {
-        ngx_http_webhooks_finish(r, rc);
+        ngx_http_webhooks_reply_finish(r, rc);
         return;
     }
 
@@ -368,14 +368,14 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
         || e[1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     p = ngx_pnalloc(r->pool, sizeof("{\"queued\":,\"cursor\":\":\"}")
                              + NGX_INT64_LEN + e[1]->len + e[2]->len);
     if (p == NULL) {
-        ngx_http_webhooks_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -393,6 +393,6 @@ ngx_http_webhooks_redeliver_done(void *data, redisReply *reply)
 
     body.len = p - body.data;
 
-    ngx_http_webhooks_finish(r, ngx_http_webhooks_send(r, NGX_HTTP_ACCEPTED,
-                                                       &body));
+    ngx_http_webhooks_reply_finish(r,
+                   ngx_http_webhooks_reply_send(r, NGX_HTTP_ACCEPTED, &body));
 }

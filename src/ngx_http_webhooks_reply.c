@@ -14,18 +14,18 @@
 #include "ngx_http_webhooks_json.h"
 
 
-static ngx_int_t ngx_http_webhooks_etag(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_reply_etag(ngx_http_request_t *r,
     ngx_str_t *body);
 
 
-static ngx_str_t  ngx_http_webhooks_content_type =
+static ngx_str_t  ngx_http_webhooks_reply_content_type =
     ngx_string("application/json; charset=utf-8");
-static ngx_str_t  ngx_http_webhooks_media_type =
+static ngx_str_t  ngx_http_webhooks_reply_media_type =
     ngx_string("github.v3; format=json");
 
 
 ngx_int_t
-ngx_http_webhooks_add_header(ngx_http_request_t *r, const char *name,
+ngx_http_webhooks_reply_add_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
@@ -45,7 +45,7 @@ ngx_http_webhooks_add_header(ngx_http_request_t *r, const char *name,
 
 
 ngx_int_t
-ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_webhooks_reply_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
     ngx_int_t     rc;
@@ -59,8 +59,8 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
                     "422 Unprocessable Entity");
     }
 
-    if (ngx_http_webhooks_add_header(r, "X-GitHub-Media-Type",
-                                     &ngx_http_webhooks_media_type)
+    if (ngx_http_webhooks_reply_add_header(r, "X-GitHub-Media-Type",
+                                           &ngx_http_webhooks_reply_media_type)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -80,13 +80,13 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     if (r->disable_not_modified == 0
-        && ngx_http_webhooks_etag(r, body) != NGX_OK)
+        && ngx_http_webhooks_reply_etag(r, body) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.content_type = ngx_http_webhooks_content_type;
-    r->headers_out.content_type_len = ngx_http_webhooks_content_type.len;
+    r->headers_out.content_type = ngx_http_webhooks_reply_content_type;
+    r->headers_out.content_type_len = ngx_http_webhooks_reply_content_type.len;
     r->headers_out.content_length_n = body->len;
 
     rc = ngx_http_send_header(r);
@@ -121,15 +121,16 @@ ngx_http_webhooks_send(ngx_http_request_t *r, ngx_uint_t status,
  */
 
 static ngx_int_t
-ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_webhooks_reply_etag(ngx_http_request_t *r, ngx_str_t *body)
 {
-    u_char            *p;
-    ngx_table_elt_t   *h;
-    XXH128_hash_t      x;
+    u_char               *p;
+    ngx_table_elt_t      *h;
+    XXH128_canonical_t    c;
 
-    x = XXH3_128bits(body->data, body->len);
+    /* the high half first, big-endian: the digest's usual hex form */
+    XXH128_canonicalFromHash(&c, XXH3_128bits(body->data, body->len));
 
-    p = ngx_pnalloc(r->pool, sizeof("W/\"\"") - 1 + 32);
+    p = ngx_pnalloc(r->pool, sizeof("W/\"\"") - 1 + 2 * sizeof(c.digest));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -142,9 +143,12 @@ ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
     h->hash = 1;
     ngx_str_set(&h->key, "ETag");
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "W/\"%016uxL%016uxL\"",
-                               (uint64_t) x.high64, (uint64_t) x.low64)
-                   - p;
+
+    p = ngx_cpymem(p, "W/\"", 3);
+    p = ngx_hex_dump(p, c.digest, sizeof(c.digest));
+    *p++ = '"';
+
+    h->value.len = p - h->value.data;
 
     r->headers_out.etag = h;
 
@@ -153,7 +157,7 @@ ngx_http_webhooks_etag(ngx_http_request_t *r, ngx_str_t *body)
 
 
 ngx_int_t
-ngx_http_webhooks_send_json(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_webhooks_reply_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
     ngx_str_t  body;
@@ -162,14 +166,14 @@ ngx_http_webhooks_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send(r, status, &body);
+    return ngx_http_webhooks_reply_send(r, status, &body);
 }
 
 
 /* GitHub's error body: message, errors, documentation_url, status */
 
 ngx_int_t
-ngx_http_webhooks_error(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_webhooks_reply_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *message, const char *doc_url, json_t *errors)
 {
     u_char   buf[NGX_INT_T_LEN];
@@ -195,14 +199,14 @@ ngx_http_webhooks_error(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_send_json(r, status, body);
+    return ngx_http_webhooks_reply_send_json(r, status, body);
 }
 
 
 /* the last step of a request that waited for redis */
 
 void
-ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_webhooks_reply_finish(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_connection_t  *c;
 
@@ -214,32 +218,36 @@ ngx_http_webhooks_finish(ngx_http_request_t *r, ngx_int_t rc)
 
 
 ngx_int_t
-ngx_http_webhooks_unavailable(ngx_http_request_t *r, const char *doc_url)
+ngx_http_webhooks_reply_unavailable(ngx_http_request_t *r, const char *doc_url)
 {
     static ngx_str_t  retry = ngx_string("1");
 
-    if (ngx_http_webhooks_add_header(r, "Retry-After", &retry) != NGX_OK) {
+    if (ngx_http_webhooks_reply_add_header(r, "Retry-After", &retry)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "Service Unavailable", doc_url, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "Service Unavailable", doc_url, NULL);
 }
 
 
 /* the queue is full: a client should wait longer than for an outage */
 
 ngx_int_t
-ngx_http_webhooks_busy(ngx_http_request_t *r)
+ngx_http_webhooks_reply_busy(ngx_http_request_t *r)
 {
     static ngx_str_t  retry = ngx_string("30");
 
-    if (ngx_http_webhooks_add_header(r, "Retry-After", &retry) != NGX_OK) {
+    if (ngx_http_webhooks_reply_add_header(r, "Retry-After", &retry)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "Service Unavailable", NULL, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "Service Unavailable", NULL, NULL);
 }
 
 
@@ -250,7 +258,7 @@ ngx_http_webhooks_busy(ngx_http_request_t *r)
  */
 
 ngx_int_t
-ngx_http_webhooks_too_large(ngx_http_request_t *r, const char *doc_url)
+ngx_http_webhooks_reply_too_large(ngx_http_request_t *r, const char *doc_url)
 {
     ngx_int_t  rc;
 
@@ -263,8 +271,8 @@ ngx_http_webhooks_too_large(ngx_http_request_t *r, const char *doc_url)
         }
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                   "Payload Too Large", doc_url, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "Payload Too Large", doc_url, NULL);
 }
 
 
@@ -275,7 +283,7 @@ ngx_http_webhooks_too_large(ngx_http_request_t *r, const char *doc_url)
  */
 
 ngx_int_t
-ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body,
+ngx_http_webhooks_reply_read_body(ngx_http_request_t *r, ngx_str_t *body,
     size_t max)
 {
     u_char       *p;
@@ -338,7 +346,7 @@ ngx_http_webhooks_read_body(ngx_http_request_t *r, ngx_str_t *body,
 
 
 ngx_table_elt_t *
-ngx_http_webhooks_header(ngx_http_request_t *r, ngx_str_t *name)
+ngx_http_webhooks_reply_header(ngx_http_request_t *r, ngx_str_t *name)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;

@@ -34,7 +34,7 @@ ngx_http_webhooks_request_wait(ngx_http_request_t *r,
     ngx_http_cleanup_t  *cln;
 
     if (cmd == NULL) {
-        return ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
+        return ngx_http_webhooks_reply_unavailable(r, ctx->rt.doc_url);
     }
 
     ctx->cmd = cmd;
@@ -88,7 +88,7 @@ ngx_http_webhooks_request_reply_ctx(ngx_http_request_t *r, redisReply *reply,
     ctx->cmd = NULL;
 
     if (reply == NULL) {
-        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
+        *rc = ngx_http_webhooks_reply_unavailable(r, ctx->rt.doc_url);
         return NULL;
     }
 
@@ -96,7 +96,7 @@ ngx_http_webhooks_request_reply_ctx(ngx_http_request_t *r, redisReply *reply,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhooks: redis error: \"%*s\"",
                       (size_t) reply->len, reply->str);
-        *rc = ngx_http_webhooks_unavailable(r, ctx->rt.doc_url);
+        *rc = ngx_http_webhooks_reply_unavailable(r, ctx->rt.doc_url);
         return NULL;
     }
 
@@ -123,8 +123,8 @@ ngx_http_webhooks_request_not_found(ngx_http_request_t *r,
         return rc;
     }
 
-    return ngx_http_webhooks_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
-                                   ctx->rt.doc_url, NULL);
+    return ngx_http_webhooks_reply_error(r, NGX_HTTP_NOT_FOUND, "Not Found",
+                                         ctx->rt.doc_url, NULL);
 }
 
 

@@ -23,8 +23,17 @@
 #define NGX_HTTP_WEBHOOKS_PER_PAGE_MAX  100
 
 
-typedef struct {
+typedef struct ngx_http_webhooks_ctx_s  ngx_http_webhooks_ctx_t;
+
+/* what an operation does, and what it answers once the hook is saved */
+typedef ngx_int_t (*ngx_http_webhooks_ctx_handler_pt)(ngx_http_request_t *r,
+    ngx_http_webhooks_ctx_t *ctx);
+
+
+struct ngx_http_webhooks_ctx_s {
     ngx_http_webhooks_route_t       rt;
+    ngx_http_webhooks_ctx_handler_pt  handler;
+    ngx_http_webhooks_ctx_handler_pt  saved;
     ngx_http_webhooks_identity_t    who;
     ngx_str_t                       base;
     ngx_str_t                       base_json; /* escaped for JSON */
@@ -45,9 +54,8 @@ typedef struct {
 
     /* a hub subscription: the API's work, answered with a 204 */
     ngx_str_t                       hub_event;
-    unsigned                        hub:1;
     unsigned                        hub_subscribe:1;
-} ngx_http_webhooks_ctx_t;
+};
 
 
 ngx_int_t ngx_http_webhooks_request_wait(ngx_http_request_t *r,

@@ -35,7 +35,7 @@ typedef struct {
 /* not GitHub's: its REST docs at large, as for any other error */
 #define XDOC  "https://docs.github.com/rest"
 
-static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
+static ngx_http_webhooks_route_def_t  ngx_http_webhooks_router_routes[] = {
 
     { ORG, NGX_HTTP_GET|NGX_HTTP_HEAD, "hooks", NGX_HTTP_WEBHOOKS_OP_LIST,
       ODOC "list-organization-webhooks",
@@ -127,7 +127,7 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_routes[] = {
  * segment no GitHub path has, so that they never take a GitHub meaning.
  */
 
-static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
+static ngx_http_webhooks_route_def_t  ngx_http_webhooks_router_ext_routes[] = {
 
     { ORG, NGX_HTTP_POST, "redeliveries",
       NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED, XDOC,
@@ -152,12 +152,14 @@ static ngx_http_webhooks_route_def_t  ngx_http_webhooks_ext_routes[] = {
 #undef XDOC
 
 
-static ngx_int_t ngx_http_webhooks_raw_path(ngx_http_request_t *r);
-static void ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
-    ngx_str_t *prefix);
-static ngx_int_t ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max);
-static ngx_int_t ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def,
-    ngx_str_t *seg, ngx_uint_t nseg, ngx_http_webhooks_route_t *rt);
+static ngx_int_t ngx_http_webhooks_router_raw_path(ngx_http_request_t *r);
+static void ngx_http_webhooks_router_path(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_str_t *prefix);
+static ngx_int_t ngx_http_webhooks_router_valid_name(ngx_str_t *name,
+    size_t max);
+static ngx_int_t ngx_http_webhooks_router_match(
+    ngx_http_webhooks_route_def_t *def, ngx_str_t *seg, ngx_uint_t nseg,
+    ngx_http_webhooks_route_t *rt);
 
 
 /*
@@ -167,18 +169,18 @@ static ngx_int_t ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def,
  */
 
 ngx_int_t
-ngx_http_webhooks_route_request(ngx_http_request_t *r,
+ngx_http_webhooks_router_request(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt, ngx_str_t *prefix)
 {
     ngx_str_t  path;
 
-    if (ngx_http_webhooks_raw_path(r) != NGX_OK) {
+    if (ngx_http_webhooks_router_raw_path(r) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    ngx_http_webhooks_path(r, &path, prefix);
+    ngx_http_webhooks_router_path(r, &path, prefix);
 
-    return ngx_http_webhooks_route(r, &path, rt);
+    return ngx_http_webhooks_router_find(r, &path, rt);
 }
 
 
@@ -190,7 +192,7 @@ ngx_http_webhooks_route_request(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_webhooks_raw_path(ngx_http_request_t *r)
+ngx_http_webhooks_router_raw_path(ngx_http_request_t *r)
 {
     u_char  *p, *last, *seg;
     size_t   dots;
@@ -248,7 +250,7 @@ ngx_http_webhooks_raw_path(ngx_http_request_t *r)
 /* the path past the location's prefix: "/api/v3/orgs/x" -> "/orgs/x" */
 
 static void
-ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
+ngx_http_webhooks_router_path(ngx_http_request_t *r, ngx_str_t *path,
     ngx_str_t *prefix)
 {
     size_t                     len;
@@ -284,7 +286,7 @@ ngx_http_webhooks_path(ngx_http_request_t *r, ngx_str_t *path,
 
 
 ngx_int_t
-ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
+ngx_http_webhooks_router_find(ngx_http_request_t *r, ngx_str_t *path,
     ngx_http_webhooks_route_t *rt)
 {
     u_char                         *p, *last;
@@ -339,8 +341,8 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         scope = NGX_HTTP_WEBHOOKS_ORG;
         first = 2;
 
-        if (ngx_http_webhooks_valid_name(&seg[1],
-                                         NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+        if (ngx_http_webhooks_router_valid_name(&seg[1],
+                                                NGX_HTTP_WEBHOOKS_LOGIN_MAX)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -354,11 +356,11 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         scope = NGX_HTTP_WEBHOOKS_REPO;
         first = 3;
 
-        if (ngx_http_webhooks_valid_name(&seg[1],
-                                         NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+        if (ngx_http_webhooks_router_valid_name(&seg[1],
+                                                NGX_HTTP_WEBHOOKS_LOGIN_MAX)
                != NGX_OK
-            || ngx_http_webhooks_valid_name(&seg[2],
-                                            NGX_HTTP_WEBHOOKS_REPO_MAX)
+            || ngx_http_webhooks_router_valid_name(&seg[2],
+                                                   NGX_HTTP_WEBHOOKS_REPO_MAX)
                != NGX_OK)
         {
             return NGX_DECLINED;
@@ -372,7 +374,8 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_DECLINED;
     }
 
-    def = ext ? ngx_http_webhooks_ext_routes : ngx_http_webhooks_routes;
+    def = ext ? ngx_http_webhooks_router_ext_routes
+              : ngx_http_webhooks_router_routes;
 
     for ( /* void */ ; def->pattern; def++) {
 
@@ -380,7 +383,7 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
             continue;
         }
 
-        if (ngx_http_webhooks_match(def, &seg[first], n - first, rt)
+        if (ngx_http_webhooks_router_match(def, &seg[first], n - first, rt)
             == NGX_OK)
         {
             break;
@@ -396,7 +399,7 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
     rt->operation.data = (u_char *) def->operation;
     rt->operation.len = ngx_strlen(def->operation);
 
-    if (ngx_http_webhooks_route_scope(r->pool, scope, &rt->name, rt)
+    if (ngx_http_webhooks_router_scope(r->pool, scope, &rt->name, rt)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -428,8 +431,8 @@ ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
 
 
 static ngx_int_t
-ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
-    ngx_uint_t nseg, ngx_http_webhooks_route_t *rt)
+ngx_http_webhooks_router_match(ngx_http_webhooks_route_def_t *def,
+    ngx_str_t *seg, ngx_uint_t nseg, ngx_http_webhooks_route_t *rt)
 {
     size_t       len;
     uint64_t     id[2];
@@ -452,8 +455,8 @@ ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
 
         if (len == 1 && *p == '#') {
             if (n == 2
-                || ngx_http_webhooks_parse_id(seg[i].data, seg[i].len,
-                                              &id[n++])
+                || ngx_http_webhooks_router_parse_id(seg[i].data, seg[i].len,
+                                                     &id[n++])
                    != NGX_OK)
             {
                 return NGX_DECLINED;
@@ -489,14 +492,15 @@ ngx_http_webhooks_match(ngx_http_webhooks_route_def_t *def, ngx_str_t *seg,
  */
 
 ngx_int_t
-ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
+ngx_http_webhooks_router_scope(ngx_pool_t *pool, ngx_uint_t scope,
     ngx_str_t *name, ngx_http_webhooks_route_t *rt)
 {
     u_char     *slash;
     ngx_str_t   part;
 
     if (scope == NGX_HTTP_WEBHOOKS_ORG) {
-        if (ngx_http_webhooks_valid_name(name, NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+        if (ngx_http_webhooks_router_valid_name(name,
+                                                NGX_HTTP_WEBHOOKS_LOGIN_MAX)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -511,7 +515,8 @@ ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
         part.data = name->data;
         part.len = slash - name->data;
 
-        if (ngx_http_webhooks_valid_name(&part, NGX_HTTP_WEBHOOKS_LOGIN_MAX)
+        if (ngx_http_webhooks_router_valid_name(&part,
+                                                NGX_HTTP_WEBHOOKS_LOGIN_MAX)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -520,7 +525,8 @@ ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
         part.data = slash + 1;
         part.len = name->data + name->len - part.data;
 
-        if (ngx_http_webhooks_valid_name(&part, NGX_HTTP_WEBHOOKS_REPO_MAX)
+        if (ngx_http_webhooks_router_valid_name(&part,
+                                                NGX_HTTP_WEBHOOKS_REPO_MAX)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -545,7 +551,7 @@ ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
 /* a positive decimal that fits in 63 bits; anything else is not found */
 
 ngx_int_t
-ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id)
+ngx_http_webhooks_router_parse_id(u_char *p, size_t len, uint64_t *id)
 {
     uint64_t  v;
 
@@ -579,7 +585,7 @@ ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id)
  */
 
 static ngx_int_t
-ngx_http_webhooks_valid_name(ngx_str_t *name, size_t max)
+ngx_http_webhooks_router_valid_name(ngx_str_t *name, size_t max)
 {
     size_t  i;
     u_char  ch;

@@ -34,7 +34,9 @@ typedef enum {
     NGX_HTTP_WEBHOOKS_OP_REDELIVER,
     NGX_HTTP_WEBHOOKS_OP_PING,
     NGX_HTTP_WEBHOOKS_OP_TEST,
-    NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED
+    NGX_HTTP_WEBHOOKS_OP_REDELIVER_FAILED,
+    NGX_HTTP_WEBHOOKS_OP_HUB,              /* POST /hub: no path of its own */
+    NGX_HTTP_WEBHOOKS_OP_MAX
 } ngx_http_webhooks_op_e;
 
 
@@ -52,13 +54,14 @@ typedef struct {
 } ngx_http_webhooks_route_t;
 
 
-ngx_int_t ngx_http_webhooks_route_request(ngx_http_request_t *r,
+ngx_int_t ngx_http_webhooks_router_request(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt, ngx_str_t *prefix);
-ngx_int_t ngx_http_webhooks_route(ngx_http_request_t *r, ngx_str_t *path,
-    ngx_http_webhooks_route_t *rt);
-ngx_int_t ngx_http_webhooks_route_scope(ngx_pool_t *pool, ngx_uint_t scope,
+ngx_int_t ngx_http_webhooks_router_find(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_http_webhooks_route_t *rt);
+ngx_int_t ngx_http_webhooks_router_scope(ngx_pool_t *pool, ngx_uint_t scope,
     ngx_str_t *name, ngx_http_webhooks_route_t *rt);
-ngx_int_t ngx_http_webhooks_parse_id(u_char *p, size_t len, uint64_t *id);
+ngx_int_t ngx_http_webhooks_router_parse_id(u_char *p, size_t len,
+    uint64_t *id);
 
 
 #endif /* _NGX_HTTP_WEBHOOKS_ROUTER_H_INCLUDED_ */

@@ -16,7 +16,7 @@
 /* a random (version 4) UUID, as GitHub's X-GitHub-Delivery */
 
 ngx_int_t
-ngx_http_webhooks_guid(u_char *buf)
+ngx_http_webhooks_sign_guid(u_char *buf)
 {
     u_char  b[16];
 
@@ -78,7 +78,7 @@ ngx_http_webhooks_sign(ngx_str_t *secret, ngx_str_t *body, u_char *sha1,
 /* "payload=<the JSON, form-encoded>" for content_type "form" */
 
 ngx_int_t
-ngx_http_webhooks_form_encode(ngx_pool_t *pool, ngx_str_t *json,
+ngx_http_webhooks_sign_form_encode(ngx_pool_t *pool, ngx_str_t *json,
     ngx_str_t *out)
 {
     u_char  *p, *s, *last, ch;

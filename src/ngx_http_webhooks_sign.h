@@ -17,10 +17,10 @@
 #define NGX_HTTP_WEBHOOKS_SHA256_LEN  (sizeof("sha256=") - 1 + 64)
 
 
-ngx_int_t ngx_http_webhooks_guid(u_char *buf);
+ngx_int_t ngx_http_webhooks_sign_guid(u_char *buf);
 ngx_int_t ngx_http_webhooks_sign(ngx_str_t *secret, ngx_str_t *body,
     u_char *sha1, u_char *sha256);
-ngx_int_t ngx_http_webhooks_form_encode(ngx_pool_t *pool, ngx_str_t *json,
+ngx_int_t ngx_http_webhooks_sign_form_encode(ngx_pool_t *pool, ngx_str_t *json,
     ngx_str_t *out);
 
 

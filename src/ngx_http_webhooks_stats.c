@@ -43,7 +43,7 @@ ngx_http_webhooks_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     static ngx_str_t  name = ngx_string("webhooks_status");
 
-    if (wmcf->stats_zone) {
+    if (wmcf->stats.zone) {
         return "is duplicate";
     }
 
@@ -58,18 +58,18 @@ ngx_http_webhooks_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    wmcf->stats_zone = ngx_shared_memory_add(cf, &name, size,
+    wmcf->stats.zone = ngx_shared_memory_add(cf, &name, size,
                                              &ngx_http_webhooks_module);
-    if (wmcf->stats_zone == NULL) {
+    if (wmcf->stats.zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (wmcf->stats_zone->data) {
+    if (wmcf->stats.zone->data) {
         return "is duplicate";
     }
 
-    wmcf->stats_zone->init = ngx_http_webhooks_stats_init_zone;
-    wmcf->stats_zone->data = wmcf;
+    wmcf->stats.zone->init = ngx_http_webhooks_stats_init_zone;
+    wmcf->stats.zone->data = wmcf;
 
     return NGX_CONF_OK;
 }

@@ -283,7 +283,7 @@ ngx_http_webhooks_status_format(ngx_http_request_t *r)
         return NGX_HTTP_WEBHOOKS_STATUS_PROMETHEUS;
     }
 
-    h = ngx_http_webhooks_header(r, &accept);
+    h = ngx_http_webhooks_reply_header(r, &accept);
 
     if (h == NULL) {
         return NGX_HTTP_WEBHOOKS_STATUS_PROMETHEUS;
@@ -414,8 +414,8 @@ ngx_http_webhooks_status_queue_done(void *data, redisReply *reply)
         }
     }
 
-    ngx_http_webhooks_finish(r,
-                             ngx_http_webhooks_status_send(r, ctx->format));
+    ngx_http_webhooks_reply_finish(r,
+                                 ngx_http_webhooks_status_send(r, ctx->format));
 }
 
 
@@ -512,12 +512,12 @@ ngx_http_webhooks_status_page(ngx_http_request_t *r, ngx_uint_t format)
         break;
     }
 
-    if (ngx_http_webhooks_add_header(r, "Content-Security-Policy", &csp)
+    if (ngx_http_webhooks_reply_add_header(r, "Content-Security-Policy", &csp)
            != NGX_OK
-        || ngx_http_webhooks_add_header(r, "X-Content-Type-Options",
+        || ngx_http_webhooks_reply_add_header(r, "X-Content-Type-Options",
                                 &(ngx_str_t) ngx_string("nosniff"))
            != NGX_OK
-        || ngx_http_webhooks_add_header(r, "Referrer-Policy",
+        || ngx_http_webhooks_reply_add_header(r, "Referrer-Policy",
                                 &(ngx_str_t) ngx_string("no-referrer"))
            != NGX_OK)
     {
@@ -541,8 +541,8 @@ ngx_http_webhooks_status_out(ngx_http_request_t *r, ngx_str_t *type,
     r->headers_out.content_type_len = type->len;
     r->headers_out.content_length_n = out->len;
 
-    if (ngx_http_webhooks_add_header(r, "Cache-Control",
-                                     &(ngx_str_t) ngx_string("no-store"))
+    if (ngx_http_webhooks_reply_add_header(r, "Cache-Control",
+                                           &(ngx_str_t) ngx_string("no-store"))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

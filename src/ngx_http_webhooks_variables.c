@@ -9,8 +9,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhooks_module.h"
+#include "ngx_http_webhooks_delivery.h"
 #include "ngx_http_webhooks_router.h"
-#include "ngx_http_webhooks_sender.h"
 #include "ngx_http_webhooks_variables.h"
 
 
@@ -22,43 +22,43 @@
  * each reading the route.
  */
 
-static ngx_int_t ngx_http_webhooks_variable_route(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_route(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt);
-static ngx_int_t ngx_http_webhooks_variable_set(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_set(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, u_char *data, size_t len);
-static ngx_int_t ngx_http_webhooks_org_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_org(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_owner_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_owner(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_repo_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_repo(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_scope(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_hook_id_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_hook_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_webhooks_operation_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_webhooks_variables_operation(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
-static ngx_http_variable_t  ngx_http_webhooks_variables[] = {
+static ngx_http_variable_t  ngx_http_webhooks_variables_list[] = {
 
     { ngx_string("webhooks_org"), NULL,
-      ngx_http_webhooks_org_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_webhooks_variables_org, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("webhooks_owner"), NULL,
-      ngx_http_webhooks_owner_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_webhooks_variables_owner, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("webhooks_repo"), NULL,
-      ngx_http_webhooks_repo_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_webhooks_variables_repo, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("webhooks_scope"), NULL,
-      ngx_http_webhooks_scope_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_webhooks_variables_scope, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("webhooks_hook_id"), NULL,
-      ngx_http_webhooks_hook_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_webhooks_variables_hook_id, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("webhooks_operation"), NULL,
-      ngx_http_webhooks_operation_variable, 0, NGX_HTTP_VAR_NOCACHEABLE,
+      ngx_http_webhooks_variables_operation, 0, NGX_HTTP_VAR_NOCACHEABLE,
       0 },
 
       ngx_http_null_variable
@@ -70,7 +70,7 @@ ngx_http_webhooks_variables_add(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_webhooks_variables; v->name.len; v++) {
+    for (v = ngx_http_webhooks_variables_list; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
@@ -91,7 +91,7 @@ ngx_http_webhooks_variables_add(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_webhooks_variable_route(ngx_http_request_t *r,
+ngx_http_webhooks_variables_route(ngx_http_request_t *r,
     ngx_http_webhooks_route_t *rt)
 {
     ngx_str_t                      prefix;
@@ -107,12 +107,12 @@ ngx_http_webhooks_variable_route(ngx_http_request_t *r,
 
     ngx_memzero(rt, sizeof(ngx_http_webhooks_route_t));
 
-    return ngx_http_webhooks_route_request(r, rt, &prefix);
+    return ngx_http_webhooks_router_request(r, rt, &prefix);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_variable_set(ngx_http_request_t *r,
+ngx_http_webhooks_variables_set(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, u_char *data, size_t len)
 {
     v->data = data;
@@ -126,13 +126,13 @@ ngx_http_webhooks_variable_set(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhooks_org_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_org(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -143,19 +143,19 @@ ngx_http_webhooks_org_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_webhooks_variable_set(r, v, rt.key.data, rt.key.len);
+    return ngx_http_webhooks_variables_set(r, v, rt.key.data, rt.key.len);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_owner_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_owner(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char                    *slash;
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -168,20 +168,20 @@ ngx_http_webhooks_owner_variable(ngx_http_request_t *r,
 
     slash = ngx_strlchr(rt.key.data, rt.key.data + rt.key.len, '/');
 
-    return ngx_http_webhooks_variable_set(r, v, rt.key.data,
-                                          slash - rt.key.data);
+    return ngx_http_webhooks_variables_set(r, v, rt.key.data,
+                                           slash - rt.key.data);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_repo_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_repo(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char                    *slash;
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -194,15 +194,15 @@ ngx_http_webhooks_repo_variable(ngx_http_request_t *r,
 
     slash = ngx_strlchr(rt.key.data, rt.key.data + rt.key.len, '/') + 1;
 
-    return ngx_http_webhooks_variable_set(r, v, slash,
-                                          rt.key.data + rt.key.len - slash);
+    return ngx_http_webhooks_variables_set(r, v, slash,
+                                           rt.key.data + rt.key.len - slash);
 }
 
 
 /* "org:<org>" or "repo:<owner>/<repo>" */
 
 static ngx_int_t
-ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_scope(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char                    *p;
@@ -211,13 +211,13 @@ ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
 
     /* in a delivery subrequest: the delivered hook's */
 
-    rc = ngx_http_webhooks_sender_scope(r, v);
+    rc = ngx_http_webhooks_delivery_scope(r, v);
 
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -238,24 +238,24 @@ ngx_http_webhooks_scope_variable(ngx_http_request_t *r,
                          &rt.key)
              - p;
 
-    return ngx_http_webhooks_variable_set(r, v, p, v->len);
+    return ngx_http_webhooks_variables_set(r, v, p, v->len);
 }
 
 
 static ngx_int_t
-ngx_http_webhooks_hook_id_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_hook_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_sender_hook_id(r, v);
+    rc = ngx_http_webhooks_delivery_hook_id(r, v);
 
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -266,20 +266,20 @@ ngx_http_webhooks_hook_id_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_webhooks_variable_set(r, v, rt.hook.data, rt.hook.len);
+    return ngx_http_webhooks_variables_set(r, v, rt.hook.data, rt.hook.len);
 }
 
 
 /* GitHub's operationId, e.g. "repos/list-webhooks" */
 
 static ngx_int_t
-ngx_http_webhooks_operation_variable(ngx_http_request_t *r,
+ngx_http_webhooks_variables_operation(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_int_t                  rc;
     ngx_http_webhooks_route_t  rt;
 
-    rc = ngx_http_webhooks_variable_route(r, &rt);
+    rc = ngx_http_webhooks_variables_route(r, &rt);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -290,6 +290,6 @@ ngx_http_webhooks_operation_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_webhooks_variable_set(r, v, rt.operation.data,
-                                          rt.operation.len);
+    return ngx_http_webhooks_variables_set(r, v, rt.operation.data,
+                                           rt.operation.len);
 }

@@ -296,6 +296,26 @@ my $killed = 0;
 }
 
 ###############################################################################
+# An entry that does not say what its request is made of (no "x" field):
+# no release wrote one, so it is dropped with an error, never sent.
+
+{
+    my $before = scalar $t->received;
+    my $shard = $t->shard_of('r:octo-org/old');
+    my ($n) = $shard =~ /\{q(\d+)\}/;
+    my $key = $shard . 'delivery:' . (99999 * 8 + $n);
+    $t->redis(SET => $key, '["g-old","push","1"]');
+    my $id = $t->redis(XADD => $shard . 'queue', '*', k => $key);
+    ok($t->wait_for(sub { $t->read_file('error.log')
+        =~ /queue entry "\Q$id\E" of delivery "\Q$key\E" is malformed, dropped/
+        }, 5), 'an entry without "x": dropped, with an error');
+    ok($t->wait_for(sub { $t->pending eq '0' }, 5),
+        'an entry without "x": acknowledged');
+    sleep 0.5;
+    is(scalar $t->received, $before, 'an entry without "x": nothing sent');
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok(undef, allow => qr/worker process \Q$killed\E exited on signal 9/,

@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx->base_json = ctx->base;
     ctx->name = ctx->rt.name;
 
-    rc = ngx_http_webhooks_deliveries(r, ctx);
+    rc = ngx_http_webhooks_deliveries_list(r, ctx);
 
     /* an answer was sent: a bad query, or no redis */
     fuzz_assert(rc == NGX_OK);

@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(json.data != NULL);
     ngx_memcpy(json.data, data, size);
 
-    fuzz_assert(ngx_http_webhooks_form_encode(pool, &json, &out) == NGX_OK);
+    fuzz_assert(ngx_http_webhooks_sign_form_encode(pool, &json, &out)
+                == NGX_OK);
 
     fuzz_assert(out.len >= sizeof("payload=") - 1);
     fuzz_assert(out.len <= sizeof("payload=") - 1 + 3 * size);

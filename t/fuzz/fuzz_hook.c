@@ -120,8 +120,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     || fault.status == NGX_HTTP_BAD_REQUEST);
         fuzz_assert(fault.message != NULL);
 
-        rc = ngx_http_webhooks_error(r, fault.status, fault.message,
-                                     rt.doc_url, fault.errors);
+        rc = ngx_http_webhooks_reply_error(r, fault.status, fault.message,
+                                           rt.doc_url, fault.errors);
         fuzz_assert(rc == NGX_OK);
         fuzz_assert(fuzz_response.status == fault.status);
         fuzz_check_response();
@@ -153,10 +153,10 @@ fuzz_check_hook(ngx_http_request_t *r, ngx_http_webhooks_route_t *rt,
     fuzz_assert(json_is_object(config));
 
     fuzz_assert(ngx_http_webhooks_json_str(config, "url", &s) == NGX_OK);
-    fuzz_assert(ngx_http_webhooks_valid_url(&s) == NGX_OK);
+    fuzz_assert(ngx_http_webhooks_hook_valid_url(&s) == NGX_OK);
 
     /* an IPv4 host is stored as the dotted quad every tool reads */
-    fuzz_assert(ngx_http_webhooks_url_canonical(r->pool, &s, &view)
+    fuzz_assert(ngx_http_webhooks_address_url_canonical(r->pool, &s, &view)
                 == NGX_OK);
     fuzz_assert(view.data == s.data);
 
@@ -169,7 +169,7 @@ fuzz_check_hook(ngx_http_request_t *r, ngx_http_webhooks_route_t *rt,
         fuzz_assert(json_is_string(e));
         s.data = (u_char *) json_string_value(e);
         s.len = json_string_length(e);
-        fuzz_assert(ngx_http_webhooks_valid_event(&s) == NGX_OK);
+        fuzz_assert(ngx_http_webhooks_hook_valid_event(&s) == NGX_OK);
     }
 
     fuzz_assert(json_is_boolean(json_object_get(hook, "active")));
@@ -203,7 +203,7 @@ fuzz_check_hook(ngx_http_request_t *r, ngx_http_webhooks_route_t *rt,
     fuzz_assert(json_is_object(doc));
     json_decref(doc);
 
-    doc = ngx_http_webhooks_config_render(hook);
+    doc = ngx_http_webhooks_hook_config_render(hook);
     fuzz_assert(doc != NULL);
     fuzz_assert(json_object_get(doc, "secret") == NULL
                 || ngx_strcmp(json_string_value(json_object_get(doc,

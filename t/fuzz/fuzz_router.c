@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->uri = path;
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
-    rc = ngx_http_webhooks_route(r, &path, &rt);
+    rc = ngx_http_webhooks_router_find(r, &path, &rt);
     fuzz_check_route(pool, &path, rc, &rt);
 
     /* the same bytes as an org, and as "owner/repo", the hub's way in */
@@ -60,14 +60,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     name = path;
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
-    rc = ngx_http_webhooks_route_scope(pool, NGX_HTTP_WEBHOOKS_ORG, &name,
-                                       &rt);
+    rc = ngx_http_webhooks_router_scope(pool, NGX_HTTP_WEBHOOKS_ORG, &name,
+                                        &rt);
     fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
     fuzz_assert(rc != NGX_OK || ngx_strlchr(name.data, last, '/') == NULL);
 
     ngx_memzero(&rt, sizeof(ngx_http_webhooks_route_t));
-    rc = ngx_http_webhooks_route_scope(pool, NGX_HTTP_WEBHOOKS_REPO, &name,
-                                       &rt);
+    rc = ngx_http_webhooks_router_scope(pool, NGX_HTTP_WEBHOOKS_REPO, &name,
+                                        &rt);
     fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
 
     if (rc == NGX_OK) {
@@ -143,16 +143,16 @@ fuzz_check_route(ngx_pool_t *pool, ngx_str_t *path, ngx_int_t rc,
     }
 
     if (rt->hook_id) {
-        fuzz_assert(ngx_http_webhooks_parse_id(rt->hook.data, rt->hook.len,
-                                               &id)
+        fuzz_assert(ngx_http_webhooks_router_parse_id(rt->hook.data,
+                                                      rt->hook.len, &id)
                     == NGX_OK);
         fuzz_assert(id == rt->hook_id);
     }
 
     if (rt->delivery_id) {
         fuzz_assert(rt->hook_id != 0);
-        fuzz_assert(ngx_http_webhooks_parse_id(rt->delivery.data,
-                                               rt->delivery.len, &id)
+        fuzz_assert(ngx_http_webhooks_router_parse_id(rt->delivery.data,
+                                                      rt->delivery.len, &id)
                     == NGX_OK);
         fuzz_assert(id == rt->delivery_id);
     }
@@ -168,6 +168,6 @@ fuzz_check_route(ngx_pool_t *pool, ngx_str_t *path, ngx_int_t rc,
                        || rt->op == NGX_HTTP_WEBHOOKS_OP_CREATE));
 
     again = rt->name;
-    fuzz_assert(ngx_http_webhooks_route_scope(pool, rt->scope, &again, rt)
+    fuzz_assert(ngx_http_webhooks_router_scope(pool, rt->scope, &again, rt)
                 == NGX_OK);
 }

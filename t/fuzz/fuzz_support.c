@@ -69,7 +69,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     ngx_memzero(&cf, sizeof(ngx_conf_t));
     cf.pool = fuzz_pool();
     cf.log = &fuzz_log;
-    fuzz_wmcf.ports = NGX_CONF_UNSET_PTR;
+    fuzz_wmcf.guard.ports = NGX_CONF_UNSET_PTR;
     fuzz_assert(ngx_http_webhooks_address_init(&cf, &fuzz_wmcf) == NGX_OK);
 
     /* the queue shards' keys, which the delivery log's keys are made of */
