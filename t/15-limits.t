@@ -90,6 +90,11 @@ $t->nginx_conf(<<'EOF');
 EOF
 $t->run;
 
+# the workers make each queue shard's stream as they start: all of them
+# there before the first snapshot, or one made later looks like a write
+$t->wait_for(sub { !grep { !$t->redis(EXISTS => $_) } $t->shards('queue') },
+    10) or die "the queue shards' streams were not made\n";
+
 my $OWNER = 'demo-owner';
 my $RDOC = 'https://docs.github.com/rest/repos/webhooks#';
 my $ODOC = 'https://docs.github.com/rest/orgs/webhooks#';
