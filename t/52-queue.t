@@ -303,7 +303,8 @@ my $killed = 0;
     my $before = scalar $t->received;
     my $shard = $t->shard_of('r:octo-org/old');
     my ($n) = $shard =~ /\{q(\d+)\}/;
-    my $key = $shard . 'delivery:' . (99999 * 8 + $n);
+    my $key = $shard . 'delivery:'
+        . (99999 * $Test::Webhooks::Redis::SHARDS + $n);
     $t->redis(SET => $key, '["g-old","push","1"]');
     my $id = $t->redis(XADD => $shard . 'queue', '*', k => $key);
     ok($t->wait_for(sub { $t->read_file('error.log')
