@@ -44,6 +44,7 @@ typedef struct {
     ngx_ssl_t                   *redis_ssl_ctx;
     ngx_str_t                    redis_master_name;
     ngx_array_t                 *redis_sentinels;  /* of ngx_url_t */
+    ngx_flag_t                   redis_cluster;
     ngx_uint_t                   redis_wait_replicas;
     ngx_msec_t                   redis_wait_timeout;
     ngx_str_t                    prefix;
