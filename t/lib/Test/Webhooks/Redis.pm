@@ -103,6 +103,9 @@ sub redis {
     return $self->_redis_on(undef, @cmd);
 }
 
+# One command on the node at $port, not routed (redirects are answers).
+sub redis_node { my $self = shift; return $self->_redis_on(@_) }
+
 # One command on the redis at $port (the test's redis if undef).
 sub _redis_on {
     my ($self, $port, @cmd) = @_;
@@ -428,6 +431,10 @@ routes each command by the slot of its key, follows C<MOVED> and C<ASK>,
 and sends C<KEYS>, C<FLUSHALL>, C<DBSIZE>, C<SCRIPT>, C<CONFIG> and
 C<CLIENT> to every master (C<KEYS> and C<DBSIZE> add up, C<CLIENT LIST>
 is joined). C<skip_in_cluster> skips a test that needs a single Redis.
+
+=item redis_node($port, @cmd)
+
+One command on the node at C<$port>, as C<redis> but not routed.
 
 =item cluster_ports, cluster_masters, cluster_map, wait_cluster, kill_node($port), key_slot($key)
 
