@@ -202,8 +202,11 @@ sub start_cluster {
     my $fresh = !$self->{_cluster};
     my $c = $self->{_cluster} //= { pid => {}, map => {} };
 
+    my @started;
     for my $i (0 .. $#ports) {
         my $p = $ports[$i];
+        next if $c->{pid}{$p};    # only what was stopped or killed
+        push @started, $p;
         my $dir = "$self->{_dir}/redis-$p";
         make_path($dir);
         $c->{pid}{$p} = $self->_spawn("redis-$p.out", {}, 'redis-server',
@@ -216,7 +219,7 @@ sub start_cluster {
             '--enable-debug-command', 'local',
             @{$self->{_redis_args} // []});
     }
-    for my $p (@ports) {
+    for my $p (@started) {
         $self->wait_redis($p);
     }
 
@@ -440,7 +443,7 @@ One command on the node at C<$port>, as C<redis> but not routed.
 
 The six node ports; the master ports; slot => master port; wait for
 C<cluster_state:ok> on every live node; SIGKILL one node (C<start_redis>
-starts it again); a key's slot (CRC16 of its hash tag).
+starts what is not running again); a key's slot (CRC16 of its hash tag).
 
 =item pending($queue)
 
