@@ -221,7 +221,9 @@ static void ngx_http_webhooks_redis_cluster_close(
     ngx_http_webhooks_redis_t *rd);
 static ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_cluster_node(
     ngx_http_webhooks_redis_t *rd, const char *host, size_t hlen,
-    ngx_int_t port);
+    ngx_int_t port, ngx_uint_t connect);
+static ngx_int_t ngx_http_webhooks_redis_cluster_setup(
+    ngx_http_webhooks_redis_t *rd, ngx_http_webhooks_redis_t *node);
 static ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_cluster_addr(
     ngx_http_webhooks_redis_t *rd, const char *text, size_t len);
 static ngx_int_t ngx_http_webhooks_redis_cluster_submit(
@@ -2215,19 +2217,25 @@ ngx_http_webhooks_redis_cluster_init(ngx_http_webhooks_redis_t *rd)
     seed->owner = rd;
     seed->seed = 1;
 
-    return ngx_http_webhooks_redis_cluster_node(rd, NULL, 0, 0) ? NGX_OK
-                                                                 : NGX_ERROR;
+    if (ngx_http_webhooks_redis_cluster_setup(rd, seed) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_webhooks_redis_connect(seed);
+
+    return NGX_OK;
 }
 
 
 /*
- * The node at host:port, made and connected if new; with no host, the
- * seed (made by cluster_init) is set up and connected.
+ * The node at host:port, made if new, connected if asked to.  Nodes of
+ * the map are connected when a command goes to them, except by a handle
+ * with scripts: it loads them on every master at once.
  */
 
 static ngx_http_webhooks_redis_t *
 ngx_http_webhooks_redis_cluster_node(ngx_http_webhooks_redis_t *rd,
-    const char *host, size_t hlen, ngx_int_t port)
+    const char *host, size_t hlen, ngx_int_t port, ngx_uint_t connect)
 {
     in_addr_t                           inaddr;
     ngx_uint_t                          i;
@@ -2238,78 +2246,94 @@ ngx_http_webhooks_redis_cluster_node(ngx_http_webhooks_redis_t *rd,
 
     cl = rd->cluster;
 
-    if (host) {
-        ngx_memzero(&sa, sizeof(ngx_sockaddr_t));
+    ngx_memzero(&sa, sizeof(ngx_sockaddr_t));
 
-        inaddr = ngx_inet_addr((u_char *) host, hlen);
+    inaddr = ngx_inet_addr((u_char *) host, hlen);
 
-        if (inaddr != INADDR_NONE) {
-            sa.sockaddr_in.sin_family = AF_INET;
-            sa.sockaddr_in.sin_addr.s_addr = inaddr;
-            len = sizeof(struct sockaddr_in);
+    if (inaddr != INADDR_NONE) {
+        sa.sockaddr_in.sin_family = AF_INET;
+        sa.sockaddr_in.sin_addr.s_addr = inaddr;
+        len = sizeof(struct sockaddr_in);
 
 #if (NGX_HAVE_INET6)
-        } else if (ngx_inet6_addr((u_char *) host, hlen,
-                                  sa.sockaddr_in6.sin6_addr.s6_addr)
-                   == NGX_OK)
-        {
-            sa.sockaddr_in6.sin6_family = AF_INET6;
-            len = sizeof(struct sockaddr_in6);
+    } else if (ngx_inet6_addr((u_char *) host, hlen,
+                              sa.sockaddr_in6.sin6_addr.s6_addr)
+               == NGX_OK)
+    {
+        sa.sockaddr_in6.sin6_family = AF_INET6;
+        len = sizeof(struct sockaddr_in6);
 #endif
 
-        } else {
-            port = 0;
-            len = 0;
-        }
-
-        if (port < 1 || port > 65535) {
-            /* a name would need a resolver: nodes announce addresses */
-            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "webhooks: redis cluster node at an invalid "
-                          "address \"%*s\":%i", hlen, host, port);
-            return NULL;
-        }
-
-        ngx_inet_set_port(&sa.sockaddr, (in_port_t) port);
-
-        for (i = 1; i < cl->nnodes; i++) {
-            node = cl->node[i];
-
-            if (node->master_len == len
-                && ngx_cmp_sockaddr(&node->master.sockaddr, len,
-                                    &sa.sockaddr, len, 1)
-                   == NGX_OK)
-            {
-                return node;
-            }
-        }
-
-        if (cl->nnodes == NGX_HTTP_WEBHOOKS_REDIS_NODES) {
-            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "webhooks: redis cluster has more than %d nodes",
-                          NGX_HTTP_WEBHOOKS_REDIS_NODES - 1);
-            return NULL;
-        }
-
-        node = ngx_pcalloc(rd->pool, sizeof(ngx_http_webhooks_redis_t));
-        if (node == NULL) {
-            return NULL;
-        }
-
-        node->owner = rd;
-        node->master = sa;
-        node->master_len = len;
-
-        cl->node[cl->nnodes++] = node;
-
     } else {
-        node = cl->node[0];
+        port = 0;
+        len = 0;
     }
 
-    node->in = ngx_palloc(rd->pool, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
-    if (node->in == NULL) {
+    if (port < 1 || port > 65535) {
+        /* a name would need a resolver: nodes announce addresses */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis cluster node at an invalid "
+                      "address \"%*s\":%i", hlen, host, port);
         return NULL;
     }
+
+    ngx_inet_set_port(&sa.sockaddr, (in_port_t) port);
+
+    for (i = 1; i < cl->nnodes; i++) {
+        node = cl->node[i];
+
+        if (node->master_len == len
+            && ngx_cmp_sockaddr(&node->master.sockaddr, len,
+                                &sa.sockaddr, len, 1)
+               == NGX_OK)
+        {
+            goto found;
+        }
+    }
+
+    if (cl->nnodes == NGX_HTTP_WEBHOOKS_REDIS_NODES) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "webhooks: redis cluster has more than %d nodes",
+                      NGX_HTTP_WEBHOOKS_REDIS_NODES - 1);
+        return NULL;
+    }
+
+    node = ngx_pcalloc(rd->pool, sizeof(ngx_http_webhooks_redis_t));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->master = sa;
+    node->master_len = len;
+
+    if (ngx_http_webhooks_redis_cluster_setup(rd, node) != NGX_OK) {
+        return NULL;
+    }
+
+    cl->node[cl->nnodes++] = node;
+
+found:
+
+    if (connect && node->conn == NULL && !node->reconnect.timer_set
+        && !node->closed)
+    {
+        ngx_http_webhooks_redis_connect(node);
+    }
+
+    return node;
+}
+
+
+static ngx_int_t
+ngx_http_webhooks_redis_cluster_setup(ngx_http_webhooks_redis_t *rd,
+    ngx_http_webhooks_redis_t *node)
+{
+    node->in = ngx_palloc(rd->pool, NGX_HTTP_WEBHOOKS_REDIS_READ_SIZE);
+    if (node->in == NULL) {
+        return NGX_ERROR;
+    }
+
+    node->owner = rd;
 
     node->log = rd->log;
     node->pool = rd->pool;
@@ -2331,9 +2355,7 @@ ngx_http_webhooks_redis_cluster_node(ngx_http_webhooks_redis_t *rd,
     node->reconnect.log = rd->log;
     node->reconnect.cancelable = 1;
 
-    ngx_http_webhooks_redis_connect(node);
-
-    return node;
+    return NGX_OK;
 }
 
 
@@ -2355,11 +2377,11 @@ ngx_http_webhooks_redis_cluster_addr(ngx_http_webhooks_redis_t *rd,
 
     if (text[0] == '[' && text[colon - 2] == ']') {
         return ngx_http_webhooks_redis_cluster_node(rd, text + 1, colon - 3,
-                   ngx_atoi((u_char *) text + colon, len - colon));
+                   ngx_atoi((u_char *) text + colon, len - colon), 1);
     }
 
     return ngx_http_webhooks_redis_cluster_node(rd, text, colon - 1,
-               ngx_atoi((u_char *) text + colon, len - colon));
+               ngx_atoi((u_char *) text + colon, len - colon), 1);
 }
 
 
@@ -2471,6 +2493,11 @@ ngx_http_webhooks_redis_cluster_route(ngx_http_webhooks_redis_t *rd,
 
     node = cl->node[n - 1];
 
+    if (node->conn == NULL && !node->reconnect.timer_set && !node->closed) {
+        /* first used, or idle since it served no slot */
+        ngx_http_webhooks_redis_connect(node);
+    }
+
     if (node->conn == NULL) {
         return NGX_DECLINED;
     }
@@ -2518,9 +2545,11 @@ ngx_http_webhooks_redis_cluster_send(ngx_http_webhooks_redis_t *node,
     }
 
     if (cmd->script && ngx_http_webhooks_redis_wait(node, cmd) != NGX_OK) {
-        /* sent; its reply is not claimed: as a lost node, it is retried */
-        ngx_log_error(NGX_LOG_ERR, node->log, 0,
-                      "webhooks: redis \"%V\" WAIT not sent", &node->name);
+        /*
+         * out of memory: what is not known to be replicated is not
+         * claimed; as with a lost node, the command is sent again
+         */
+        ngx_http_webhooks_redis_drop(node, NGX_LOG_ERR, "WAIT not sent");
     }
 
     return NGX_OK;
@@ -2905,7 +2934,7 @@ ngx_http_webhooks_redis_cluster_slots(void *data, redisReply *reply)
 
         } else {
             to = ngx_http_webhooks_redis_cluster_node(rd,
-                     m->element[0]->str, m->element[0]->len, port);
+                     m->element[0]->str, m->element[0]->len, port, 0);
         }
 
         if (to == NULL) {
@@ -2928,8 +2957,10 @@ ngx_http_webhooks_redis_cluster_slots(void *data, redisReply *reply)
 
         masters++;
 
-        if (to->conn == NULL && !to->reconnect.timer_set && !to->closed) {
-            /* idle since it served no slot, a master again */
+        if (rd->nscripts && to->conn == NULL && !to->reconnect.timer_set
+            && !to->closed)
+        {
+            /* new, or idle since it served no slot: scripts go there now */
             ngx_http_webhooks_redis_connect(to);
         }
     }

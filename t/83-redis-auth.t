@@ -18,6 +18,7 @@ use Test::Webhooks;
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new->skip_unless_module;
+$t->skip_in_cluster('sets ACL users on one Redis');
 my $D = $t->testdir;
 $t->start_redis;
 my $RCV = $t->start_receiver;
