@@ -330,7 +330,10 @@ for ([ "    webhooks_redis_user webhooks;\n",
        qr/invalid number of replicas "0"/ ],
      [ "    webhooks_redis_wait_replicas 1 x;\n", qr/invalid timeout "x"/ ],
      [ "    webhooks_redis_sentinel mymaster 127.0.0.1:26379;\n",
-       qr/"webhooks_redis_pass" and "webhooks_redis_sentinel" exclude each other/ ])
+       qr/"webhooks_redis_pass" and "webhooks_redis_sentinel" exclude each other/ ],
+     [ "    webhooks_redis_cluster on;\n"
+       . "    webhooks_redis_sentinel mymaster 127.0.0.1:26379;\n",
+       qr/"webhooks_redis_sentinel" and "webhooks_redis_cluster" exclude each other/ ])
 {
     my ($conf, $re) = @$_;
     (my $name = $conf) =~ s/^\s+|\s+$//g;
