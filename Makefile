@@ -13,6 +13,11 @@ ifeq ($(SAN),1)
 TEST_ENV = WEBHOOKS_SAN=1
 endif
 
+# make test REDIS=cluster: each test's Redis is a local Redis Cluster (three
+# masters, three replicas) and nginx talks to it with webhooks_redis_cluster
+REDIS ?= single
+TEST_ENV += WEBHOOKS_REDIS=$(REDIS)
+
 tests = $(foreach t,$(TESTS),$(or $(wildcard $(t)),$(wildcard $(t)*.t),$(t)))
 
 .PHONY: all deps build run test test-san valgrind bench fuzz clean npm deb test-deb

@@ -257,6 +257,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhooks_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhooks_main_conf_t, redis_cluster),
+      NULL },
+
     { ngx_string("webhooks_redis_wait_replicas"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_webhooks_redis_wait,
@@ -571,6 +578,7 @@ ngx_http_webhooks_create_main_conf(ngx_conf_t *cf)
     wmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->redis_ssl = NGX_CONF_UNSET;
     wmcf->redis_ssl_verify = NGX_CONF_UNSET;
+    wmcf->redis_cluster = NGX_CONF_UNSET;
     wmcf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
     wmcf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->sender.concurrency = NGX_CONF_UNSET_UINT;
@@ -604,6 +612,7 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_timeout, 2000);
     ngx_conf_init_value(wmcf->redis_ssl, 0);
     ngx_conf_init_value(wmcf->redis_ssl_verify, 1);
+    ngx_conf_init_value(wmcf->redis_cluster, 0);
     ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
     ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 1000);
     ngx_conf_init_uint_value(wmcf->sender.concurrency, 32);
@@ -688,6 +697,13 @@ ngx_http_webhooks_init_main_conf(ngx_conf_t *cf, void *conf)
                             - wmcf->sender.retention_text.data;
 
     if (ngx_http_webhooks_shards(cf->pool, wmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->redis_sentinels && wmcf->redis_cluster) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhooks_redis_sentinel\" and "
+                           "\"webhooks_redis_cluster\" exclude each other");
         return NGX_CONF_ERROR;
     }
 

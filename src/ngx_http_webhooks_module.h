@@ -109,6 +109,7 @@ typedef struct {
     ngx_ssl_t                   *redis_ssl_ctx;
     ngx_str_t                    redis_master_name;
     ngx_array_t                 *redis_sentinels;  /* of ngx_url_t */
+    ngx_flag_t                   redis_cluster;
     ngx_uint_t                   redis_wait_replicas;
     ngx_msec_t                   redis_wait_timeout;
     ngx_str_t                    prefix;
@@ -119,9 +120,6 @@ typedef struct {
     ngx_http_webhooks_guard_conf_t        guard;
     ngx_http_webhooks_secrets_conf_t      secrets;
     ngx_http_webhooks_stats_conf_t        stats;
-
-    /* Redis Cluster: each shard read on a connection of its own */
-    ngx_flag_t                   redis_cluster;
 
     ngx_http_webhooks_shard_t   *shards;         /* SHARDS of them */
     ngx_str_t                    nshards;        /* "<SHARDS>" */

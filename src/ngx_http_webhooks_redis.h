@@ -58,6 +58,7 @@ ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_main(void);
 ngx_http_webhooks_redis_stats_t *ngx_http_webhooks_redis_stats(
     ngx_http_webhooks_redis_t *rd);
 ngx_int_t ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd);
+ngx_int_t ngx_http_webhooks_redis_cluster_on(void);
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
     ngx_http_webhooks_redis_t *rd, ngx_msec_t timeout,
     ngx_http_webhooks_redis_handler_pt handler, void *data, int argc,

@@ -177,6 +177,10 @@ static ngx_http_webhooks_status_counter_t  ngx_http_webhooks_status_counters[]
       "Reconnects to Redis scheduled after a connection failed or was "
       "lost.",
       NULL, NULL, NGX_HTTP_WEBHOOKS_STAT_REDIS_RECONNECTS },
+
+    { "webhooks_redis_redirects_total",
+      "Redis Cluster redirects followed (MOVED and ASK).",
+      NULL, NULL, NGX_HTTP_WEBHOOKS_STAT_REDIS_REDIRECTS },
 };
 
 

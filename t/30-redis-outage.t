@@ -14,6 +14,7 @@ use Test::Webhooks;
 use Time::HiRes qw(time sleep);
 
 my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
+$t->skip_in_cluster('stops, restarts and fills one Redis');
 $t->start_redis;
 
 $t->nginx_conf(<<'EOF');

@@ -353,7 +353,8 @@ for my $l (qw(repo org hub trick)) {
 
 sub redis_clean {
     my ($what) = @_;
-    my @keys = split /\n/, `redis-cli -p ${\ $t->redis_port} --scan`;
+    my @keys = map { split /\n/, `redis-cli -p $_ --scan` }
+        $t->cluster_mode ? $t->cluster_masters : $t->redis_port;
     ok(scalar(@keys) > 5, "$what: redis-cli --scan lists the keys")
         or diag "@keys";
     my $all = '';
@@ -373,7 +374,8 @@ sub redis_clean {
 
     my $aof = '';
     File::Find::find(sub { $aof .= $t->read_file($File::Find::name) if -f },
-        $t->testdir . '/redis');
+        grep { -d } map { $t->testdir . $_ } '/redis',
+            map {"/redis-$_"} $t->cluster_ports);
     ok(length $aof, "$what: the AOF was read");
     no_secret($aof, "$what: AOF");
 }

@@ -16,6 +16,7 @@ use Test::Webhooks;
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
+$t->skip_in_cluster('restarts its Redis');
 $t->start_redis('--appendonly', 'yes', '--appendfsync', 'everysec');
 my $RCV = $t->start_receiver;
 my $SLOW = $ENV{WEBHOOKS_VALGRIND} ? 4 : 1;

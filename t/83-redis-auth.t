@@ -18,6 +18,7 @@ use Test::Webhooks;
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new->skip_unless_module;
+$t->skip_in_cluster('sets ACL users on one Redis');
 my $D = $t->testdir;
 $t->start_redis;
 my $RCV = $t->start_receiver;
@@ -329,7 +330,10 @@ for ([ "    webhooks_redis_user webhooks;\n",
        qr/invalid number of replicas "0"/ ],
      [ "    webhooks_redis_wait_replicas 1 x;\n", qr/invalid timeout "x"/ ],
      [ "    webhooks_redis_sentinel mymaster 127.0.0.1:26379;\n",
-       qr/"webhooks_redis_pass" and "webhooks_redis_sentinel" exclude each other/ ])
+       qr/"webhooks_redis_pass" and "webhooks_redis_sentinel" exclude each other/ ],
+     [ "    webhooks_redis_cluster on;\n"
+       . "    webhooks_redis_sentinel mymaster 127.0.0.1:26379;\n",
+       qr/"webhooks_redis_sentinel" and "webhooks_redis_cluster" exclude each other/ ])
 {
     my ($conf, $re) = @$_;
     (my $name = $conf) =~ s/^\s+|\s+$//g;

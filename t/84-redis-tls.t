@@ -18,6 +18,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new->skip_unless_module;
+$t->skip_in_cluster('runs its Redis over TLS with certificates of its own');
 my $D = $t->testdir;
 
 plan skip_all => 'no openssl' unless system('openssl version >/dev/null') == 0;

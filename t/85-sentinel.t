@@ -19,6 +19,7 @@ use Test::Webhooks;
 use Time::HiRes qw(sleep time);
 
 my $t = Test::Webhooks->new(workers => 2)->skip_unless_module;
+$t->skip_in_cluster('Sentinel watches one master');
 my $D = $t->testdir;
 my $SLOW = $ENV{WEBHOOKS_VALGRIND} ? 4 : 1;
 

@@ -91,6 +91,9 @@ sub write_file_expand {
     $content =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
     $content =~ s/%%PORT%%/$self->port(0)/ge;
     $content =~ s/%%REDIS_PORT%%/$self->redis_port/ge;
+    # make test REDIS=cluster: the redis of the test is a cluster
+    $content =~ s/^([ \t]*)(webhooks_redis_pass\s[^;]*;[^\n]*\n)/$1$2$1webhooks_redis_cluster on;\n/gm
+        if $self->cluster_mode;
     $content =~ s/%%TESTDIR%%/$self->{_dir}/g;
     $content =~ s/%%MODULE%%/$self->module_path/ge;
     $content =~ s/^[ \t]*%%DEMO_MAPS%%[ \t]*\n/$DEMO_MAPS/gm;
