@@ -363,7 +363,7 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
 {
     u_char       count[NGX_INT_T_LEN], block[NGX_INT_T_LEN];
     size_t       argvlen[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
-    ngx_uint_t   i, room;
+    ngx_uint_t   i, room, slack;
     const char  *argv[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
     ngx_http_webhooks_shard_t  *sh;
 
@@ -371,7 +371,17 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
         return;
     }
 
-    if (q->inflight + q->nwaiting + q->asked >= q->wmcf->sender.concurrency) {
+    /*
+     * With a reader per shard (a cluster) every reader keeps a read out
+     * even when the others' fill the room: a shard with work must not
+     * wait for the blocked reads of idle ones.  What comes in beyond the
+     * room waits, or is put off, as an entry for a busy hook does.
+     */
+    slack = q->nreaders - 1;
+
+    if (q->inflight + q->nwaiting + q->asked
+        >= q->wmcf->sender.concurrency + slack)
+    {
         if (q->nwaiting && !q->evict.timer_set) {
             ngx_add_timer(&q->evict, NGX_HTTP_WEBHOOKS_WAIT / 2);
         }
@@ -414,7 +424,8 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
 
     /* with one reader per shard, each asks for its part of the room */
 
-    room = q->wmcf->sender.concurrency - q->inflight - q->nwaiting - q->asked;
+    room = q->wmcf->sender.concurrency + slack
+           - q->inflight - q->nwaiting - q->asked;
     rr->count = ngx_max(room / q->nreaders, 1);
 
     argv[0] = "XREADGROUP";
@@ -630,7 +641,19 @@ ngx_http_webhooks_queue_entries(ngx_http_webhooks_queue_t *q,
             continue;
         }
 
-        if (!ngx_http_webhooks_queue_busy(q, &entry)) {
+        if (q->inflight >= q->wmcf->sender.concurrency) {
+            /* read beyond the room (a reader per shard): waits for any */
+            if (q->inflight + q->nwaiting
+                < q->wmcf->sender.concurrency + q->nreaders - 1)
+            {
+                ngx_http_webhooks_queue_wait(q, &entry);
+                q->stale = 1;
+
+            } else {
+                ngx_http_webhooks_queue_defer(q, &entry, NULL);
+            }
+
+        } else if (!ngx_http_webhooks_queue_busy(q, &entry)) {
             ngx_http_webhooks_queue_start(q, &entry);
 
         } else if (q->inflight + q->nwaiting < q->wmcf->sender.concurrency) {

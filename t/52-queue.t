@@ -180,7 +180,10 @@ my @workers = $t->worker_pids;
 is(scalar @workers, 2, 'two workers') or diag("@workers");
 # A worker that met Redis down retries on its own time: wait until both
 # are waiting on the queue.
-ok($t->wait_for(sub { readers() == 2 }, 10), 'both workers wait on the queue')
+# on a cluster each worker reads each queue shard on a connection of its own
+my $per = $t->cluster_mode ? scalar($t->shards('queue')) : 1;
+ok($t->wait_for(sub { readers() == 2 * $per }, 10),
+    'both workers wait on the queue')
     or diag($t->redis(CLIENT => 'LIST'));
 
 my $N = 50;

@@ -44,6 +44,9 @@ typedef struct {
 
 static int rekey_key_file(const char *name, ngx_http_webhooks_aead_key_t *key);
 static redisContext *rekey_connect(const char *addr);
+static int rekey_nodes(rekey_t *rk, const char *pattern);
+static int rekey_seen(redisReply *slots, size_t n, redisReply *node);
+static int rekey_scan(rekey_t *rk, const char *pattern);
 static int rekey_hooks(rekey_t *rk, const char *hooks, size_t len);
 static int rekey_hook(rekey_t *rk, const char *hooks, size_t hooks_len,
     const char *id, const char *value, size_t len);
@@ -67,10 +70,9 @@ main(int argc, char **argv)
 {
     int           i;
     char         *pattern, *p;
-    const char   *addr, *prefix, *cursor;
+    const char   *addr, *prefix;
     size_t        j, k;
     rekey_t       rk;
-    redisReply   *reply, *keys;
 
     addr = "127.0.0.1:6379";
     prefix = "webhooks:";
@@ -149,11 +151,143 @@ main(int argc, char **argv)
 
     strcpy(p, "{*}:hooks");
 
+    if (rekey_nodes(&rk, pattern) != 0) {
+        return 1;
+    }
+
+    printf("webhooks-rekey: %lu hooks, %lu changed (%s), %lu failed\n",
+           rk.hooks, rk.changed,
+           rk.clear ? "made clear" : "sealed with the first key", rk.failed);
+
+    ngx_http_webhooks_aead_wipe(rk.keys,
+                                rk.nkeys
+                                * sizeof(ngx_http_webhooks_aead_key_t));
+    redisFree(rk.redis);
+    free(rk.keys);
+    free(pattern);
+
+    return rk.failed ? 1 : 0;
+}
+
+
+/*
+ * On a Redis Cluster every master holds the hooks of its slots: each is
+ * scanned, and its hooks written, on a connection of its own.
+ */
+
+static int
+rekey_nodes(rekey_t *rk, const char *pattern)
+{
+    int           rc;
+    char          addr[300];
+    size_t        i;
+    redisReply   *slots, *node;
+    redisContext *seed;
+
+    slots = redisCommand(rk->redis, "CLUSTER SLOTS");
+
+    if (slots == NULL || slots->type != REDIS_REPLY_ARRAY) {
+        /* not a cluster: "ERR This instance has cluster support disabled" */
+        if (slots) {
+            freeReplyObject(slots);
+        }
+
+        return rekey_scan(rk, pattern);
+    }
+
+    seed = rk->redis;
+    rc = 0;
+
+    for (i = 0; rc == 0 && i < slots->elements; i++) {
+        if (slots->element[i]->type != REDIS_REPLY_ARRAY
+            || slots->element[i]->elements < 3)
+        {
+            continue;
+        }
+
+        /* a master serves a range each: the ranges of one come one by one */
+        node = slots->element[i]->element[2];
+
+        if (node->type != REDIS_REPLY_ARRAY || node->elements < 2
+            || node->element[0]->type != REDIS_REPLY_STRING
+            || node->element[1]->type != REDIS_REPLY_INTEGER)
+        {
+            continue;
+        }
+
+        if (rekey_seen(slots, i, node)) {
+            continue;
+        }
+
+        if (strchr(node->element[0]->str, ':')) {
+            snprintf(addr, sizeof(addr), "[%s]:%lld", node->element[0]->str,
+                     node->element[1]->integer);
+
+        } else {
+            snprintf(addr, sizeof(addr), "%s:%lld", node->element[0]->str,
+                     node->element[1]->integer);
+        }
+
+        rk->redis = rekey_connect(addr);
+        if (rk->redis == NULL) {
+            rc = -1;
+            break;
+        }
+
+        rc = rekey_scan(rk, pattern);
+        redisFree(rk->redis);
+    }
+
+    rk->redis = seed;
+    freeReplyObject(slots);
+
+    return rc;
+}
+
+
+/* a master seen in an earlier range of CLUSTER SLOTS */
+
+static int
+rekey_seen(redisReply *slots, size_t n, redisReply *node)
+{
+    size_t       i;
+    redisReply  *m;
+
+    for (i = 0; i < n; i++) {
+        if (slots->element[i]->type != REDIS_REPLY_ARRAY
+            || slots->element[i]->elements < 3)
+        {
+            continue;
+        }
+
+        m = slots->element[i]->element[2];
+
+        if (m->type == REDIS_REPLY_ARRAY && m->elements >= 2
+            && m->element[1]->type == REDIS_REPLY_INTEGER
+            && m->element[1]->integer == node->element[1]->integer
+            && m->element[0]->type == REDIS_REPLY_STRING
+            && strcmp(m->element[0]->str, node->element[0]->str) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+rekey_scan(rekey_t *rk, const char *pattern)
+{
+    size_t       j;
+    const char  *cursor;
+    redisReply  *reply, *keys;
+
     cursor = "0";
     reply = NULL;
 
     do {
-        keys = redisCommand(rk.redis, "SCAN %s MATCH %s COUNT 100 TYPE hash",
+        keys = redisCommand(rk->redis, "SCAN %s MATCH %s COUNT 100 TYPE hash",
                             cursor, pattern);
 
         if (keys == NULL || keys->type != REDIS_REPLY_ARRAY
@@ -164,17 +298,17 @@ main(int argc, char **argv)
             fprintf(stderr, "webhooks-rekey: SCAN failed: %s\n",
                     keys ? (keys->type == REDIS_REPLY_ERROR ? keys->str
                                                             : "bad reply")
-                         : rk.redis->errstr);
-            return 1;
+                         : rk->redis->errstr);
+            return -1;
         }
 
         for (j = 0; j < keys->element[1]->elements; j++) {
             if (keys->element[1]->element[j]->type == REDIS_REPLY_STRING
-                && rekey_hooks(&rk, keys->element[1]->element[j]->str,
+                && rekey_hooks(rk, keys->element[1]->element[j]->str,
                                keys->element[1]->element[j]->len)
                    != 0)
             {
-                return 1;
+                return -1;
             }
         }
 
@@ -189,18 +323,7 @@ main(int argc, char **argv)
 
     freeReplyObject(reply);
 
-    printf("webhooks-rekey: %lu hooks, %lu changed (%s), %lu failed\n",
-           rk.hooks, rk.changed,
-           rk.clear ? "made clear" : "sealed with the first key", rk.failed);
-
-    ngx_http_webhooks_aead_wipe(rk.keys,
-                                rk.nkeys
-                                * sizeof(ngx_http_webhooks_aead_key_t));
-    redisFree(rk.redis);
-    free(rk.keys);
-    free(pattern);
-
-    return rk.failed ? 1 : 0;
+    return 0;
 }
 
 

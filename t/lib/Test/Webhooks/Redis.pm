@@ -404,6 +404,21 @@ sub _cluster_redis {
         return $res;
     }
 
+    # keys of several slots: one command per key, the counts added up
+    if (($name eq 'DEL' || $name eq 'UNLINK' || $name eq 'EXISTS')
+        && @cmd > 2)
+    {
+        my ($n, $err) = (0);
+        for my $k (@cmd[1 .. $#cmd]) {
+            my ($r, $e) = $self->_cluster_redis($cmd[0], $k);
+            $err //= $e;
+            $n += $r // 0;
+        }
+        return ($n, $err) if wantarray;
+        die "redis @cmd: $err\n" if defined $err;
+        return $n;
+    }
+
     my $key = _cluster_key(@cmd);
     my $port = defined $key ? $c->{map}{ $self->key_slot($key) }
         : ($self->cluster_masters)[0];
