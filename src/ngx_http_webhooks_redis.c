@@ -29,6 +29,10 @@
  * password is set) and counts as up only once it is answered: every
  * command queued meanwhile is refused with the connection if Redis
  * refuses us.
+ *
+ * What the commands of one pass of the event loop format is written in
+ * one go when the pass is over (the flush event, posted): the socket's
+ * own write event only matters once a write has left bytes behind.
  */
 
 
@@ -116,10 +120,12 @@ struct ngx_http_webhooks_redis_s {
 
     ngx_event_t                          timer;
     ngx_event_t                          reconnect;
+    ngx_event_t                          flush;
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
     ngx_uint_t                           attempt;
     unsigned                             connected:1;
+    unsigned                             blocked:1;
     unsigned                             closed:1;
 
     /* Sentinel: asking one, the master it named, going there now */
@@ -191,6 +197,7 @@ static void ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_redis_flush_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_process(
     ngx_http_webhooks_redis_t *rd);
@@ -316,6 +323,10 @@ ngx_http_webhooks_redis_new(ngx_cycle_t *cycle,
     rd->reconnect.data = rd;
     rd->reconnect.log = cycle->log;
     rd->reconnect.cancelable = 1;
+
+    rd->flush.handler = ngx_http_webhooks_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = cycle->log;
 
     if (wmcf->redis_cluster && !watch) {
         /* a handle: its nodes connect, it routes */
@@ -1076,8 +1087,13 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
 
     rd->conn = NULL;
     rd->connected = 0;
+    rd->blocked = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
     rd->stats.drops++;
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
+    }
 
     if (c) {
         if (c->ssl) {
@@ -1459,6 +1475,28 @@ ngx_http_webhooks_redis_write_handler(ngx_event_t *ev)
         return;
     }
 
+    /* edge-triggered, it comes with every read too: see flush_handler() */
+    if (!rd->blocked) {
+        return;
+    }
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
+}
+
+
+/* the end of a pass of the event loop: its commands go out together */
+
+static void
+ngx_http_webhooks_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_redis_t  *rd = ev->data;
+
+    if (rd->conn == NULL || !rd->connected || rd->blocked) {
+        return;
+    }
+
     if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
         ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
     }
@@ -1492,6 +1530,9 @@ ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd)
         ngx_explicit_memzero(rd->out, rd->out_secret);
         rd->out_secret = 0;
     }
+
+    /* bytes left behind go once the socket's write event says so */
+    rd->blocked = (rd->out_pos < rd->out_len);
 
     if (rd->out_pos == rd->out_len) {
         rd->out_pos = 0;
@@ -1863,8 +1904,8 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
      * whatever the requests of this pass issued goes out in one write.
      */
 
-    if (rd->connected && !c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
+    if (rd->connected && !rd->blocked && !rd->flush.posted) {
+        ngx_post_event(&rd->flush, &ngx_posted_events);
     }
 
     return NGX_OK;
@@ -2354,6 +2395,10 @@ ngx_http_webhooks_redis_cluster_setup(ngx_http_webhooks_redis_t *rd,
     node->reconnect.data = node;
     node->reconnect.log = rd->log;
     node->reconnect.cancelable = 1;
+
+    node->flush.handler = ngx_http_webhooks_redis_flush_handler;
+    node->flush.data = node;
+    node->flush.log = rd->log;
 
     return NGX_OK;
 }
