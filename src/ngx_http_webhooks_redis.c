@@ -210,6 +210,8 @@ static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_alloc(
     ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd,
     int argc, const char **argv, const size_t *argvlen);
+static u_char *ngx_http_webhooks_redis_count(u_char *p, u_char type,
+    size_t n);
 static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
@@ -1767,26 +1769,26 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
 }
 
 
-/* formats the command at the end of what is waiting to be written */
+/*
+ * Formats the command in RESP at the end of what is waiting to be
+ * written, "*<argc>\r\n" then "$<len>\r\n<arg>\r\n" for each argument,
+ * as redisFormatCommandArgv() would, without its sprintf and its copy.
+ */
 
 static ngx_int_t
 ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
     const char **argv, const size_t *argvlen)
 {
-    int         len;
-    char       *s;
-    size_t      size, pending;
-    u_char     *out;
-    ngx_uint_t  secret;
+    int      i;
+    size_t   len, size, pending;
+    u_char  *out, *p;
 
-    len = redisFormatCommandArgv(&s, argc, argv, argvlen);
-    if (len < 0) {
-        return NGX_ERROR;
+    /* at most: each count with its type byte and CRLF, each CRLF after */
+    len = (argc + 1) * (1 + NGX_SIZE_T_LEN + 2);
+
+    for (i = 0; i < argc; i++) {
+        len += argvlen[i] + 2;
     }
-
-    /* AUTH's password is wiped from every copy before it is freed */
-    secret = (argc > 1 && argvlen[0] == 4
-              && ngx_strncmp(argv[0], "AUTH", 4) == 0);
 
     pending = rd->out_len - rd->out_pos;
 
@@ -1808,11 +1810,6 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         if (size > rd->out_size) {
             out = ngx_alloc(size, rd->log);
             if (out == NULL) {
-                if (secret) {
-                    ngx_explicit_memzero(s, len);
-                }
-
-                redisFreeCommand(s);
                 return NGX_ERROR;
             }
         }
@@ -1853,16 +1850,41 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         rd->out_len = pending;
     }
 
-    ngx_memcpy(rd->out + rd->out_len, s, len);
-    rd->out_len += len;
+    p = ngx_http_webhooks_redis_count(rd->out + rd->out_len, '*', argc);
 
-    if (secret) {
-        ngx_explicit_memzero(s, len);
+    for (i = 0; i < argc; i++) {
+        p = ngx_http_webhooks_redis_count(p, '$', argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR;
+        *p++ = LF;
     }
 
-    redisFreeCommand(s);
+    rd->out_len = p - rd->out;
 
     return NGX_OK;
+}
+
+
+/* "*3\r\n", "$7\r\n": a type byte, a decimal count, CRLF */
+
+static u_char *
+ngx_http_webhooks_redis_count(u_char *p, u_char type, size_t n)
+{
+    u_char  *d, digits[NGX_SIZE_T_LEN];
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+    p = ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
 }
 
 
