@@ -175,6 +175,8 @@ static void ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd,
     ngx_uint_t level, const char *why);
 static void ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_deadline(ngx_http_webhooks_redis_t *rd,
+    ngx_msec_t deadline);
 static void ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_ready(void *data, redisReply *reply);
 static void ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd);
@@ -1130,6 +1132,8 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
         ngx_del_timer(&rd->timer);
     }
 
+    rd->timer.cancelable = 0;
+
     while (!ngx_queue_empty(&rd->busy)) {
         q = ngx_queue_head(&rd->busy);
         ngx_queue_remove(q);
@@ -1173,7 +1177,13 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
 }
 
 
-/* the connect timeout while connecting, else the oldest deadline */
+/*
+ * The connect timeout while connecting, else the oldest deadline: the
+ * timer is moved only when it would fire after the command now oldest;
+ * it fires early otherwise and is set again (see timer_handler()), so a
+ * reply costs no timer delete and add.  With nothing in flight it stays
+ * but does not keep a worker that is shutting down.
+ */
 
 static void
 ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
@@ -1184,19 +1194,37 @@ ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
         return;
     }
 
-    if (rd->timer.timer_set) {
-        ngx_del_timer(&rd->timer);
-    }
-
     if (ngx_queue_empty(&rd->busy)) {
+        rd->timer.cancelable = 1;
         return;
     }
 
     head = ngx_queue_data(ngx_queue_head(&rd->busy),
                           ngx_http_webhooks_redis_cmd_t, queue);
 
-    ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
-                              ? head->deadline - ngx_current_msec : 1);
+    ngx_http_webhooks_redis_deadline(rd, head->deadline);
+}
+
+
+/* the timer fires at the deadline given, or earlier */
+
+static void
+ngx_http_webhooks_redis_deadline(ngx_http_webhooks_redis_t *rd,
+    ngx_msec_t deadline)
+{
+    rd->timer.cancelable = 0;
+
+    if (rd->timer.timer_set) {
+        if ((ngx_msec_int_t) (rd->timer.timer.key - deadline) <= 0) {
+            return;
+        }
+
+        /* not ngx_add_timer()'s lazy move: it may leave it later */
+        ngx_del_timer(&rd->timer);
+    }
+
+    ngx_add_timer(&rd->timer, (ngx_msec_int_t) (deadline - ngx_current_msec)
+                              > 0 ? deadline - ngx_current_msec : 1);
 }
 
 
@@ -1205,8 +1233,27 @@ ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
+    ngx_http_webhooks_redis_cmd_t  *head;
+
     if (rd->conn == NULL) {
         return;
+    }
+
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
+
+        if (ngx_queue_empty(&rd->busy)) {
+            rd->timer.cancelable = 0;
+            return;
+        }
+
+        head = ngx_queue_data(ngx_queue_head(&rd->busy),
+                              ngx_http_webhooks_redis_cmd_t, queue);
+
+        if ((ngx_msec_int_t) (head->deadline - ngx_current_msec) > 0) {
+            /* set for a command answered since */
+            ngx_http_webhooks_redis_deadline(rd, head->deadline);
+            return;
+        }
     }
 
     rd->stats.timeouts++;
@@ -1916,9 +1963,8 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     ngx_queue_insert_tail(&rd->busy, &cmd->queue);
 
-    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->timer.timer_set) {
-        ngx_add_timer(&rd->timer, cmd->deadline > ngx_current_msec
-                                  ? cmd->deadline - ngx_current_msec : 1);
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
+        ngx_http_webhooks_redis_deadline(rd, cmd->deadline);
     }
 
     /*
