@@ -29,6 +29,10 @@
  * password is set) and counts as up only once it is answered: every
  * command queued meanwhile is refused with the connection if Redis
  * refuses us.
+ *
+ * What the commands of one pass of the event loop format is written in
+ * one go when the pass is over (the flush event, posted): the socket's
+ * own write event only matters once a write has left bytes behind.
  */
 
 
@@ -116,10 +120,12 @@ struct ngx_http_webhooks_redis_s {
 
     ngx_event_t                          timer;
     ngx_event_t                          reconnect;
+    ngx_event_t                          flush;
     ngx_msec_t                           backoff;
     ngx_uint_t                           state;
     ngx_uint_t                           attempt;
     unsigned                             connected:1;
+    unsigned                             blocked:1;
     unsigned                             closed:1;
 
     /* Sentinel: asking one, the master it named, going there now */
@@ -169,6 +175,8 @@ static void ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd,
     ngx_uint_t level, const char *why);
 static void ngx_http_webhooks_redis_schedule(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd);
+static void ngx_http_webhooks_redis_deadline(ngx_http_webhooks_redis_t *rd,
+    ngx_msec_t deadline);
 static void ngx_http_webhooks_redis_handshake(ngx_http_webhooks_redis_t *rd);
 static void ngx_http_webhooks_redis_ready(void *data, redisReply *reply);
 static void ngx_http_webhooks_redis_up(ngx_http_webhooks_redis_t *rd);
@@ -191,6 +199,7 @@ static void ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_redis_flush_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_process(
     ngx_http_webhooks_redis_t *rd);
@@ -203,6 +212,8 @@ static ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_alloc(
     ngx_http_webhooks_redis_t *rd);
 static ngx_int_t ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd,
     int argc, const char **argv, const size_t *argvlen);
+static u_char *ngx_http_webhooks_redis_count(u_char *p, u_char type,
+    size_t n);
 static ngx_int_t ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
     ngx_http_webhooks_redis_cmd_t *cmd);
 static void ngx_http_webhooks_redis_load_scripts(
@@ -316,6 +327,10 @@ ngx_http_webhooks_redis_new(ngx_cycle_t *cycle,
     rd->reconnect.data = rd;
     rd->reconnect.log = cycle->log;
     rd->reconnect.cancelable = 1;
+
+    rd->flush.handler = ngx_http_webhooks_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = cycle->log;
 
     if (wmcf->redis_cluster && !watch) {
         /* a handle: its nodes connect, it routes */
@@ -1076,8 +1091,13 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
 
     rd->conn = NULL;
     rd->connected = 0;
+    rd->blocked = 0;
     rd->state = NGX_HTTP_WEBHOOKS_REDIS_DOWN;
     rd->stats.drops++;
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
+    }
 
     if (c) {
         if (c->ssl) {
@@ -1111,6 +1131,8 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
+
+    rd->timer.cancelable = 0;
 
     while (!ngx_queue_empty(&rd->busy)) {
         q = ngx_queue_head(&rd->busy);
@@ -1155,7 +1177,13 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
 }
 
 
-/* the connect timeout while connecting, else the oldest deadline */
+/*
+ * The connect timeout while connecting, else the oldest deadline: the
+ * timer is moved only when it would fire after the command now oldest;
+ * it fires early otherwise and is set again (see timer_handler()), so a
+ * reply costs no timer delete and add.  With nothing in flight it stays
+ * but does not keep a worker that is shutting down.
+ */
 
 static void
 ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
@@ -1166,19 +1194,37 @@ ngx_http_webhooks_redis_arm(ngx_http_webhooks_redis_t *rd)
         return;
     }
 
-    if (rd->timer.timer_set) {
-        ngx_del_timer(&rd->timer);
-    }
-
     if (ngx_queue_empty(&rd->busy)) {
+        rd->timer.cancelable = 1;
         return;
     }
 
     head = ngx_queue_data(ngx_queue_head(&rd->busy),
                           ngx_http_webhooks_redis_cmd_t, queue);
 
-    ngx_add_timer(&rd->timer, head->deadline > ngx_current_msec
-                              ? head->deadline - ngx_current_msec : 1);
+    ngx_http_webhooks_redis_deadline(rd, head->deadline);
+}
+
+
+/* the timer fires at the deadline given, or earlier */
+
+static void
+ngx_http_webhooks_redis_deadline(ngx_http_webhooks_redis_t *rd,
+    ngx_msec_t deadline)
+{
+    rd->timer.cancelable = 0;
+
+    if (rd->timer.timer_set) {
+        if ((ngx_msec_int_t) (rd->timer.timer.key - deadline) <= 0) {
+            return;
+        }
+
+        /* not ngx_add_timer()'s lazy move: it may leave it later */
+        ngx_del_timer(&rd->timer);
+    }
+
+    ngx_add_timer(&rd->timer, (ngx_msec_int_t) (deadline - ngx_current_msec)
+                              > 0 ? deadline - ngx_current_msec : 1);
 }
 
 
@@ -1187,8 +1233,27 @@ ngx_http_webhooks_redis_timer_handler(ngx_event_t *ev)
 {
     ngx_http_webhooks_redis_t  *rd = ev->data;
 
+    ngx_http_webhooks_redis_cmd_t  *head;
+
     if (rd->conn == NULL) {
         return;
+    }
+
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
+
+        if (ngx_queue_empty(&rd->busy)) {
+            rd->timer.cancelable = 0;
+            return;
+        }
+
+        head = ngx_queue_data(ngx_queue_head(&rd->busy),
+                              ngx_http_webhooks_redis_cmd_t, queue);
+
+        if ((ngx_msec_int_t) (head->deadline - ngx_current_msec) > 0) {
+            /* set for a command answered since */
+            ngx_http_webhooks_redis_deadline(rd, head->deadline);
+            return;
+        }
     }
 
     rd->stats.timeouts++;
@@ -1459,6 +1524,28 @@ ngx_http_webhooks_redis_write_handler(ngx_event_t *ev)
         return;
     }
 
+    /* edge-triggered, it comes with every read too: see flush_handler() */
+    if (!rd->blocked) {
+        return;
+    }
+
+    if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
+        ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
+    }
+}
+
+
+/* the end of a pass of the event loop: its commands go out together */
+
+static void
+ngx_http_webhooks_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_webhooks_redis_t  *rd = ev->data;
+
+    if (rd->conn == NULL || !rd->connected || rd->blocked) {
+        return;
+    }
+
     if (ngx_http_webhooks_redis_flush(rd) != NGX_OK) {
         ngx_http_webhooks_redis_drop(rd, NGX_LOG_ERR, "write failed");
     }
@@ -1492,6 +1579,9 @@ ngx_http_webhooks_redis_flush(ngx_http_webhooks_redis_t *rd)
         ngx_explicit_memzero(rd->out, rd->out_secret);
         rd->out_secret = 0;
     }
+
+    /* bytes left behind go once the socket's write event says so */
+    rd->blocked = (rd->out_pos < rd->out_len);
 
     if (rd->out_pos == rd->out_len) {
         rd->out_pos = 0;
@@ -1726,26 +1816,26 @@ ngx_http_webhooks_redis_script(ngx_pool_t *pool, ngx_uint_t script,
 }
 
 
-/* formats the command at the end of what is waiting to be written */
+/*
+ * Formats the command in RESP at the end of what is waiting to be
+ * written, "*<argc>\r\n" then "$<len>\r\n<arg>\r\n" for each argument,
+ * as redisFormatCommandArgv() would, without its sprintf and its copy.
+ */
 
 static ngx_int_t
 ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
     const char **argv, const size_t *argvlen)
 {
-    int         len;
-    char       *s;
-    size_t      size, pending;
-    u_char     *out;
-    ngx_uint_t  secret;
+    int      i;
+    size_t   len, size, pending;
+    u_char  *out, *p;
 
-    len = redisFormatCommandArgv(&s, argc, argv, argvlen);
-    if (len < 0) {
-        return NGX_ERROR;
+    /* at most: each count with its type byte and CRLF, each CRLF after */
+    len = (argc + 1) * (1 + NGX_SIZE_T_LEN + 2);
+
+    for (i = 0; i < argc; i++) {
+        len += argvlen[i] + 2;
     }
-
-    /* AUTH's password is wiped from every copy before it is freed */
-    secret = (argc > 1 && argvlen[0] == 4
-              && ngx_strncmp(argv[0], "AUTH", 4) == 0);
 
     pending = rd->out_len - rd->out_pos;
 
@@ -1767,11 +1857,6 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         if (size > rd->out_size) {
             out = ngx_alloc(size, rd->log);
             if (out == NULL) {
-                if (secret) {
-                    ngx_explicit_memzero(s, len);
-                }
-
-                redisFreeCommand(s);
                 return NGX_ERROR;
             }
         }
@@ -1812,16 +1897,41 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
         rd->out_len = pending;
     }
 
-    ngx_memcpy(rd->out + rd->out_len, s, len);
-    rd->out_len += len;
+    p = ngx_http_webhooks_redis_count(rd->out + rd->out_len, '*', argc);
 
-    if (secret) {
-        ngx_explicit_memzero(s, len);
+    for (i = 0; i < argc; i++) {
+        p = ngx_http_webhooks_redis_count(p, '$', argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR;
+        *p++ = LF;
     }
 
-    redisFreeCommand(s);
+    rd->out_len = p - rd->out;
 
     return NGX_OK;
+}
+
+
+/* "*3\r\n", "$7\r\n": a type byte, a decimal count, CRLF */
+
+static u_char *
+ngx_http_webhooks_redis_count(u_char *p, u_char type, size_t n)
+{
+    u_char  *d, digits[NGX_SIZE_T_LEN];
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+    p = ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
 }
 
 
@@ -1853,9 +1963,8 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
 
     ngx_queue_insert_tail(&rd->busy, &cmd->queue);
 
-    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP && !rd->timer.timer_set) {
-        ngx_add_timer(&rd->timer, cmd->deadline > ngx_current_msec
-                                  ? cmd->deadline - ngx_current_msec : 1);
+    if (rd->state == NGX_HTTP_WEBHOOKS_REDIS_UP) {
+        ngx_http_webhooks_redis_deadline(rd, cmd->deadline);
     }
 
     /*
@@ -1863,8 +1972,8 @@ ngx_http_webhooks_redis_send(ngx_http_webhooks_redis_t *rd,
      * whatever the requests of this pass issued goes out in one write.
      */
 
-    if (rd->connected && !c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
+    if (rd->connected && !rd->blocked && !rd->flush.posted) {
+        ngx_post_event(&rd->flush, &ngx_posted_events);
     }
 
     return NGX_OK;
@@ -2354,6 +2463,10 @@ ngx_http_webhooks_redis_cluster_setup(ngx_http_webhooks_redis_t *rd,
     node->reconnect.data = node;
     node->reconnect.log = rd->log;
     node->reconnect.cancelable = 1;
+
+    node->flush.handler = ngx_http_webhooks_redis_flush_handler;
+    node->flush.data = node;
+    node->flush.log = rd->log;
 
     return NGX_OK;
 }
