@@ -69,6 +69,7 @@ typedef struct {
     ngx_http_webhooks_redis_cmd_t   *cmd;
     ngx_str_t                       *done;      /* done.lua's args */
     ngx_uint_t                       ndone;
+    ngx_str_t                       *outcome;   /* outcome.lua's args */
     ngx_str_t                        fetched;   /* the payload, read */
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
@@ -103,7 +104,33 @@ typedef struct {
     unsigned                         released:1;
     unsigned                         ended:1;
     unsigned                         throttled:1;
+    unsigned                         ok:1;
 } ngx_http_webhooks_delivery_t;
+
+
+/*
+ * What this worker last wrote as a hook's side of an attempt: a success,
+ * with that last response, and no failing-span mark left.  A later
+ * success with the same answer need not run outcome.lua again, once a
+ * plain HMGET of the hook's last response and mark, read after the
+ * answer came, shows both still as written.  Another worker or host may
+ * have recorded a failure since: the cache cannot know, the read does,
+ * and outcome.lua runs.  Without that read a failure written elsewhere
+ * would stay, its mark uncleared, and the hook be deactivated in spite
+ * of a success in its span.  So a stale entry costs a read, or an
+ * outcome.lua run that a read would have spared; never a missed write.
+ */
+
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN      256
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY  160
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR   96
+
+typedef struct {
+    u_char                           key[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY];
+    size_t                           key_len;
+    u_char                           lr[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR];
+    size_t                           lr_len;
+} ngx_http_webhooks_delivery_seen_t;
 
 
 static ngx_int_t ngx_http_webhooks_delivery_about(
@@ -130,8 +157,17 @@ static void ngx_http_webhooks_delivery_record(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o);
+static void ngx_http_webhooks_delivery_outcome_send(
+    ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_outcome_reply(void *data,
     redisReply *reply);
+static void ngx_http_webhooks_delivery_check_reply(void *data,
+    redisReply *reply);
+static ngx_http_webhooks_delivery_seen_t *ngx_http_webhooks_delivery_slot(
+    ngx_http_webhooks_delivery_t *d);
+static ngx_uint_t ngx_http_webhooks_delivery_seen(
+    ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done_send(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done_reply(void *data,
@@ -143,6 +179,10 @@ static void ngx_http_webhooks_delivery_cleanup(void *data);
 
 
 static ngx_str_t  ngx_http_webhooks_delivery_post = ngx_string("POST");
+
+/* per worker; a worker process starts with it empty */
+static ngx_http_webhooks_delivery_seen_t
+    ngx_http_webhooks_delivery_seen_hooks[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN];
 
 
 /* what the delivery location may log, by offset in the delivery */
@@ -1092,8 +1132,10 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o)
 {
     u_char      *p;
+    size_t       argvlen[4];
     ngx_str_t   *args, *hk, resp;
     ngx_uint_t   i, n;
+    const char  *argv[4];
 
     args = ngx_palloc(d->pool, (NGX_HTTP_WEBHOOKS_DONE_NARGS + 2 * 9)
                                * sizeof(ngx_str_t));
@@ -1231,11 +1273,35 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_NOW].len = ngx_sprintf(p, "%T", ngx_time())
                                             - p;
 
-    d->cmd = ngx_http_webhooks_redis_script(d->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_OUTCOME,
-                                    ngx_http_webhooks_delivery_outcome_reply,
-                                    d, NGX_HTTP_WEBHOOKS_OUTCOME_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_OUTCOME_NARGS, hk);
+    d->outcome = hk;
+    d->ok = o->ok;
+
+    if (!o->ok || !ngx_http_webhooks_delivery_seen(d)) {
+        ngx_http_webhooks_delivery_outcome_send(d);
+        return;
+    }
+
+    /* the same success as this worker last wrote: still so in Redis? */
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[1] = (const char *) d->hooks.data;
+    argvlen[1] = d->hooks.len;
+
+    for (i = 0; i < 2; i++) {
+        p = ngx_pnalloc(d->pool, d->hook.len + 3);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        argv[2 + i] = (const char *) p;
+        argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &d->hook, i ? "fs" : "lr")
+                         - p;
+    }
+
+    d->cmd = ngx_http_webhooks_redis_command(
+                                       ngx_http_webhooks_delivery_check_reply,
+                                       d, 4, argv, argvlen);
     if (d->cmd) {
         return;
     }
@@ -1248,11 +1314,124 @@ failed:
 
 
 static void
+ngx_http_webhooks_delivery_outcome_send(ngx_http_webhooks_delivery_t *d)
+{
+    d->cmd = ngx_http_webhooks_redis_script(d->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_OUTCOME,
+                                    ngx_http_webhooks_delivery_outcome_reply,
+                                    d, NGX_HTTP_WEBHOOKS_OUTCOME_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_OUTCOME_NARGS,
+                                    d->outcome);
+    if (d->cmd == NULL) {
+        /* not recorded: the entry is claimed and sent again later */
+        ngx_http_webhooks_delivery_end(d);
+    }
+}
+
+
+/* the hook's last response and failing-span mark, as read after the answer */
+
+static void
+ngx_http_webhooks_delivery_check_reply(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    ngx_str_t  *last;
+
+    d->cmd = NULL;
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == last->len
+        && ngx_strncmp(reply->element[0]->str, last->data, last->len) == 0
+        && reply->element[1]->type == REDIS_REPLY_NIL)
+    {
+        /* outcome.lua would write what is there already */
+        ngx_http_webhooks_delivery_done_send(d);
+        return;
+    }
+
+    ngx_http_webhooks_delivery_slot(d)->key_len = 0;
+    ngx_http_webhooks_delivery_outcome_send(d);
+}
+
+
+/*
+ * The slot of d's hook in the worker's cache.  A slot another hook took
+ * over, or one cleared (key_len 0), only costs an outcome.lua run.
+ */
+
+static ngx_http_webhooks_delivery_seen_t *
+ngx_http_webhooks_delivery_slot(ngx_http_webhooks_delivery_t *d)
+{
+    uint32_t  h;
+
+    ngx_crc32_init(h);
+    ngx_crc32_update(&h, d->hooks.data, d->hooks.len);
+    ngx_crc32_update(&h, (u_char *) " ", 1);
+    ngx_crc32_update(&h, d->hook.data, d->hook.len);
+    ngx_crc32_final(h);
+
+    return &ngx_http_webhooks_delivery_seen_hooks[
+                                        h % NGX_HTTP_WEBHOOKS_DELIVERY_SEEN];
+}
+
+
+/* whether the worker last wrote d's last response for d's hook */
+
+static ngx_uint_t
+ngx_http_webhooks_delivery_seen(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_str_t                          *last;
+    ngx_http_webhooks_delivery_seen_t  *s;
+
+    s = ngx_http_webhooks_delivery_slot(d);
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+
+    return s->key_len == d->hooks.len + 1 + d->hook.len
+           && ngx_strncmp(s->key, d->hooks.data, d->hooks.len) == 0
+           && ngx_strncmp(s->key + d->hooks.len + 1, d->hook.data,
+                          d->hook.len) == 0
+           && s->lr_len == last->len
+           && ngx_strncmp(s->lr, last->data, last->len) == 0;
+}
+
+
+/* after outcome.lua wrote a success: d's last response, no mark */
+
+static void
+ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d)
+{
+    u_char                             *p;
+    ngx_str_t                          *last;
+    ngx_http_webhooks_delivery_seen_t  *s;
+
+    s = ngx_http_webhooks_delivery_slot(d);
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+    s->key_len = 0;
+
+    if (d->hooks.len + 1 + d->hook.len > NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY
+        || last->len > NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR)
+    {
+        return;
+    }
+
+    p = ngx_cpymem(s->key, d->hooks.data, d->hooks.len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, d->hook.data, d->hook.len);
+    s->key_len = p - s->key;
+    s->lr_len = ngx_cpymem(s->lr, last->data, last->len) - s->lr;
+}
+
+
+static void
 ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
     d->cmd = NULL;
+    ngx_http_webhooks_delivery_slot(d)->key_len = 0;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply) {
@@ -1265,6 +1444,10 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
         /* not recorded: the entry is claimed and sent again later */
         ngx_http_webhooks_delivery_end(d);
         return;
+    }
+
+    if (d->ok && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        ngx_http_webhooks_delivery_saw(d);
     }
 
     if (reply->type == REDIS_REPLY_INTEGER && reply->integer != 1) {
