@@ -93,8 +93,32 @@ static ngx_int_t ngx_http_webhooks_intake_replay(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
+static ngx_uint_t ngx_http_webhooks_intake_kept(ngx_str_t *key,
+    ngx_uint_t written);
 static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
     ngx_uint_t scope, ngx_str_t *name, ngx_http_webhooks_intake_scope_t *sc);
+
+
+/*
+ * The objects an event tells of (its repository, organization, sender)
+ * are kept in Redis for 10 minutes, for pings.  A worker that wrote one
+ * less than 5 minutes ago neither dumps nor sends it again: it is there
+ * for 5 more at least.  Per worker, by key; a slot another key took over
+ * only costs a write.
+ */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT      256
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY  192
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT_FOR  300
+
+typedef struct {
+    u_char                          key[NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY];
+    size_t                          len;
+    time_t                          at;
+} ngx_http_webhooks_intake_kept_t;
+
+static ngx_http_webhooks_intake_kept_t
+    ngx_http_webhooks_intake_kept_objects[NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
 
 
 static ngx_str_t  ngx_http_webhooks_event_header =
@@ -167,9 +191,10 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 {
     u_char                            *p;
     json_t                            *payload, *repo, *org, *sender, *owner;
+    json_t                            *objects[2];
     ngx_int_t                          rc;
     ngx_str_t                          body, event, full, login, name, what;
-    ngx_str_t                          objects[2], sender_object, idem;
+    ngx_str_t                          sender_object, idem;
     ngx_str_t                         *args;
     ngx_uint_t                         i;
     ngx_table_elt_t                   *h;
@@ -278,13 +303,12 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
                                      &sc->target_id)
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, repo,
-                                        &objects[ctx->nscopes])
-               != NGX_OK)
+)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        objects[ctx->nscopes] = repo;
         ngx_str_set(&sc->target_type, "repository");
         args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] = sc->target_id;
 
@@ -314,13 +338,12 @@ no_repo:
 
         if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
                                      &sc->target_id)
-               != NGX_OK
-            || ngx_http_webhooks_object(r->pool, org, &objects[ctx->nscopes])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        objects[ctx->nscopes] = org;
         ngx_str_set(&sc->target_type, "organization");
 
         ctx->nscopes++;
@@ -339,17 +362,11 @@ no_repo:
     ngx_str_set(&login, "");
     ngx_str_set(&sender_object, "");
 
-    if (ngx_http_webhooks_json_str(sender, "login", &login) == NGX_OK
-        && ngx_http_webhooks_json_str(sender, "type", &name) == NGX_OK)
+    if (ngx_http_webhooks_json_str(sender, "login", &login) != NGX_OK
+        || ngx_http_webhooks_json_str(sender, "type", &name) != NGX_OK)
     {
-        if (ngx_http_webhooks_object(r->pool, sender, &sender_object)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-    } else {
         ngx_str_set(&login, "");
+        sender = NULL;
     }
 
     what.len = sizeof("user:") - 1 + login.len;
@@ -380,8 +397,33 @@ no_repo:
 
         sc->subs[NGX_HTTP_WEBHOOKS_SUBS_HOOKS] = sc->hooks;
         sc->subs[NGX_HTTP_WEBHOOKS_SUBS_EVENT] = event;
-        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON] = objects[i];
-        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
+        ngx_str_set(&sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON], "");
+        ngx_str_set(&sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT], "");
+
+        /* each object dumped only when this worker did not keep it lately */
+
+        if (!ngx_http_webhooks_intake_kept(
+                                 &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT], 0)
+            && ngx_http_webhooks_object(r->pool, objects[i],
+                             &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON])
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (sender
+            && !ngx_http_webhooks_intake_kept(
+                                 &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER], 0))
+        {
+            if (sender_object.len == 0
+                && ngx_http_webhooks_object(r->pool, sender, &sender_object)
+                   != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
+        }
     }
 
     if (ngx_http_webhooks_sign_guid(ctx->guid) != NGX_OK) {
@@ -613,6 +655,18 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
     }
 
     sc = &ctx->scopes[ctx->step];
+
+    /* written: not again for a while */
+
+    if (sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON].len) {
+        (void) ngx_http_webhooks_intake_kept(
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT], 1);
+    }
+
+    if (sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT].len) {
+        (void) ngx_http_webhooks_intake_kept(
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER], 1);
+    }
 
     args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS
                                 + reply->elements) * sizeof(ngx_str_t));
@@ -946,6 +1000,34 @@ ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_webhooks_reply_error(r, status, message, NULL, errors);
+}
+
+
+/* whether key was written lately; with written, that it just was */
+
+static ngx_uint_t
+ngx_http_webhooks_intake_kept(ngx_str_t *key, ngx_uint_t written)
+{
+    uint32_t                          h;
+    ngx_http_webhooks_intake_kept_t  *k;
+
+    if (key->len > NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY) {
+        return 0;
+    }
+
+    h = ngx_crc32_short(key->data, key->len);
+    k = &ngx_http_webhooks_intake_kept_objects[h
+                                             % NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
+
+    if (written) {
+        k->len = ngx_cpymem(k->key, key->data, key->len) - k->key;
+        k->at = ngx_time();
+        return 1;
+    }
+
+    return k->len == key->len
+           && ngx_strncmp(k->key, key->data, key->len) == 0
+           && ngx_time() - k->at < NGX_HTTP_WEBHOOKS_INTAKE_KEPT_FOR;
 }
 
 

@@ -322,6 +322,15 @@ is($hk->{json}{last_response}{code}, 200,
     'steady: the failure written elsewhere is overwritten');
 ok($hk->{json}{active}, 'steady: still active');
 
+# the repository object an event tells of, kept for pings, is written
+# once in a while by a worker, not dumped and written on every event
+my $OBJ = "webhooks:{r:$S}:object";
+ok($t->redis(TTL => $OBJ) > 500, 'objects: the repository kept 10 minutes');
+$t->redis(DEL => $OBJ);
+is(event($S)->{status}, 202, 'objects: one more event');
+is($t->redis(EXISTS => $OBJ), 0,
+   'objects: written lately by this worker: not written again');
+
 ###############################################################################
 # Caps: 8 deliveries per worker, 2 per hook, 3 per host.
 
