@@ -331,6 +331,34 @@ is(event($S)->{status}, 202, 'objects: one more event');
 is($t->redis(EXISTS => $OBJ), 0,
    'objects: written lately by this worker: not written again');
 
+# with nothing to write, the scope's subscribers are a plain HMGET of its
+# index, not a script; a hook taking both the event and "*" gets it once
+my $SUBS = "webhooks:{r:$S}:subs";
+my $both = api(POST => "/repos/$S/hooks",
+    { config => { url => "$RCV/ok/both", content_type => 'json' },
+      events => ['push', '*'] });
+is($both->{status}, 201, 'a hook taking push and "*"') or diag($both->{raw});
+$t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 0) unless $cluster;
+$t->redis(SLOWLOG => 'RESET') unless $cluster;
+my $two = decode_json(event($S)->{body});
+is($two->{deliveries}, 2, 'subscribers read plainly: one delivery each');
+$t->wait_received(1, at('/ok/both'), timeout => 10);
+SKIP: {
+    skip 'SLOWLOG is per node on a cluster', 2 if $cluster;
+    my $log = $t->redis(SLOWLOG => 'GET', 4096);
+    my @cmds = map { $_->[3] } grep { ref $_->[3] } @$log;
+    $t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 10000);
+    is(scalar(grep { lc $_->[0] eq 'hmget' && $_->[1] eq $SUBS } @cmds), 1,
+        'subscribers: one HMGET of the index');
+    # subs.lua: EVALSHA <sha> 4 <hooks> <subs> ... (outcome.lua has 2 keys)
+    is(scalar(grep { lc $_->[0] eq 'evalsha' && @$_ > 4 && $_->[2] == 4
+        && $_->[4] eq $SUBS } @cmds), 0, 'subscribers: no script');
+}
+$t->redis(DEL => $SUBS);
+is(decode_json(event($S)->{body})->{deliveries}, 2,
+    'the index gone: built again, the same subscribers');
+$t->wait_received(2, at('/ok/both'), timeout => 10);
+
 ###############################################################################
 # Caps: 8 deliveries per worker, 2 per hook, 3 per host.
 
