@@ -63,12 +63,17 @@ typedef struct {
 } ngx_http_webhooks_delivery_outcome_t;
 
 
-typedef struct {
+typedef struct ngx_http_webhooks_delivery_s  ngx_http_webhooks_delivery_t;
+
+struct ngx_http_webhooks_delivery_s {
     ngx_pool_t                      *pool;
     ngx_http_webhooks_main_conf_t   *wmcf;
     ngx_http_webhooks_redis_cmd_t   *cmd;
     ngx_str_t                       *done;      /* done.lua's args */
     ngx_uint_t                       ndone;
+    ngx_str_t                       *outcome;   /* outcome.lua's args */
+    ngx_queue_t                      waiting;   /* for a done.lua call */
+    ngx_http_webhooks_delivery_t   **batched;   /* its place in one */
     ngx_str_t                        fetched;   /* the payload, read */
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
@@ -103,7 +108,60 @@ typedef struct {
     unsigned                         released:1;
     unsigned                         ended:1;
     unsigned                         throttled:1;
-} ngx_http_webhooks_delivery_t;
+    unsigned                         ok:1;
+    unsigned                         queued:1;  /* in waiting */
+};
+
+
+/*
+ * done.lua's calls: the deliveries that ended in one pass of the event
+ * loop, per queue shard, in one call each, made from a posted event once
+ * the pass is over.  A delivery's args for it, in d->done:
+ */
+
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_KEY       0
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_PAYLOAD   1
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY     2
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME   3
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN     4
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RESPONSE  5
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N         6
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS    7
+
+/* the most deliveries in one call */
+#define NGX_HTTP_WEBHOOKS_DELIVERY_BATCH          64
+
+
+typedef struct {
+    ngx_pool_t                      *pool;
+    ngx_uint_t                       n;
+    ngx_http_webhooks_delivery_t    *d[NGX_HTTP_WEBHOOKS_DELIVERY_BATCH];
+} ngx_http_webhooks_delivery_batch_t;
+
+
+/*
+ * What this worker last wrote as a hook's side of an attempt: a success,
+ * with that last response, and no failing-span mark left.  A later
+ * success with the same answer need not run outcome.lua again, once a
+ * plain HMGET of the hook's last response and mark, read after the
+ * answer came, shows both still as written.  Another worker or host may
+ * have recorded a failure since: the cache cannot know, the read does,
+ * and outcome.lua runs.  Without that read a failure written elsewhere
+ * would stay, its mark uncleared, and the hook be deactivated in spite
+ * of a success in its span.  So a stale entry costs a read, or an
+ * outcome.lua run that a read would have spared; never a missed write.
+ */
+
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN      256
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY  160
+#define NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR   96
+
+typedef struct {
+    u_char                           key[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY];
+    size_t                           key_len;
+    u_char                           lr[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR];
+    size_t                           lr_len;
+} ngx_http_webhooks_delivery_seen_t;
 
 
 static ngx_int_t ngx_http_webhooks_delivery_about(
@@ -130,10 +188,22 @@ static void ngx_http_webhooks_delivery_record(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o);
+static void ngx_http_webhooks_delivery_outcome_send(
+    ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_outcome_reply(void *data,
     redisReply *reply);
+static void ngx_http_webhooks_delivery_check_reply(void *data,
+    redisReply *reply);
+static ngx_http_webhooks_delivery_seen_t *ngx_http_webhooks_delivery_slot(
+    ngx_http_webhooks_delivery_t *d);
+static ngx_uint_t ngx_http_webhooks_delivery_seen(
+    ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done_send(
     ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_flush_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_delivery_flush(
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_queue_t *waiting);
 static void ngx_http_webhooks_delivery_done_reply(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_delivery_throttle(
@@ -143,6 +213,13 @@ static void ngx_http_webhooks_delivery_cleanup(void *data);
 
 
 static ngx_str_t  ngx_http_webhooks_delivery_post = ngx_string("POST");
+
+/* per worker; a worker process starts with them empty */
+static ngx_http_webhooks_delivery_seen_t
+    ngx_http_webhooks_delivery_seen_hooks[NGX_HTTP_WEBHOOKS_DELIVERY_SEEN];
+static ngx_queue_t
+    ngx_http_webhooks_delivery_waiting[NGX_HTTP_WEBHOOKS_SHARDS];
+static ngx_event_t  ngx_http_webhooks_delivery_flush_event;
 
 
 /* what the delivery location may log, by offset in the delivery */
@@ -1092,30 +1169,31 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o)
 {
     u_char      *p;
+    size_t       argvlen[4];
     ngx_str_t   *args, *hk, resp;
     ngx_uint_t   i, n;
+    const char  *argv[4];
 
-    args = ngx_palloc(d->pool, (NGX_HTTP_WEBHOOKS_DONE_NARGS + 2 * 9)
-                               * sizeof(ngx_str_t));
+    args = ngx_palloc(d->pool, (NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS
+                                + 2 * 9) * sizeof(ngx_str_t));
     if (args == NULL) {
         goto failed;
     }
 
-    for (i = 0; i < NGX_HTTP_WEBHOOKS_DONE_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS; i++) {
         ngx_str_set(&args[i], "");
     }
 
     /* a key of the shard all the same where the entry names no payload */
-    args[NGX_HTTP_WEBHOOKS_DONE_DELIVERY] = d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = d->wmcf->shards[d->entry.shard].queue;
-    args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = d->wmcf->shards[d->entry.shard].retry;
-    args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->entry.payload.len
-                                           ? d->entry.payload : d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_DONE_ENTRY] = d->entry.id;
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP], NGX_HTTP_WEBHOOKS_GROUP);
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_KEY] = d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_PAYLOAD] = d->entry.payload.len
+                                                    ? d->entry.payload
+                                                    : d->entry.key;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY] = d->entry.id;
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N], "0");
 
     d->done = args;
-    d->ndone = NGX_HTTP_WEBHOOKS_DONE_NARGS;
+    d->ndone = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS;
 
     if (o == NULL) {
         /* no outcome: the entry is only acknowledged */
@@ -1123,17 +1201,16 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
         return;
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_PAYLOAD] = d->payload;
-    args[NGX_HTTP_WEBHOOKS_DONE_TTL] = d->wmcf->sender.retention_text;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_PAYLOAD] = d->payload;
 
     if (o->ok) {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "ok");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME], "ok");
 
     } else {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME], "failed");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME], "failed");
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_AGAIN] = o->due;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN] = o->due;
 
     /* "<response headers JSON>\n<response body>" */
 
@@ -1151,10 +1228,10 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
         ngx_memcpy(p, d->sr.response, d->sr.response_len);
     }
 
-    args[NGX_HTTP_WEBHOOKS_DONE_RESPONSE] = resp;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RESPONSE] = resp;
 
     /* the record's fields and their values */
-    n = NGX_HTTP_WEBHOOKS_DONE_FIELDS;
+    n = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS;
 
     ngx_str_set(&args[n], "status"); n++;
     args[n++] = o->status;
@@ -1192,6 +1269,16 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 
     d->ndone = n;
 
+    p = ngx_pnalloc(d->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        goto failed;
+    }
+
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N].data = p;
+    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N].len =
+        ngx_sprintf(p, "%ui", (n - NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS) / 2)
+        - p;
+
     /* the hook's side first, in its scope; then the record's */
 
     hk = ngx_pcalloc(d->pool, NGX_HTTP_WEBHOOKS_OUTCOME_NARGS
@@ -1216,7 +1303,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_HOOK] = d->hook;
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME] =
-                                        args[NGX_HTTP_WEBHOOKS_DONE_OUTCOME];
+                                args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME];
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE] = o->last;
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_FAIL_SPAN] =
                                         d->wmcf->reliability.fail_span_text;
@@ -1231,11 +1318,35 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_NOW].len = ngx_sprintf(p, "%T", ngx_time())
                                             - p;
 
-    d->cmd = ngx_http_webhooks_redis_script(d->pool,
-                                    NGX_HTTP_WEBHOOKS_SCRIPT_OUTCOME,
-                                    ngx_http_webhooks_delivery_outcome_reply,
-                                    d, NGX_HTTP_WEBHOOKS_OUTCOME_NKEYS,
-                                    NGX_HTTP_WEBHOOKS_OUTCOME_NARGS, hk);
+    d->outcome = hk;
+    d->ok = o->ok;
+
+    if (!o->ok || !ngx_http_webhooks_delivery_seen(d)) {
+        ngx_http_webhooks_delivery_outcome_send(d);
+        return;
+    }
+
+    /* the same success as this worker last wrote: still so in Redis? */
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[1] = (const char *) d->hooks.data;
+    argvlen[1] = d->hooks.len;
+
+    for (i = 0; i < 2; i++) {
+        p = ngx_pnalloc(d->pool, d->hook.len + 3);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        argv[2 + i] = (const char *) p;
+        argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &d->hook, i ? "fs" : "lr")
+                         - p;
+    }
+
+    d->cmd = ngx_http_webhooks_redis_command(
+                                       ngx_http_webhooks_delivery_check_reply,
+                                       d, 4, argv, argvlen);
     if (d->cmd) {
         return;
     }
@@ -1248,11 +1359,124 @@ failed:
 
 
 static void
+ngx_http_webhooks_delivery_outcome_send(ngx_http_webhooks_delivery_t *d)
+{
+    d->cmd = ngx_http_webhooks_redis_script(d->pool,
+                                    NGX_HTTP_WEBHOOKS_SCRIPT_OUTCOME,
+                                    ngx_http_webhooks_delivery_outcome_reply,
+                                    d, NGX_HTTP_WEBHOOKS_OUTCOME_NKEYS,
+                                    NGX_HTTP_WEBHOOKS_OUTCOME_NARGS,
+                                    d->outcome);
+    if (d->cmd == NULL) {
+        /* not recorded: the entry is claimed and sent again later */
+        ngx_http_webhooks_delivery_end(d);
+    }
+}
+
+
+/* the hook's last response and failing-span mark, as read after the answer */
+
+static void
+ngx_http_webhooks_delivery_check_reply(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_delivery_t *d = data;
+
+    ngx_str_t  *last;
+
+    d->cmd = NULL;
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == last->len
+        && ngx_strncmp(reply->element[0]->str, last->data, last->len) == 0
+        && reply->element[1]->type == REDIS_REPLY_NIL)
+    {
+        /* outcome.lua would write what is there already */
+        ngx_http_webhooks_delivery_done_send(d);
+        return;
+    }
+
+    ngx_http_webhooks_delivery_slot(d)->key_len = 0;
+    ngx_http_webhooks_delivery_outcome_send(d);
+}
+
+
+/*
+ * The slot of d's hook in the worker's cache.  A slot another hook took
+ * over, or one cleared (key_len 0), only costs an outcome.lua run.
+ */
+
+static ngx_http_webhooks_delivery_seen_t *
+ngx_http_webhooks_delivery_slot(ngx_http_webhooks_delivery_t *d)
+{
+    uint32_t  h;
+
+    ngx_crc32_init(h);
+    ngx_crc32_update(&h, d->hooks.data, d->hooks.len);
+    ngx_crc32_update(&h, (u_char *) " ", 1);
+    ngx_crc32_update(&h, d->hook.data, d->hook.len);
+    ngx_crc32_final(h);
+
+    return &ngx_http_webhooks_delivery_seen_hooks[
+                                        h % NGX_HTTP_WEBHOOKS_DELIVERY_SEEN];
+}
+
+
+/* whether the worker last wrote d's last response for d's hook */
+
+static ngx_uint_t
+ngx_http_webhooks_delivery_seen(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_str_t                          *last;
+    ngx_http_webhooks_delivery_seen_t  *s;
+
+    s = ngx_http_webhooks_delivery_slot(d);
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+
+    return s->key_len == d->hooks.len + 1 + d->hook.len
+           && ngx_strncmp(s->key, d->hooks.data, d->hooks.len) == 0
+           && ngx_strncmp(s->key + d->hooks.len + 1, d->hook.data,
+                          d->hook.len) == 0
+           && s->lr_len == last->len
+           && ngx_strncmp(s->lr, last->data, last->len) == 0;
+}
+
+
+/* after outcome.lua wrote a success: d's last response, no mark */
+
+static void
+ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d)
+{
+    u_char                             *p;
+    ngx_str_t                          *last;
+    ngx_http_webhooks_delivery_seen_t  *s;
+
+    s = ngx_http_webhooks_delivery_slot(d);
+    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+    s->key_len = 0;
+
+    if (d->hooks.len + 1 + d->hook.len > NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_KEY
+        || last->len > NGX_HTTP_WEBHOOKS_DELIVERY_SEEN_LR)
+    {
+        return;
+    }
+
+    p = ngx_cpymem(s->key, d->hooks.data, d->hooks.len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, d->hook.data, d->hook.len);
+    s->key_len = p - s->key;
+    s->lr_len = ngx_cpymem(s->lr, last->data, last->len) - s->lr;
+}
+
+
+static void
 ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
     d->cmd = NULL;
+    ngx_http_webhooks_delivery_slot(d)->key_len = 0;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply) {
@@ -1267,10 +1491,14 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
         return;
     }
 
+    if (d->ok && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        ngx_http_webhooks_delivery_saw(d);
+    }
+
     if (reply->type == REDIS_REPLY_INTEGER && reply->integer != 1) {
 
         /* deactivated, or deleted: no try again */
-        ngx_str_set(&d->done[NGX_HTTP_WEBHOOKS_DONE_AGAIN], "");
+        ngx_str_set(&d->done[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN], "");
 
         if (reply->integer == 2) {
             ngx_http_webhooks_stats_inc(NGX_HTTP_WEBHOOKS_STAT_DEACTIVATED, 1);
@@ -1286,19 +1514,138 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
 }
 
 
-/* the done script's only call, with the arguments made above */
+/* d waits for the end of the event loop's pass, with the others */
 
 static void
 ngx_http_webhooks_delivery_done_send(ngx_http_webhooks_delivery_t *d)
 {
-    d->cmd = ngx_http_webhooks_redis_script(d->pool,
-                                       NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
+    ngx_uint_t    i;
+    ngx_queue_t  *w;
+    ngx_event_t  *ev;
+
+    w = ngx_http_webhooks_delivery_waiting;
+    ev = &ngx_http_webhooks_delivery_flush_event;
+
+    if (w[0].prev == NULL) {
+        for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+            ngx_queue_init(&w[i]);
+        }
+
+        ev->handler = ngx_http_webhooks_delivery_flush_handler;
+        ev->log = ngx_cycle->log;
+    }
+
+    ev->data = d->wmcf;
+
+    ngx_queue_insert_tail(&w[d->entry.shard], &d->waiting);
+    d->queued = 1;
+
+    if (!ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhooks_delivery_flush_handler(ngx_event_t *ev)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        while (!ngx_queue_empty(&ngx_http_webhooks_delivery_waiting[i])) {
+            ngx_http_webhooks_delivery_flush(ev->data,
+                                      &ngx_http_webhooks_delivery_waiting[i]);
+        }
+    }
+}
+
+
+/*
+ * One done.lua call for up to NGX_HTTP_WEBHOOKS_DELIVERY_BATCH of the
+ * deliveries waiting in a shard.  Their args stay in their pools until
+ * the reply: only the reply ends them.
+ */
+
+static void
+ngx_http_webhooks_delivery_flush(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_queue_t *waiting)
+{
+    ngx_str_t                           *args;
+    ngx_uint_t                           n, nargs, shard;
+    ngx_pool_t                          *pool;
+    ngx_queue_t                         *q;
+    ngx_http_webhooks_delivery_t        *d;
+    ngx_http_webhooks_delivery_batch_t  *b;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    b = pool ? ngx_pcalloc(pool, sizeof(ngx_http_webhooks_delivery_batch_t))
+             : NULL;
+
+    /* the args of as many as go in one call */
+
+    nargs = NGX_HTTP_WEBHOOKS_DONE_NARGS;
+    n = 0;
+    shard = 0;
+
+    for (q = ngx_queue_head(waiting);
+         q != ngx_queue_sentinel(waiting)
+         && n < NGX_HTTP_WEBHOOKS_DELIVERY_BATCH;
+         q = ngx_queue_next(q))
+    {
+        d = ngx_queue_data(q, ngx_http_webhooks_delivery_t, waiting);
+        nargs += d->ndone;
+        shard = d->entry.shard;
+        n++;
+    }
+
+    args = b ? ngx_palloc(pool, nargs * sizeof(ngx_str_t)) : NULL;
+
+    if (args) {
+        b->pool = pool;
+        args[NGX_HTTP_WEBHOOKS_DONE_QUEUE] = wmcf->shards[shard].queue;
+        args[NGX_HTTP_WEBHOOKS_DONE_RETRY] = wmcf->shards[shard].retry;
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DONE_GROUP],
+                    NGX_HTTP_WEBHOOKS_GROUP);
+        args[NGX_HTTP_WEBHOOKS_DONE_TTL] = wmcf->sender.retention_text;
+        nargs = NGX_HTTP_WEBHOOKS_DONE_NARGS;
+    }
+
+    while (n--) {
+        q = ngx_queue_head(waiting);
+        ngx_queue_remove(q);
+
+        d = ngx_queue_data(q, ngx_http_webhooks_delivery_t, waiting);
+        d->queued = 0;
+
+        if (args == NULL) {
+            /* not recorded: the entry is claimed and sent again later */
+            ngx_http_webhooks_delivery_end(d);
+            continue;
+        }
+
+        ngx_memcpy(&args[nargs], d->done, d->ndone * sizeof(ngx_str_t));
+        nargs += d->ndone;
+
+        d->batched = &b->d[b->n];
+        b->d[b->n++] = d;
+    }
+
+    if (args == NULL) {
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
+
+        return;
+    }
+
+    if (ngx_http_webhooks_redis_script(pool, NGX_HTTP_WEBHOOKS_SCRIPT_DONE,
                                        ngx_http_webhooks_delivery_done_reply,
-                                       d, NGX_HTTP_WEBHOOKS_DONE_NKEYS,
-                                       d->ndone, d->done);
-    if (d->cmd == NULL) {
-        /* not recorded: the entry is claimed and sent again later */
-        ngx_http_webhooks_delivery_end(d);
+                                       b, NGX_HTTP_WEBHOOKS_DONE_NKEYS,
+                                       nargs, args)
+        == NULL)
+    {
+        /* not recorded: the entries are claimed and sent again later */
+        ngx_http_webhooks_delivery_done_reply(b, NULL);
     }
 }
 
@@ -1306,17 +1653,27 @@ ngx_http_webhooks_delivery_done_send(ngx_http_webhooks_delivery_t *d)
 static void
 ngx_http_webhooks_delivery_done_reply(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_delivery_t *d = data;
+    ngx_http_webhooks_delivery_batch_t *b = data;
 
-    d->cmd = NULL;
+    ngx_uint_t                     i;
+    ngx_http_webhooks_delivery_t  *d;
 
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "webhooks: recording delivery \"%V\" failed: \"%*s\"",
-                      &d->entry.key, (size_t) reply->len, reply->str);
+                      "webhooks: recording %ui deliveries failed: \"%*s\"",
+                      b->n, (size_t) reply->len, reply->str);
     }
 
-    ngx_http_webhooks_delivery_end(d);
+    for (i = 0; i < b->n; i++) {
+        d = b->d[i];
+
+        if (d) {
+            d->batched = NULL;
+            ngx_http_webhooks_delivery_end(d);
+        }
+    }
+
+    ngx_destroy_pool(b->pool);
 }
 
 
@@ -1379,6 +1736,16 @@ ngx_http_webhooks_delivery_cleanup(void *data)
         }
 
         ngx_http_webhooks_address_aim_cancel(&d->aim);
+    }
+
+    if (d->queued) {
+        ngx_queue_remove(&d->waiting);
+        d->queued = 0;
+    }
+
+    if (d->batched) {
+        /* its args are gone: a call under way must not be resent */
+        *d->batched = NULL;
     }
 
     if (!d->released) {

@@ -26,9 +26,10 @@
  * hooks and the organization's.  202 only once every delivery is in
  * Redis.
  *
- * Each scope is taken in with two scripts, one per Redis Cluster slot:
- * subs.lua reads the hooks that take the event in the scope, intake.lua
- * queues their deliveries in the scope's queue shard.  Under an
+ * Each scope is taken in with two steps, one per Redis Cluster slot: the
+ * hooks that take the event are read from the scope's subscription index
+ * (a plain HMGET; subs.lua when it is not built yet or there are objects
+ * to keep), intake.lua queues their deliveries in the scope's shard.  Under an
  * Idempotency-Key, idem.lua first claims the key for the event's GUID
  * and at last records the count; a request cut short between steps is
  * taken in again under the same GUID, and each step done does nothing
@@ -77,6 +78,10 @@ static void ngx_http_webhooks_intake_idem_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_intake_subs_done(void *data,
     redisReply *reply);
+static void ngx_http_webhooks_intake_subs_read(void *data,
+    redisReply *reply);
+static void ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx, ngx_str_t *subs, ngx_uint_t n);
 static void ngx_http_webhooks_intake_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_intake_finished(void *data, redisReply *reply);
 static ngx_int_t ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
@@ -93,8 +98,32 @@ static ngx_int_t ngx_http_webhooks_intake_replay(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
+static ngx_uint_t ngx_http_webhooks_intake_kept(ngx_str_t *key,
+    ngx_uint_t written);
 static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
     ngx_uint_t scope, ngx_str_t *name, ngx_http_webhooks_intake_scope_t *sc);
+
+
+/*
+ * The objects an event tells of (its repository, organization, sender)
+ * are kept in Redis for 10 minutes, for pings.  A worker that wrote one
+ * less than 5 minutes ago neither dumps nor sends it again: it is there
+ * for 5 more at least.  Per worker, by key; a slot another key took over
+ * only costs a write.
+ */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT      256
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY  192
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEPT_FOR  300
+
+typedef struct {
+    u_char                          key[NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY];
+    size_t                          len;
+    time_t                          at;
+} ngx_http_webhooks_intake_kept_t;
+
+static ngx_http_webhooks_intake_kept_t
+    ngx_http_webhooks_intake_kept_objects[NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
 
 
 static ngx_str_t  ngx_http_webhooks_event_header =
@@ -167,9 +196,10 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 {
     u_char                            *p;
     json_t                            *payload, *repo, *org, *sender, *owner;
+    json_t                            *objects[2];
     ngx_int_t                          rc;
     ngx_str_t                          body, event, full, login, name, what;
-    ngx_str_t                          objects[2], sender_object, idem;
+    ngx_str_t                          sender_object, idem;
     ngx_str_t                         *args;
     ngx_uint_t                         i;
     ngx_table_elt_t                   *h;
@@ -278,13 +308,12 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
                                      &sc->target_id)
                != NGX_OK
-            || ngx_http_webhooks_object(r->pool, repo,
-                                        &objects[ctx->nscopes])
-               != NGX_OK)
+)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        objects[ctx->nscopes] = repo;
         ngx_str_set(&sc->target_type, "repository");
         args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] = sc->target_id;
 
@@ -314,13 +343,12 @@ no_repo:
 
         if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
                                      &sc->target_id)
-               != NGX_OK
-            || ngx_http_webhooks_object(r->pool, org, &objects[ctx->nscopes])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        objects[ctx->nscopes] = org;
         ngx_str_set(&sc->target_type, "organization");
 
         ctx->nscopes++;
@@ -339,17 +367,11 @@ no_repo:
     ngx_str_set(&login, "");
     ngx_str_set(&sender_object, "");
 
-    if (ngx_http_webhooks_json_str(sender, "login", &login) == NGX_OK
-        && ngx_http_webhooks_json_str(sender, "type", &name) == NGX_OK)
+    if (ngx_http_webhooks_json_str(sender, "login", &login) != NGX_OK
+        || ngx_http_webhooks_json_str(sender, "type", &name) != NGX_OK)
     {
-        if (ngx_http_webhooks_object(r->pool, sender, &sender_object)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-    } else {
         ngx_str_set(&login, "");
+        sender = NULL;
     }
 
     what.len = sizeof("user:") - 1 + login.len;
@@ -380,8 +402,33 @@ no_repo:
 
         sc->subs[NGX_HTTP_WEBHOOKS_SUBS_HOOKS] = sc->hooks;
         sc->subs[NGX_HTTP_WEBHOOKS_SUBS_EVENT] = event;
-        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON] = objects[i];
-        sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
+        ngx_str_set(&sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON], "");
+        ngx_str_set(&sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT], "");
+
+        /* each object dumped only when this worker did not keep it lately */
+
+        if (!ngx_http_webhooks_intake_kept(
+                                 &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT], 0)
+            && ngx_http_webhooks_object(r->pool, objects[i],
+                             &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON])
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (sender
+            && !ngx_http_webhooks_intake_kept(
+                                 &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER], 0))
+        {
+            if (sender_object.len == 0
+                && ngx_http_webhooks_object(r->pool, sender, &sender_object)
+                   != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT] = sender_object;
+        }
     }
 
     if (ngx_http_webhooks_sign_guid(ctx->guid) != NGX_OK) {
@@ -467,10 +514,41 @@ ngx_http_webhooks_intake_next(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx)
 {
     u_char                            *p;
+    size_t                             argvlen[5];
+    const char                        *argv[5];
     ngx_http_webhooks_intake_scope_t  *sc;
 
     if (ctx->step < ctx->nscopes) {
         sc = &ctx->scopes[ctx->step];
+
+        if (sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON].len == 0
+            && sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT].len == 0)
+        {
+            /* nothing to write: a plain read of the index, once built */
+
+            argv[0] = "HMGET";
+            argvlen[0] = 5;
+            argv[1] = (const char *) sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SUBS].data;
+            argvlen[1] = sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SUBS].len;
+            argv[2] = (const char *)
+                                 sc->subs[NGX_HTTP_WEBHOOKS_SUBS_EVENT].data;
+            argvlen[2] = sc->subs[NGX_HTTP_WEBHOOKS_SUBS_EVENT].len;
+            argv[3] = "*";
+            argvlen[3] = 1;
+            argv[4] = "_";
+            argvlen[4] = 1;
+
+            ctx->cmd = ngx_http_webhooks_redis_command(
+                                           ngx_http_webhooks_intake_subs_read,
+                                           r, 5, argv, argvlen);
+            if (ctx->cmd == NULL) {
+                ngx_http_webhooks_stats_inc(
+                              NGX_HTTP_WEBHOOKS_STAT_EVENTS_UNAVAILABLE, 1);
+                return ngx_http_webhooks_reply_unavailable(r, NULL);
+            }
+
+            return NGX_DONE;
+        }
 
         return ngx_http_webhooks_intake_send(r, ctx,
                                        NGX_HTTP_WEBHOOKS_SCRIPT_SUBS,
@@ -588,7 +666,125 @@ ngx_http_webhooks_intake_idem_done(void *data, redisReply *reply)
 }
 
 
-/* a scope's subscribers: their deliveries queued in its shard */
+/*
+ * The scope's subscription index read plainly: HMGET of the event, "*"
+ * and "_", whose lines "<id> <url>" make what subs.lua answers; when the
+ * index is not built ("_" missing), subs.lua builds it.
+ */
+
+static void
+ngx_http_webhooks_intake_subs_read(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    u_char                            *p, *last, *nl, *sp;
+    ngx_int_t                          rc;
+    ngx_str_t                          v, *subs;
+    ngx_uint_t                         i, j, n, max;
+    redisReply                        *e;
+    ngx_http_webhooks_intake_ctx_t    *ctx;
+    ngx_http_webhooks_intake_scope_t  *sc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+    ctx->cmd = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 3)
+    {
+        ngx_http_webhooks_reply_finish(r,
+                                 ngx_http_webhooks_intake_failed(r, reply));
+        return;
+    }
+
+    if (reply->element[2]->type != REDIS_REPLY_STRING) {
+        sc = &ctx->scopes[ctx->step];
+        rc = ngx_http_webhooks_intake_send(r, ctx,
+                                       NGX_HTTP_WEBHOOKS_SCRIPT_SUBS,
+                                       ngx_http_webhooks_intake_subs_done,
+                                       NGX_HTTP_WEBHOOKS_SUBS_NKEYS,
+                                       NGX_HTTP_WEBHOOKS_SUBS_NARGS,
+                                       sc->subs);
+        if (rc != NGX_DONE) {
+            ngx_http_webhooks_reply_finish(r, rc);
+        }
+
+        return;
+    }
+
+    /* at most a line per 4 bytes ("1 x\n"), two strings a line */
+
+    max = 0;
+
+    for (i = 0; i < 2; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_STRING) {
+            max += reply->element[i]->len / 2 + 2;
+        }
+    }
+
+    subs = ngx_palloc(r->pool, max * sizeof(ngx_str_t));
+    if (subs == NULL && max) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < 2; i++) {
+        e = reply->element[i];
+
+        if (e->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        /* the reply goes away with this handler: what is sent is kept */
+
+        v.len = e->len;
+        v.data = ngx_pnalloc(r->pool, v.len);
+        if (v.data == NULL && v.len) {
+            ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_memcpy(v.data, e->str, v.len);
+        last = v.data + v.len;
+
+        for (p = v.data; p < last; p = nl + 1) {
+            nl = ngx_strlchr(p, last, '\n');
+            if (nl == NULL) {
+                nl = last;
+            }
+
+            sp = ngx_strlchr(p, nl, ' ');
+            if (sp == NULL || sp == p || sp + 1 == nl) {
+                continue;
+            }
+
+            /* a hook that takes the event and "*" goes once */
+
+            for (j = 0; j < n; j += 2) {
+                if (subs[j].len == (size_t) (sp - p)
+                    && ngx_strncmp(subs[j].data, p, sp - p) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j < n) {
+                continue;
+            }
+
+            subs[n].data = p;
+            subs[n++].len = sp - p;
+            subs[n].data = sp + 1;
+            subs[n++].len = nl - sp - 1;
+        }
+    }
+
+    ngx_http_webhooks_intake_queue(r, ctx, subs, n);
+}
+
+
+/* a scope's subscribers, as subs.lua answers: the index built */
 
 static void
 ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
@@ -596,8 +792,7 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
     ngx_http_request_t *r = data;
 
     size_t                             i;
-    ngx_int_t                          rc;
-    ngx_str_t                         *args, tag;
+    ngx_str_t                         *subs, tag;
     ngx_http_webhooks_intake_ctx_t    *ctx;
     ngx_http_webhooks_intake_scope_t  *sc;
 
@@ -614,15 +809,23 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
 
     sc = &ctx->scopes[ctx->step];
 
-    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS
-                                + reply->elements) * sizeof(ngx_str_t));
-    if (args == NULL) {
+    /* written: not again for a while */
+
+    if (sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON].len) {
+        (void) ngx_http_webhooks_intake_kept(
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT], 1);
+    }
+
+    if (sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER_OBJECT].len) {
+        (void) ngx_http_webhooks_intake_kept(
+                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER], 1);
+    }
+
+    subs = ngx_palloc(r->pool, (reply->elements + 1) * sizeof(ngx_str_t));
+    if (subs == NULL) {
         ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    ngx_memcpy(args, ctx->args,
-               NGX_HTTP_WEBHOOKS_INTAKE_NARGS * sizeof(ngx_str_t));
 
     /* the reply goes away with this handler: what is sent is kept */
 
@@ -635,13 +838,43 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
         tag.data = (u_char *) reply->element[i]->str;
         tag.len = reply->element[i]->len;
 
-        args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].len = tag.len;
-        args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data =
-                                                   ngx_pstrdup(r->pool, &tag);
-        if (args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS + i].data == NULL) {
+        subs[i].len = tag.len;
+        subs[i].data = ngx_pstrdup(r->pool, &tag);
+        if (subs[i].data == NULL) {
             ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
+    }
+
+    ngx_http_webhooks_intake_queue(r, ctx, subs, reply->elements);
+}
+
+
+/* a scope's subscribers: their deliveries queued in its shard */
+
+static void
+ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
+    ngx_http_webhooks_intake_ctx_t *ctx, ngx_str_t *subs, ngx_uint_t n)
+{
+    ngx_int_t                          rc;
+    ngx_str_t                         *args, tag;
+    ngx_http_webhooks_intake_scope_t  *sc;
+
+    sc = &ctx->scopes[ctx->step];
+
+    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS + n)
+                               * sizeof(ngx_str_t));
+    if (args == NULL) {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(args, ctx->args,
+               NGX_HTTP_WEBHOOKS_INTAKE_NARGS * sizeof(ngx_str_t));
+
+    if (n) {
+        ngx_memcpy(&args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS], subs,
+                   n * sizeof(ngx_str_t));
     }
 
     /* "event:<guid>", "seen:<guid>:<r|o>", "lastpush:<r|o>:<name>" */
@@ -688,8 +921,8 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
                                        NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
                                        ngx_http_webhooks_intake_done,
                                        NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
-                                       NGX_HTTP_WEBHOOKS_INTAKE_NARGS
-                                       + reply->elements, args);
+                                       NGX_HTTP_WEBHOOKS_INTAKE_NARGS + n,
+                                       args);
     if (rc != NGX_DONE) {
         ngx_http_webhooks_reply_finish(r, rc);
     }
@@ -946,6 +1179,34 @@ ngx_http_webhooks_intake_fail(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_webhooks_reply_error(r, status, message, NULL, errors);
+}
+
+
+/* whether key was written lately; with written, that it just was */
+
+static ngx_uint_t
+ngx_http_webhooks_intake_kept(ngx_str_t *key, ngx_uint_t written)
+{
+    uint32_t                          h;
+    ngx_http_webhooks_intake_kept_t  *k;
+
+    if (key->len > NGX_HTTP_WEBHOOKS_INTAKE_KEPT_KEY) {
+        return 0;
+    }
+
+    h = ngx_crc32_short(key->data, key->len);
+    k = &ngx_http_webhooks_intake_kept_objects[h
+                                             % NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
+
+    if (written) {
+        k->len = ngx_cpymem(k->key, key->data, key->len) - k->key;
+        k->at = ngx_time();
+        return 1;
+    }
+
+    return k->len == key->len
+           && ngx_strncmp(k->key, key->data, key->len) == 0
+           && ngx_time() - k->at < NGX_HTTP_WEBHOOKS_INTAKE_KEPT_FOR;
 }
 
 

@@ -264,9 +264,9 @@ is($t->redis('HGET', $HOOKS, '1:lr'), '{"code":500}',
 is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
-is(run('done', "${SP}delivery:11", $Q, $RETRY, "${SP}event:g1",
-       $eid, 'senders', 3600, 'failed', 5000,
-       "{\"Server\":\"x\"}\noops", 'status', 'Internal Server Error',
+is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+       "${SP}event:g1", $eid, 'failed', 5000,
+       "{\"Server\":\"x\"}\noops", 3, 'status', 'Internal Server Error',
        'status_code', 500, 's256', 'ab' x 32), 1, 'done: recorded');
 is(rec("${SP}delivery:11")->{response}, "{\"Server\":\"x\"}\noops",
    'done: the response in the record');
@@ -277,6 +277,19 @@ is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
 is(run('take', "${SP}delivery:11")->[2], "{\"Server\":\"x\"}\noops",
    'take: the response too');
 is($t->redis('XLEN', $Q), 0, 'done: the entry gone from the stream');
+
+# done: what one pass of a worker finished, in one call
+my @two = map { scalar $t->redis('XADD', $Q, '*', 'k', "x$_") } 1 .. 2;
+$t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 2,
+          'STREAMS', $Q, '>');
+is(run('done', $Q, $RETRY, 'senders', 3600,
+       "${SP}delivery:98", "${SP}delivery:98", $two[0], '', '', '', 0,
+       "${SP}delivery:99", "${SP}event:g1", $two[1], 'ok', '', "{}\n", 1,
+       'status', 'OK'), 2, 'done: two deliveries in one call');
+is($t->redis('XLEN', $Q), 0, 'done: both entries gone from the stream');
+is($t->redis('XPENDING', $Q, 'senders')->[0], 0, 'done: both acknowledged');
+is($t->redis('EXISTS', "${SP}delivery:99"), 0,
+   'done: no record made for a delivery gone');
 
 # promote: the failed one tried again as a delivery of its own
 is_deeply(run('promote', $RETRY, $Q, $SEQ, 6000, 10, 3600,
@@ -311,8 +324,8 @@ is(run('enqueue', "${SP}event:p1", $Q, $SEQ, $RETRY, 'p1', 'ping', 3600, $NOW,
        'repository', 42, 100), 27, 'enqueue: a ping queued');
 
 # visible, then bulk: the last attempt of g1, failed, redelivered
-run('done', "${SP}delivery:19", $Q, $RETRY, "${SP}event:g1", '0-1', 'senders',
-    3600, 'failed', '', "{}\n", 'status', 'failed', 'status_code', 502,
+run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:19", "${SP}event:g1",
+    '0-1', 'failed', '', "{}\n", 3, 'status', 'failed', 'status_code', 502,
     'delivered_at', $NOW);
 is_deeply(run('visible', $HOOKS, '', ''), [1, 'a.example', 3, 'c.example'],
           'visible: the hooks, with their hosts');

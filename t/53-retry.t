@@ -269,6 +269,97 @@ ok(api(GET => "/repos/$D/hooks/$bad")->{json}{active},
     'one failure after re-activation: a new span, still active');
 
 ###############################################################################
+# A success writes the hook's side (outcome.lua) only when it changes
+# something: the same answer again leaves it be, yet a failure another
+# host recorded meanwhile is still overwritten by the next success.
+
+my $S = 'octo-org/steady';
+my $st = hook($S, "$RCV/ok/steady");
+my $SH = "webhooks:{r:$S}:hooks";
+my $cluster = Test::Webhooks::Redis->can('cluster_mode')
+    && Test::Webhooks::Redis::cluster_mode();
+
+# outcome.lua's calls for this hook: EVALSHA <sha> 2 <hooks> <subs> <id> ok
+sub outcomes {
+    my $log = $t->redis(SLOWLOG => 'GET', 4096);
+    return scalar grep { ref $_->[3] && @{ $_->[3] } > 5
+        && lc $_->[3][0] eq 'evalsha' && $_->[3][3] eq $SH
+        && $_->[3][5] eq $st && $_->[3][6] eq 'ok' } @$log;
+}
+
+$t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 0) unless $cluster;
+$t->redis(CONFIG => 'SET', 'slowlog-max-len', 4096) unless $cluster;
+$t->redis(SLOWLOG => 'RESET') unless $cluster;
+for my $i (1 .. 8) {
+    is(event($S)->{status}, 202, "steady: event $i");
+    $t->wait_received($i, at('/ok/steady'), timeout => 10);
+    sleep 0.05;
+}
+SKIP: {
+    skip 'SLOWLOG is per node on a cluster', 1 if $cluster;
+    my $n = outcomes();
+    ok($n >= 1 && $n <= 2,
+        "steady: 8 successes, outcome.lua run once per worker ($n)");
+    $t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 10000);
+}
+is(api(GET => "/repos/$S/hooks/$st")->{json}{last_response}{code}, 200,
+    'steady: last response 200');
+
+# another host records a failure, its mark 10 s back: the span is 2 s
+my $fail = '{"code":500,"status":"failed","message":"Invalid HTTP '
+    . 'Response: 500"}';
+$t->redis(HSET => $SH, "$st:lr", $fail, "$st:fs", int(time) - 10);
+for my $i (9 .. 10) {
+    is(event($S)->{status}, 202, "steady: event $i, after a failure elsewhere");
+    $t->wait_received($i, at('/ok/steady'), timeout => 10);
+}
+$end = time + 5;
+sleep 0.1 while $t->redis(HEXISTS => $SH, "$st:fs") && time < $end;
+is($t->redis(HEXISTS => $SH, "$st:fs"), 0,
+    'steady: the failing mark written elsewhere is cleared by a success');
+$hk = api(GET => "/repos/$S/hooks/$st");
+is($hk->{json}{last_response}{code}, 200,
+    'steady: the failure written elsewhere is overwritten');
+ok($hk->{json}{active}, 'steady: still active');
+
+# the repository object an event tells of, kept for pings, is written
+# once in a while by a worker, not dumped and written on every event
+my $OBJ = "webhooks:{r:$S}:object";
+ok($t->redis(TTL => $OBJ) > 500, 'objects: the repository kept 10 minutes');
+$t->redis(DEL => $OBJ);
+is(event($S)->{status}, 202, 'objects: one more event');
+is($t->redis(EXISTS => $OBJ), 0,
+   'objects: written lately by this worker: not written again');
+
+# with nothing to write, the scope's subscribers are a plain HMGET of its
+# index, not a script; a hook taking both the event and "*" gets it once
+my $SUBS = "webhooks:{r:$S}:subs";
+my $both = api(POST => "/repos/$S/hooks",
+    { config => { url => "$RCV/ok/both", content_type => 'json' },
+      events => ['push', '*'] });
+is($both->{status}, 201, 'a hook taking push and "*"') or diag($both->{raw});
+$t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 0) unless $cluster;
+$t->redis(SLOWLOG => 'RESET') unless $cluster;
+my $two = decode_json(event($S)->{body});
+is($two->{deliveries}, 2, 'subscribers read plainly: one delivery each');
+$t->wait_received(1, at('/ok/both'), timeout => 10);
+SKIP: {
+    skip 'SLOWLOG is per node on a cluster', 2 if $cluster;
+    my $log = $t->redis(SLOWLOG => 'GET', 4096);
+    my @cmds = map { $_->[3] } grep { ref $_->[3] } @$log;
+    $t->redis(CONFIG => 'SET', 'slowlog-log-slower-than', 10000);
+    is(scalar(grep { lc $_->[0] eq 'hmget' && $_->[1] eq $SUBS } @cmds), 1,
+        'subscribers: one HMGET of the index');
+    # subs.lua: EVALSHA <sha> 4 <hooks> <subs> ... (outcome.lua has 2 keys)
+    is(scalar(grep { lc $_->[0] eq 'evalsha' && @$_ > 4 && $_->[2] == 4
+        && $_->[4] eq $SUBS } @cmds), 0, 'subscribers: no script');
+}
+$t->redis(DEL => $SUBS);
+is(decode_json(event($S)->{body})->{deliveries}, 2,
+    'the index gone: built again, the same subscribers');
+$t->wait_received(2, at('/ok/both'), timeout => 10);
+
+###############################################################################
 # Caps: 8 deliveries per worker, 2 per hook, 3 per host.
 
 conf(<<'EOF');

@@ -1,33 +1,44 @@
--- done: the outcome of an attempt in the delivery's record, and the
--- queue entry done with; a failure may be tried again later.  The hook's
--- side of it (its last response, its failing span) is outcome.lua's, in
--- the hook's scope, run first.
+-- done: the outcomes of attempts in their deliveries' records, and the
+-- queue entries done with, for any number of deliveries of one queue
+-- shard at once (what a worker's event loop finished in one pass); a
+-- failure may be tried again later.  An entry is acknowledged in the same
+-- call that writes its record.  The hook's side of an attempt (its last
+-- response, its failing span) is outcome.lua's, in the hook's scope, run
+-- first.
 --
--- lib: record
+-- lib: shard record
 --
--- KEYS[1] delivery       the delivery
--- KEYS[2] queue          the shard's stream of deliveries
--- KEYS[3] retry          the shard's retry set
--- KEYS[4] payload        the payload
--- ARGV[1] entry          the stream entry id
--- ARGV[2] group          the consumer group
--- ARGV[3] ttl            how long deliveries and payloads are kept
--- ARGV[4] outcome        "ok", "failed" or "" to only acknowledge the entry
--- ARGV[5] again          when to try again (ms) or ""
--- ARGV[6] response       "<headers JSON>\n<body>"
--- ARGV[7..] fields       the fields of the delivery and their values
+-- KEYS[1] queue          the shard's stream of deliveries
+-- KEYS[2] retry          the shard's retry set
+-- ARGV[1] group          the consumer group
+-- ARGV[2] ttl            how long deliveries and payloads are kept
+-- ARGV[3..] deliveries   per delivery: its key, its payload's key, its
+--                        stream entry id, the outcome ("ok", "failed" or
+--                        "" to only acknowledge the entry), when to try
+--                        again (ms) or "", the response ("<headers
+--                        JSON>\n<body>"), n, then n fields of the record
+--                        and their values
 --
--- Reply: 1.
-if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
-  local r = rget(KEYS[1])
-  for i = 7, #ARGV - 1, 2 do r[ARGV[i]] = ARGV[i + 1] end
-  r.response = ARGV[6]
-  rput(KEYS[1], r, ARGV[3])
-  if ARGV[5] ~= '' then
-    redis.call('ZADD', KEYS[3], ARGV[5], 'r:' .. KEYS[1])
-    redis.call('EXPIRE', KEYS[4], ARGV[3])
+-- Reply: the number of deliveries done with.
+local sp, ttl, ids, a = shard(KEYS[1]), ARGV[2], {}, 3
+while a + 6 <= #ARGV do
+  local dk, pk, out, again = ARGV[a], ARGV[a + 1], ARGV[a + 3], ARGV[a + 4]
+  local n = tonumber(ARGV[a + 6])
+  local r = out ~= '' and inside(sp, dk) and rget(dk)
+  if r then
+    for i = a + 7, a + 6 + 2 * n, 2 do r[ARGV[i]] = ARGV[i + 1] end
+    r.response = ARGV[a + 5]
+    rput(dk, r, ttl)
+    if again ~= '' then
+      redis.call('ZADD', KEYS[2], again, 'r:' .. dk)
+      if inside(sp, pk) then redis.call('EXPIRE', pk, ttl) end
+    end
   end
+  ids[#ids + 1] = ARGV[a + 2]
+  a = a + 7 + 2 * n
 end
-redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])
-redis.call('XDEL', KEYS[2], ARGV[1])
-return 1
+if #ids > 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+return #ids

@@ -1,7 +1,8 @@
 -- subs: the first step of an event's intake in one of its scopes (a
 -- repository or an organization): the active hooks that take the event,
 -- read from the scope's subscription index (lib/index.lua, built on
--- first use), and the objects the event tells of, kept for pings.
+-- first use), and the objects the event tells of, kept for pings (10
+-- minutes from the last write; a worker writes each at most every 5).
 --
 -- lib: index
 --
@@ -30,9 +31,9 @@ for _, v in ipairs(redis.call('HMGET', KEYS[2], ARGV[1], '*')) do
   end
 end
 if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[2], 'NX', 'EX', 600)
+  redis.call('SET', KEYS[3], ARGV[2], 'EX', 600)
 end
 if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[4], ARGV[3], 'NX', 'EX', 600)
+  redis.call('SET', KEYS[4], ARGV[3], 'EX', 600)
 end
 return out
