@@ -90,14 +90,21 @@ sub master_of_repo {
         $t->key_slot("webhooks:{r:octo-org/$NAME}:hooks") };
 }
 
+# A master's replica, as the master sees it: just after a failover the
+# old master takes a moment to show up as the new one's replica.
 sub replica_of {
     my ($port) = @_;
     my $id = node_id($port);
-    for (split /\n/, scalar $t->redis_node($port, CLUSTER => 'NODES')) {
-        my @f = split / /;
-        return $1 if $f[3] eq $id && $f[1] =~ /:(\d+)\@/;
+    my $end = time + 15 * $SLOW;
+    while (1) {
+        for (split /\n/, scalar $t->redis_node($port, CLUSTER => 'NODES')) {
+            my @f = split / /;
+            return $1 if $f[3] eq $id && $f[1] =~ /:(\d+)\@/
+                && $f[2] !~ /fail/;
+        }
+        return if time > $end;
+        sleep 0.1;
     }
-    return;
 }
 
 sub cluster_ok {
