@@ -1901,7 +1901,12 @@ ngx_http_webhooks_redis_append(ngx_http_webhooks_redis_t *rd, int argc,
 
     for (i = 0; i < argc; i++) {
         p = ngx_http_webhooks_redis_count(p, '$', argvlen[i]);
-        p = ngx_cpymem(p, argv[i], argvlen[i]);
+
+        /* an empty ngx_str_t may have no data at all */
+        if (argvlen[i]) {
+            p = ngx_cpymem(p, argv[i], argvlen[i]);
+        }
+
         *p++ = CR;
         *p++ = LF;
     }
