@@ -33,6 +33,9 @@
  * What the commands of one pass of the event loop format is written in
  * one go when the pass is over (the flush event, posted): the socket's
  * own write event only matters once a write has left bytes behind.
+ *
+ * A handle may have a router instead of a connection (Redis Cluster):
+ * it is called back, never by name (see ngx_http_webhooks_redis_conn.h).
  */
 
 
