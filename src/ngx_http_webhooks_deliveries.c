@@ -582,17 +582,9 @@ ngx_http_webhooks_deliveries_take_done(void *data, redisReply *reply)
         { "target_id", NGX_HTTP_WEBHOOKS_ENQUEUE_TARGET_ID }
     };
 
-    if (reply && reply->type == REDIS_REPLY_NIL) {
-        /* no such delivery, or it expired */
-        ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
-        ctx->cmd = NULL;
-        ngx_http_webhooks_reply_finish(r,
-                                   ngx_http_webhooks_request_not_found(r, ctx));
-        return;
-    }
-
-    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
-                                               &rc);
+    /* nil: no such delivery, or it expired */
+    ctx = ngx_http_webhooks_request_found_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               REDIS_REPLY_NIL, &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_reply_finish(r, rc);
         return;

@@ -17,6 +17,7 @@
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
+#include "ngx_http_webhooks_redis_cluster.h"
 #include "ngx_http_webhooks_secret.h"
 #include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_status.h"
@@ -1285,7 +1286,10 @@ ngx_http_webhooks_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_webhooks_redis_init(cycle, wmcf, ngx_http_webhooks_scripts,
-                                     NGX_HTTP_WEBHOOKS_NSCRIPTS)
+                                     NGX_HTTP_WEBHOOKS_NSCRIPTS,
+                                     wmcf->redis_cluster
+                                     ? ngx_http_webhooks_redis_cluster_init
+                                     : NULL)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -177,16 +177,9 @@ ngx_http_webhooks_redeliver_visible(void *data, redisReply *reply)
 
     r = rd->r;
 
-    if (reply && reply->type == REDIS_REPLY_INTEGER) {
-        ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
-        ctx->cmd = NULL;
-        ngx_http_webhooks_reply_finish(r,
-                                 ngx_http_webhooks_request_not_found(r, ctx));
-        return;
-    }
-
-    ctx = ngx_http_webhooks_request_reply_ctx(r, reply, REDIS_REPLY_ARRAY,
-                                               &rc);
+    /* a number: no hook the caller may see */
+    ctx = ngx_http_webhooks_request_found_ctx(r, reply, REDIS_REPLY_ARRAY,
+                                               REDIS_REPLY_INTEGER, &rc);
     if (ctx == NULL) {
         ngx_http_webhooks_reply_finish(r, rc);
         return;

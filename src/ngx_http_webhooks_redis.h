@@ -43,11 +43,21 @@ typedef struct {
 } ngx_http_webhooks_redis_script_t;
 
 
+/*
+ * Makes a new handle route its commands over connections of its own
+ * (Redis Cluster: ngx_http_webhooks_redis_cluster_init()) by setting
+ * the callbacks of ngx_http_webhooks_redis_conn.h on it.
+ */
+typedef ngx_int_t (*ngx_http_webhooks_redis_router_pt)(
+    ngx_http_webhooks_redis_t *rd);
+
+
 ngx_int_t ngx_http_webhooks_redis_conf(ngx_conf_t *cf,
     ngx_http_webhooks_main_conf_t *wmcf);
 ngx_int_t ngx_http_webhooks_redis_init(ngx_cycle_t *cycle,
     ngx_http_webhooks_main_conf_t *wmcf,
-    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts);
+    ngx_http_webhooks_redis_script_t *scripts, ngx_uint_t nscripts,
+    ngx_http_webhooks_redis_router_pt router);
 void ngx_http_webhooks_redis_done(ngx_cycle_t *cycle);
 
 ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_create(
@@ -58,7 +68,6 @@ ngx_http_webhooks_redis_t *ngx_http_webhooks_redis_main(void);
 ngx_http_webhooks_redis_stats_t *ngx_http_webhooks_redis_stats(
     ngx_http_webhooks_redis_t *rd);
 ngx_int_t ngx_http_webhooks_redis_available(ngx_http_webhooks_redis_t *rd);
-ngx_int_t ngx_http_webhooks_redis_cluster_on(void);
 ngx_http_webhooks_redis_cmd_t *ngx_http_webhooks_redis_command_on(
     ngx_http_webhooks_redis_t *rd, ngx_msec_t timeout,
     ngx_http_webhooks_redis_handler_pt handler, void *data, int argc,

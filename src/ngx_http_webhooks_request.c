@@ -112,6 +112,28 @@ ngx_http_webhooks_request_reply_ctx(ngx_http_request_t *r, redisReply *reply,
 }
 
 
+/*
+ * The same for a read of one thing: a reply of type none (NIL, or a
+ * script's number) says it is not there, and the request ends with 404.
+ */
+
+ngx_http_webhooks_ctx_t *
+ngx_http_webhooks_request_found_ctx(ngx_http_request_t *r, redisReply *reply,
+    int type, int none, ngx_int_t *rc)
+{
+    ngx_http_webhooks_ctx_t  *ctx;
+
+    if (reply && reply->type == none) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_webhooks_module);
+        ctx->cmd = NULL;
+        *rc = ngx_http_webhooks_request_not_found(r, ctx);
+        return NULL;
+    }
+
+    return ngx_http_webhooks_request_reply_ctx(r, reply, type, rc);
+}
+
+
 ngx_int_t
 ngx_http_webhooks_request_not_found(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx)

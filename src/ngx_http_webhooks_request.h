@@ -62,6 +62,9 @@ ngx_int_t ngx_http_webhooks_request_wait(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx, ngx_http_webhooks_redis_cmd_t *cmd);
 ngx_http_webhooks_ctx_t *ngx_http_webhooks_request_reply_ctx(
     ngx_http_request_t *r, redisReply *reply, int type, ngx_int_t *rc);
+ngx_http_webhooks_ctx_t *ngx_http_webhooks_request_found_ctx(
+    ngx_http_request_t *r, redisReply *reply, int type, int none,
+    ngx_int_t *rc);
 ngx_int_t ngx_http_webhooks_request_not_found(ngx_http_request_t *r,
     ngx_http_webhooks_ctx_t *ctx);
 ngx_int_t ngx_http_webhooks_request_copy(ngx_http_request_t *r,
