@@ -131,6 +131,20 @@ static ngx_http_webhooks_intake_kept_t
     ngx_http_webhooks_intake_kept_objects[NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
 
 
+/* what the intake reads of an event and of its repository, in one pass */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEYS       5
+#define NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS  4
+
+static const char  *ngx_http_webhooks_intake_event_keys[] = {
+    "repository", "organization", "sender", "action", "installation"
+};
+
+static const char  *ngx_http_webhooks_intake_repo_keys[] = {
+    "full_name", "owner", "name", "id"
+};
+
+
 static ngx_str_t  ngx_http_webhooks_event_header =
     ngx_string("X-GitHub-Event");
 static ngx_str_t  ngx_http_webhooks_idem_header =
@@ -202,7 +216,9 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
     u_char                            *p;
     ngx_int_t                          rc;
     ngx_str_t                          body, event, full, login, name, what;
-    ngx_str_t                          repo, org, sender, owner, v;
+    ngx_str_t                          repo, org, sender;
+    ngx_str_t                          top[NGX_HTTP_WEBHOOKS_INTAKE_KEYS];
+    ngx_str_t                          in[NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS];
     ngx_str_t                          objects[2];
     ngx_str_t                          sender_object, idem;
     ngx_str_t                         *args;
@@ -282,21 +298,28 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                              NULL, NULL, NULL);
     }
 
+    (void) ngx_http_webhooks_json_scan_members(&body,
+                                         ngx_http_webhooks_intake_event_keys,
+                                         top, NGX_HTTP_WEBHOOKS_INTAKE_KEYS);
+
     /* the repository: "full_name", or the owner's login and the name */
 
-    (void) ngx_http_webhooks_json_scan_member(&body, "repository", &repo);
+    repo = top[0];
 
     if (ngx_http_webhooks_json_scan_object(&repo)) {
-        rc = ngx_http_webhooks_intake_str(r->pool, &repo, "full_name", &full);
+        (void) ngx_http_webhooks_json_scan_members(&repo,
+                                          ngx_http_webhooks_intake_repo_keys,
+                                          in,
+                                          NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS);
+
+        rc = ngx_http_webhooks_json_scan_string(r->pool, &in[0], &full);
 
         if (rc == NGX_DECLINED) {
-            (void) ngx_http_webhooks_json_scan_member(&repo, "owner", &owner);
-
-            rc = ngx_http_webhooks_intake_str(r->pool, &owner, "login",
+            rc = ngx_http_webhooks_intake_str(r->pool, &in[1], "login",
                                               &login);
             if (rc == NGX_OK) {
-                rc = ngx_http_webhooks_intake_str(r->pool, &repo, "name",
-                                                  &name);
+                rc = ngx_http_webhooks_json_scan_string(r->pool, &in[2],
+                                                        &name);
             }
 
             if (rc == NGX_DECLINED) {
@@ -327,7 +350,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "repository", "invalid");
         }
 
-        ngx_http_webhooks_intake_number(&repo, "id", &sc->target_id);
+        ngx_http_webhooks_json_scan_integer(&in[3], &sc->target_id);
 
         objects[ctx->nscopes] = repo;
         ngx_str_set(&sc->target_type, "repository");
@@ -342,7 +365,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
 no_repo:
 
-    (void) ngx_http_webhooks_json_scan_member(&body, "organization", &org);
+    org = top[1];
 
     rc = ngx_http_webhooks_intake_str(r->pool, &org, "login", &login);
 
@@ -380,7 +403,7 @@ no_repo:
 
     /* the sender's object is kept in each scope, for its pings */
 
-    (void) ngx_http_webhooks_json_scan_member(&body, "sender", &sender);
+    sender = top[2];
     ngx_str_set(&sender_object, "");
 
     rc = ngx_http_webhooks_intake_str(r->pool, &sender, "login", &login);
@@ -475,7 +498,7 @@ no_repo:
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
                                  ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
-    rc = ngx_http_webhooks_intake_str(r->pool, &body, "action",
+    rc = ngx_http_webhooks_json_scan_string(r->pool, &top[3],
                                       &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION]);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -485,8 +508,7 @@ no_repo:
         ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
-    (void) ngx_http_webhooks_json_scan_member(&body, "installation", &v);
-    ngx_http_webhooks_intake_number(&v, "id",
+    ngx_http_webhooks_intake_number(&top[4], "id",
                                &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID]);
 
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_REDELIVERY], "0");

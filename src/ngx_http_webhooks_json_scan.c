@@ -38,7 +38,7 @@ static ngx_int_t ngx_http_webhooks_json_scan_number(ngx_pool_t *pool,
     u_char **pp, u_char *end);
 static u_char *ngx_http_webhooks_json_scan_digits(u_char *p, u_char *end);
 static u_char *ngx_http_webhooks_json_scan_skip(u_char *p, u_char *end);
-static u_char *ngx_http_webhooks_json_scan_end(u_char *p);
+static u_char *ngx_http_webhooks_json_scan_end(u_char *p, u_char *end);
 static u_char *ngx_http_webhooks_json_scan_unescape(u_char *dst, u_char *src,
     u_char *end);
 static ngx_uint_t ngx_http_webhooks_json_scan_key(u_char *s, u_char *e,
@@ -516,22 +516,25 @@ ngx_http_webhooks_json_scan_digits(u_char *p, u_char *end)
 
 
 /*
- * The member named key (21 bytes at most) of a checked object, its last
- * if repeated, as jansson keeps it: value is its text, NGX_DECLINED when
- * there is none or the text is no object.
+ * The members named keys[0..n-1] (21 bytes at most each) of a checked
+ * object, in one pass: values[i] is the text of the last member so named,
+ * as jansson keeps it, or empty.  NGX_DECLINED when the text is no object.
  */
 
 ngx_int_t
-ngx_http_webhooks_json_scan_member(ngx_str_t *object, const char *key,
-    ngx_str_t *value)
+ngx_http_webhooks_json_scan_members(ngx_str_t *object, const char **keys,
+    ngx_str_t *values, ngx_uint_t n)
 {
-    u_char      *p, *end, *k, *v;
-    size_t       len;
-    ngx_uint_t   found, match;
+    u_char      *p, *end, *k, *e, *v;
+    size_t       lens[NGX_HTTP_WEBHOOKS_JSON_SCAN_KEYS];
+    ngx_uint_t   i, escaped;
 
-    ngx_str_null(value);
+    for (i = 0; i < n; i++) {
+        ngx_str_null(&values[i]);
+        lens[i] = ngx_strlen(keys[i]);
+    }
 
-    if (object->len == 0) {
+    if (!ngx_http_webhooks_json_scan_object(object)) {
         return NGX_DECLINED;
     }
 
@@ -539,25 +542,16 @@ ngx_http_webhooks_json_scan_member(ngx_str_t *object, const char *key,
     end = p + object->len;
 
     p = ngx_http_webhooks_json_scan_space(p, end);
-
-    if (p == end || *p != '{') {
-        return NGX_DECLINED;
-    }
-
     p = ngx_http_webhooks_json_scan_space(p + 1, end);
 
     if (*p == '}') {
-        return NGX_DECLINED;
+        return NGX_OK;
     }
-
-    len = ngx_strlen(key);
-    found = 0;
 
     for ( ;; ) {
         k = p;
-        p = ngx_http_webhooks_json_scan_end(p);
-
-        match = ngx_http_webhooks_json_scan_key(k + 1, p - 1, key, len);
+        p = ngx_http_webhooks_json_scan_end(p, end);
+        e = p - 1;
 
         /* the colon */
         p = ngx_http_webhooks_json_scan_space(p, end) + 1;
@@ -566,22 +560,40 @@ ngx_http_webhooks_json_scan_member(ngx_str_t *object, const char *key,
         v = p;
         p = ngx_http_webhooks_json_scan_skip(p, end);
 
-        if (match) {
-            value->data = v;
-            value->len = p - v;
-            found = 1;
+        k++;
+        escaped = (ngx_strlchr(k, e, '\\') != NULL);
+
+        for (i = 0; i < n; i++) {
+            if (escaped
+                ? ngx_http_webhooks_json_scan_key(k, e, keys[i], lens[i])
+                : (size_t) (e - k) == lens[i]
+                  && ngx_memcmp(k, keys[i], lens[i]) == 0)
+            {
+                values[i].data = v;
+                values[i].len = p - v;
+            }
         }
 
         p = ngx_http_webhooks_json_scan_space(p, end);
 
         if (*p != ',') {
-            break;
+            return NGX_OK;
         }
 
         p = ngx_http_webhooks_json_scan_space(p + 1, end);
     }
+}
 
-    return found ? NGX_OK : NGX_DECLINED;
+
+/* the member named key of a checked object: NGX_DECLINED if none */
+
+ngx_int_t
+ngx_http_webhooks_json_scan_member(ngx_str_t *object, const char *key,
+    ngx_str_t *value)
+{
+    (void) ngx_http_webhooks_json_scan_members(object, &key, value, 1);
+
+    return value->len ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -593,7 +605,7 @@ ngx_http_webhooks_json_scan_skip(u_char *p, u_char *end)
     ngx_uint_t  depth;
 
     if (*p == '"') {
-        return ngx_http_webhooks_json_scan_end(p);
+        return ngx_http_webhooks_json_scan_end(p, end);
     }
 
     if (*p != '{' && *p != '[') {
@@ -612,7 +624,7 @@ ngx_http_webhooks_json_scan_skip(u_char *p, u_char *end)
         switch (*p) {
 
         case '"':
-            p = ngx_http_webhooks_json_scan_end(p);
+            p = ngx_http_webhooks_json_scan_end(p, end);
             continue;
 
         case '{':
@@ -637,21 +649,25 @@ ngx_http_webhooks_json_scan_skip(u_char *p, u_char *end)
 /* a checked string at its opening quote: past its closing one */
 
 static u_char *
-ngx_http_webhooks_json_scan_end(u_char *p)
+ngx_http_webhooks_json_scan_end(u_char *p, u_char *end)
 {
-    p++;
+    u_char  *q, *b;
 
-    for ( ;; ) {
-        if (*p == '"') {
-            return p + 1;
+    for (p++; /* void */; p = q + 1) {
+        q = memchr(p, '"', end - p);
+
+        /* escaped when an odd number of backslashes come before it */
+
+        for (b = q; b > p && b[-1] == '\\'; b--) { /* void */ }
+
+        if ((q - b) % 2 == 0) {
+            return q + 1;
         }
-
-        p += (*p == '\\') ? 2 : 1;
     }
 }
 
 
-/* a key's text from s to e against key */
+/* a key's text with escapes, from s to e, against key */
 
 static ngx_uint_t
 ngx_http_webhooks_json_scan_key(u_char *s, u_char *e, const char *key,
@@ -659,10 +675,6 @@ ngx_http_webhooks_json_scan_key(u_char *s, u_char *e, const char *key,
 {
     u_char  *last;
     u_char   buf[NGX_HTTP_WEBHOOKS_JSON_SCAN_KEY];
-
-    if (ngx_strlchr(s, e, '\\') == NULL) {
-        return (size_t) (e - s) == len && ngx_memcmp(s, key, len) == 0;
-    }
 
     /* 6 bytes of text at most for each byte of a key: none of ours */
 

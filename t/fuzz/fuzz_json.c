@@ -75,6 +75,9 @@ fuzz_json_members(ngx_pool_t *pool, json_t *doc, ngx_str_t *text)
 {
     size_t       len;
     json_t      *v, *w;
+    ngx_uint_t   i, nkeys;
+    ngx_str_t    values[NGX_HTTP_WEBHOOKS_JSON_SCAN_KEYS];
+    const char  *keys[NGX_HTTP_WEBHOOKS_JSON_SCAN_KEYS];
     ngx_int_t    rc;
     ngx_str_t    span, s, n;
     const char  *key;
@@ -90,6 +93,30 @@ fuzz_json_members(ngx_pool_t *pool, json_t *doc, ngx_str_t *text)
                                                    &span)
                 == (json_object_get(doc, "no such member") ? NGX_OK
                                                            : NGX_DECLINED));
+
+    /* several at once, in one pass, find the same as one at a time */
+
+    nkeys = 0;
+    keys[nkeys++] = "absent";
+
+    json_object_foreach(doc, key, v) {
+        if (nkeys < NGX_HTTP_WEBHOOKS_JSON_SCAN_KEYS
+            && ngx_strlen(key) <= 21)
+        {
+            keys[nkeys++] = key;
+        }
+    }
+
+    fuzz_assert(ngx_http_webhooks_json_scan_members(text, keys, values, nkeys)
+                == NGX_OK);
+    fuzz_assert((values[0].len != 0)
+                == (json_object_get(doc, "absent") != NULL));
+
+    for (i = 1; i < nkeys; i++) {
+        fuzz_assert(ngx_http_webhooks_json_scan_member(text, keys[i], &span)
+                    == NGX_OK);
+        fuzz_assert(span.data == values[i].data && span.len == values[i].len);
+    }
 
     json_object_foreach(doc, key, v) {
         if (ngx_strlen(key) > 21) {
