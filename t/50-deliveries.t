@@ -141,7 +141,7 @@ my %id;
 $id{r1} = hook($REPO, 'r1', events => ['push'],
     config => { content_type => 'json', secret => $S1 });
 $id{r2} = hook($REPO, 'r2', events => ['issues'],
-    config => { secret => "s2 \x{263a}" });
+    config => { secret => "s2 \"\\ \x{263a}" });
 $id{r3} = hook($REPO, 'r3', events => ['*']);
 $id{r4} = hook($REPO, 'r4', events => ['push', 'issues', '*'],
     active => JSON::PP::false);
@@ -361,12 +361,12 @@ sub headers_are {
 }
 
 {
-    my $what = 'issues, form hook with a UTF-8 secret';
+    my $what = 'issues, form hook with a UTF-8 secret, escaped in JSON';
     my $g = $guid{'issues to the repo only'};
     my ($req) = $t->received(sub { guid_of($g)->($_[0])
         && $_[0]{path} eq '/ok/r2' });
     my $sent = $sent{'issues to the repo only'};
-    my $secret = "s2 \x{263a}";
+    my $secret = "s2 \"\\ \x{263a}";
     utf8::encode($secret);
     my $body = $req->{body} // '';
     like($body, qr/^payload=/, "$what: form body");
