@@ -642,11 +642,8 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
         ngx_str_set(&ct, "application/x-www-form-urlencoded");
 
     } else {
-        d->body.len = json.len;
-        d->body.data = ngx_pstrdup(d->pool, &json);
-        if (d->body.data == NULL && json.len) {
-            return NGX_ERROR;
-        }
+        /* the payload as read, in the delivery's pool already */
+        d->body = json;
 
         ngx_str_set(&ct, "application/json");
     }
