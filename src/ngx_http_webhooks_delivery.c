@@ -12,6 +12,7 @@
 #include "ngx_http_webhooks_address.h"
 #include "ngx_http_webhooks_delivery.h"
 #include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_json_scan.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_secret.h"
@@ -591,24 +592,35 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
 {
     u_char     sha1[NGX_HTTP_WEBHOOKS_SHA1_LEN];
     u_char     sha256[NGX_HTTP_WEBHOOKS_SHA256_LEN];
-    json_t    *doc, *config;
     ngx_int_t  rc;
-    ngx_str_t  json, ct, secret, insecure, v, why;
+    ngx_str_t  json, ct, secret, insecure, v, why, doc, config;
+    ngx_str_t  in[3];
 
-    doc = ngx_http_webhooks_json_load(d->pool, (u_char *) hook->str,
-                                      hook->len);
-    if (doc == NULL) {
+    static const char  *keys[] = { "url", "content_type", "insecure_ssl" };
+
+    /* read where it lies: a tree per delivery cost more than the HMACs */
+
+    doc.data = (u_char *) hook->str;
+    doc.len = hook->len;
+
+    if (ngx_http_webhooks_json_scan_check(d->pool, doc.data, doc.len)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    config = json_object_get(doc, "config");
+    (void) ngx_http_webhooks_json_scan_member(&doc, "config", &config);
+    (void) ngx_http_webhooks_json_scan_members(&config, keys, in, 3);
 
-    if (ngx_http_webhooks_json_str(config, "url", &d->url) != NGX_OK) {
+    if (ngx_http_webhooks_json_scan_string(d->pool, &in[0], &d->url)
+        != NGX_OK
+        || ngx_http_webhooks_json_scan_string(d->pool, &in[1], &ct)
+           == NGX_ERROR
+        || ngx_http_webhooks_json_scan_string(d->pool, &in[2], &insecure)
+           == NGX_ERROR)
+    {
         return NGX_ERROR;
     }
-
-    (void) ngx_http_webhooks_json_str(config, "content_type", &ct);
-    (void) ngx_http_webhooks_json_str(config, "insecure_ssl", &insecure);
 
     d->insecure = (insecure.len == 1 && insecure.data[0] == '1');
 
@@ -630,11 +642,8 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
         ngx_str_set(&ct, "application/x-www-form-urlencoded");
 
     } else {
-        d->body.len = json.len;
-        d->body.data = ngx_pstrdup(d->pool, &json);
-        if (d->body.data == NULL && json.len) {
-            return NGX_ERROR;
-        }
+        /* the payload as read, in the delivery's pool already */
+        d->body = json;
 
         ngx_str_set(&ct, "application/json");
     }
@@ -730,7 +739,7 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
     }
 
     rc = ngx_http_webhooks_secret_open(d->pool, d->wmcf->secrets.keys,
-                                       config, "secret", &d->hook, &secret,
+                                       &config, "secret", &d->hook, &secret,
                                        &why);
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -752,7 +761,7 @@ ngx_http_webhooks_delivery_prepare(ngx_http_webhooks_delivery_t *d,
 
     rc = ngx_http_webhooks_sign(&secret, &d->body, sha1, sha256);
 
-    /* opened, or in the parsed hook: either goes with the pool */
+    /* the pool's copy, clear or opened */
     ngx_explicit_memzero(secret.data, secret.len);
 
     if (rc != NGX_OK

@@ -12,6 +12,7 @@
 #include "ngx_http_webhooks_hook.h"
 #include "ngx_http_webhooks_intake.h"
 #include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_json_scan.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_reply.h"
 #include "ngx_http_webhooks_router.h"
@@ -96,8 +97,12 @@ static ngx_int_t ngx_http_webhooks_intake_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_int_t ngx_http_webhooks_intake_replay(ngx_http_request_t *r,
     redisReply *reply);
-static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v,
+static ngx_int_t ngx_http_webhooks_object(ngx_pool_t *pool, ngx_str_t *v,
     ngx_str_t *out);
+static ngx_int_t ngx_http_webhooks_intake_str(ngx_pool_t *pool,
+    ngx_str_t *object, const char *key, ngx_str_t *value);
+static void ngx_http_webhooks_intake_number(ngx_str_t *object,
+    const char *key, ngx_str_t *value);
 static ngx_uint_t ngx_http_webhooks_intake_kept(ngx_str_t *key,
     ngx_uint_t written);
 static ngx_int_t ngx_http_webhooks_scope(ngx_http_request_t *r,
@@ -124,6 +129,20 @@ typedef struct {
 
 static ngx_http_webhooks_intake_kept_t
     ngx_http_webhooks_intake_kept_objects[NGX_HTTP_WEBHOOKS_INTAKE_KEPT];
+
+
+/* what the intake reads of an event and of its repository, in one pass */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_KEYS       5
+#define NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS  4
+
+static const char  *ngx_http_webhooks_intake_event_keys[] = {
+    "repository", "organization", "sender", "action", "installation"
+};
+
+static const char  *ngx_http_webhooks_intake_repo_keys[] = {
+    "full_name", "owner", "name", "id"
+};
 
 
 static ngx_str_t  ngx_http_webhooks_event_header =
@@ -195,10 +214,12 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx)
 {
     u_char                            *p;
-    json_t                            *payload, *repo, *org, *sender, *owner;
-    json_t                            *objects[2];
     ngx_int_t                          rc;
     ngx_str_t                          body, event, full, login, name, what;
+    ngx_str_t                          repo, org, sender;
+    ngx_str_t                          top[NGX_HTTP_WEBHOOKS_INTAKE_KEYS];
+    ngx_str_t                          in[NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS];
+    ngx_str_t                          objects[2];
     ngx_str_t                          sender_object, idem;
     ngx_str_t                         *args;
     ngx_uint_t                         i;
@@ -263,26 +284,50 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    payload = ngx_http_webhooks_json_load(r->pool, body.data, body.len);
+    /* checked as jansson would parse it; only the members needed are read */
 
-    if (payload == NULL || !json_is_object(payload)) {
+    rc = ngx_http_webhooks_json_scan_check(r->pool, body.data, body.len);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK || !ngx_http_webhooks_json_scan_object(&body)) {
         return ngx_http_webhooks_intake_fail(r, NGX_HTTP_BAD_REQUEST,
                                              "Problems parsing JSON",
                                              NULL, NULL, NULL);
     }
 
+    (void) ngx_http_webhooks_json_scan_members(&body,
+                                         ngx_http_webhooks_intake_event_keys,
+                                         top, NGX_HTTP_WEBHOOKS_INTAKE_KEYS);
+
     /* the repository: "full_name", or the owner's login and the name */
 
-    repo = json_object_get(payload, "repository");
+    repo = top[0];
 
-    if (json_is_object(repo)) {
-        if (ngx_http_webhooks_json_str(repo, "full_name", &full) != NGX_OK) {
-            owner = json_object_get(repo, "owner");
+    if (ngx_http_webhooks_json_scan_object(&repo)) {
+        (void) ngx_http_webhooks_json_scan_members(&repo,
+                                          ngx_http_webhooks_intake_repo_keys,
+                                          in,
+                                          NGX_HTTP_WEBHOOKS_INTAKE_REPO_KEYS);
 
-            if (ngx_http_webhooks_json_str(owner, "login", &login) != NGX_OK
-                || ngx_http_webhooks_json_str(repo, "name", &name) != NGX_OK)
-            {
+        rc = ngx_http_webhooks_json_scan_string(r->pool, &in[0], &full);
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_http_webhooks_intake_str(r->pool, &in[1], "login",
+                                              &login);
+            if (rc == NGX_OK) {
+                rc = ngx_http_webhooks_json_scan_string(r->pool, &in[2],
+                                                        &name);
+            }
+
+            if (rc == NGX_DECLINED) {
                 goto no_repo;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
             full.len = login.len + 1 + name.len;
@@ -305,13 +350,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
                                        "repository", "invalid");
         }
 
-        if (ngx_http_webhooks_json_number(r->pool, json_object_get(repo, "id"),
-                                     &sc->target_id)
-               != NGX_OK
-)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_webhooks_json_scan_integer(&in[3], &sc->target_id);
 
         objects[ctx->nscopes] = repo;
         ngx_str_set(&sc->target_type, "repository");
@@ -326,9 +365,15 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
 no_repo:
 
-    org = json_object_get(payload, "organization");
+    org = top[1];
 
-    if (ngx_http_webhooks_json_str(org, "login", &login) == NGX_OK) {
+    rc = ngx_http_webhooks_intake_str(r->pool, &org, "login", &login);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
 
         sc = &ctx->scopes[ctx->nscopes];
 
@@ -341,12 +386,7 @@ no_repo:
                                        "organization", "invalid");
         }
 
-        if (ngx_http_webhooks_json_number(r->pool, json_object_get(org, "id"),
-                                     &sc->target_id)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_webhooks_intake_number(&org, "id", &sc->target_id);
 
         objects[ctx->nscopes] = org;
         ngx_str_set(&sc->target_type, "organization");
@@ -363,15 +403,21 @@ no_repo:
 
     /* the sender's object is kept in each scope, for its pings */
 
-    sender = json_object_get(payload, "sender");
-    ngx_str_set(&login, "");
+    sender = top[2];
     ngx_str_set(&sender_object, "");
 
-    if (ngx_http_webhooks_json_str(sender, "login", &login) != NGX_OK
-        || ngx_http_webhooks_json_str(sender, "type", &name) != NGX_OK)
-    {
+    rc = ngx_http_webhooks_intake_str(r->pool, &sender, "login", &login);
+    if (rc == NGX_OK) {
+        rc = ngx_http_webhooks_intake_str(r->pool, &sender, "type", &name);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         ngx_str_set(&login, "");
-        sender = NULL;
+        ngx_str_null(&sender);
     }
 
     what.len = sizeof("user:") - 1 + login.len;
@@ -409,19 +455,19 @@ no_repo:
 
         if (!ngx_http_webhooks_intake_kept(
                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT], 0)
-            && ngx_http_webhooks_object(r->pool, objects[i],
+            && ngx_http_webhooks_object(r->pool, &objects[i],
                              &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_OBJECT_JSON])
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (sender
+        if (sender.len
             && !ngx_http_webhooks_intake_kept(
                                  &sc->subs[NGX_HTTP_WEBHOOKS_SUBS_SENDER], 0))
         {
             if (sender_object.len == 0
-                && ngx_http_webhooks_object(r->pool, sender, &sender_object)
+                && ngx_http_webhooks_object(r->pool, &sender, &sender_object)
                    != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -452,21 +498,18 @@ no_repo:
     args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
                                  ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
-    if (ngx_http_webhooks_json_str(payload, "action",
-                                   &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION])
-        != NGX_OK)
-    {
+    rc = ngx_http_webhooks_json_scan_string(r->pool, &top[3],
+                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION]);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
     }
 
-    if (ngx_http_webhooks_json_number(r->pool,
-               json_object_get(json_object_get(payload, "installation"),
-                               "id"),
-               &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID])
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_webhooks_intake_number(&top[4], "id",
+                               &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID]);
 
     ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_REDELIVERY], "0");
 
@@ -1211,14 +1254,54 @@ ngx_http_webhooks_intake_kept(ngx_str_t *key, ngx_uint_t written)
 
 
 static ngx_int_t
-ngx_http_webhooks_object(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
+ngx_http_webhooks_object(ngx_pool_t *pool, ngx_str_t *v, ngx_str_t *out)
 {
-    if (!json_is_object(v)) {
+    json_t  *object;
+
+    if (!ngx_http_webhooks_json_scan_object(v)) {
         ngx_str_set(out, "");
         return NGX_OK;
     }
 
-    return ngx_http_webhooks_json_dump(pool, v, out);
+    /* dumped as jansson writes it: compact, members in their order */
+
+    object = ngx_http_webhooks_json_load(pool, v->data, v->len);
+    if (object == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhooks_json_dump(pool, object, out);
+}
+
+
+/* a member of a checked object that is a string: NGX_DECLINED if not */
+
+static ngx_int_t
+ngx_http_webhooks_intake_str(ngx_pool_t *pool, ngx_str_t *object,
+    const char *key, ngx_str_t *value)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_webhooks_json_scan_member(object, key, &v) != NGX_OK) {
+        ngx_str_null(value);
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_webhooks_json_scan_string(pool, &v, value);
+}
+
+
+/* a member of a checked object that is an integer, as text; "" if not */
+
+static void
+ngx_http_webhooks_intake_number(ngx_str_t *object, const char *key,
+    ngx_str_t *value)
+{
+    ngx_str_t  v;
+
+    (void) ngx_http_webhooks_json_scan_member(object, key, &v);
+
+    ngx_http_webhooks_json_scan_integer(&v, value);
 }
 
 

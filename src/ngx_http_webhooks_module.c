@@ -19,6 +19,7 @@
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_redis_cluster.h"
 #include "ngx_http_webhooks_secret.h"
+#include "ngx_http_webhooks_sign.h"
 #include "ngx_http_webhooks_stats.h"
 #include "ngx_http_webhooks_status.h"
 #include "ngx_http_webhooks_store.h"
@@ -1314,4 +1315,5 @@ ngx_http_webhooks_exit_process(ngx_cycle_t *cycle)
     ngx_http_webhooks_queue_done(cycle);
     ngx_http_webhooks_redis_done(cycle);
     ngx_http_webhooks_subrequest_done(cycle);
+    ngx_http_webhooks_sign_done(cycle);
 }

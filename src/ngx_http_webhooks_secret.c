@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_webhooks_json.h"
+#include "ngx_http_webhooks_json_scan.h"
 #include "ngx_http_webhooks_secret.h"
 
 
@@ -104,36 +105,65 @@ ngx_http_webhooks_secret_seal(ngx_pool_t *pool, ngx_log_t *log,
 
 
 /*
- * A secret field of a stored config, clear or sealed: NGX_OK with its
- * value (empty when none is set), NGX_DECLINED with why it does not open
- * (plain text, no quotes: GitHub's delivery status words it), never with
- * anything of the secret.
+ * A secret field of a stored config, the config's checked JSON text
+ * (ngx_http_webhooks_json_scan.c), clear or sealed: NGX_OK with its value
+ * in the pool (empty when none is set), NGX_DECLINED with why it does not
+ * open (plain text, no quotes: GitHub's delivery status words it), never
+ * with anything of the secret.
  */
 
 ngx_int_t
 ngx_http_webhooks_secret_open(ngx_pool_t *pool, ngx_array_t *keys,
-    json_t *config, const char *field, ngx_str_t *id, ngx_str_t *secret,
+    ngx_str_t *config, const char *field, ngx_str_t *id, ngx_str_t *secret,
     ngx_str_t *why)
 {
     u_char                              *p;
     size_t                               len;
     ssize_t                              n;
-    ngx_str_t                            aad, sealed;
+    ngx_int_t                            rc;
+    ngx_str_t                            aad, sealed, clear;
+    ngx_str_t                            v[2];
+    const char                          *names[2];
     const u_char                        *kid;
     const ngx_http_webhooks_aead_key_t  *key;
 
     ngx_str_set(secret, "");
 
-    if (ngx_http_webhooks_json_str(config, field, secret) == NGX_OK) {
+    names[0] = field;
+    names[1] = ngx_http_webhooks_secret_sealed(field);
+
+    (void) ngx_http_webhooks_json_scan_members(config, names, v,
+                                               names[1] ? 2 : 1);
+
+    rc = ngx_http_webhooks_json_scan_string(pool, &v[0], &clear);
+
+    if (rc == NGX_OK) {
+        /* a copy of its own: the caller wipes it after use */
+
+        if (clear.len) {
+            secret->data = ngx_pstrdup(pool, &clear);
+            if (secret->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            secret->len = clear.len;
+        }
+
         return NGX_OK;
     }
 
-    if (ngx_http_webhooks_json_str(config,
-                                   ngx_http_webhooks_secret_sealed(field),
-                                   &sealed)
-        != NGX_OK)
-    {
-        ngx_str_set(secret, "");
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    rc = names[1] ? ngx_http_webhooks_json_scan_string(pool, &v[1], &sealed)
+                  : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         return NGX_OK;
     }
 

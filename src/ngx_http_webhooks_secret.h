@@ -22,7 +22,7 @@
 ngx_int_t ngx_http_webhooks_secret_seal(ngx_pool_t *pool, ngx_log_t *log,
     ngx_array_t *keys, json_t *config, ngx_str_t *id);
 ngx_int_t ngx_http_webhooks_secret_open(ngx_pool_t *pool, ngx_array_t *keys,
-    json_t *config, const char *field, ngx_str_t *id, ngx_str_t *secret,
+    ngx_str_t *config, const char *field, ngx_str_t *id, ngx_str_t *secret,
     ngx_str_t *why);
 ngx_uint_t ngx_http_webhooks_secret_is_set(json_t *config,
     const char *field);

@@ -20,6 +20,7 @@
 ngx_int_t ngx_http_webhooks_sign_guid(u_char *buf);
 ngx_int_t ngx_http_webhooks_sign(ngx_str_t *secret, ngx_str_t *body,
     u_char *sha1, u_char *sha256);
+void ngx_http_webhooks_sign_done(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_webhooks_sign_form_encode(ngx_pool_t *pool, ngx_str_t *json,
     ngx_str_t *out);
 

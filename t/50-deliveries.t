@@ -141,7 +141,7 @@ my %id;
 $id{r1} = hook($REPO, 'r1', events => ['push'],
     config => { content_type => 'json', secret => $S1 });
 $id{r2} = hook($REPO, 'r2', events => ['issues'],
-    config => { secret => "s2 \x{263a}" });
+    config => { secret => "s2 \"\\ \x{263a}" });
 $id{r3} = hook($REPO, 'r3', events => ['*']);
 $id{r4} = hook($REPO, 'r4', events => ['push', 'issues', '*'],
     active => JSON::PP::false);
@@ -178,6 +178,10 @@ my @cases = (
       '{"action":"opened","issue":{"number":1},"repository":'
       . '{"id":1296269,"full_name":"Octo-Org/Hello-World"}}',
       [qw(r2 r3)] ],
+    [ 'issues, the repository named with escapes, the last one kept',
+      'issues', '{"repository":{"full_name":"nobody/nothing"},'
+      . '"action":"opened","repository":{"id":1296269,'
+      . '"full_name":"octo-org\\/hello-\\u0077orld"}}', [qw(r2 r3)] ],
     [ 'issues to the org only', 'issues',
       "{\"action\":\"opened\",\"organization\":$ORG_OBJ}", [qw(g2)] ],
     [ 'fork to repo and org ("*" only)', 'fork',
@@ -357,12 +361,12 @@ sub headers_are {
 }
 
 {
-    my $what = 'issues, form hook with a UTF-8 secret';
+    my $what = 'issues, form hook with a UTF-8 secret, escaped in JSON';
     my $g = $guid{'issues to the repo only'};
     my ($req) = $t->received(sub { guid_of($g)->($_[0])
         && $_[0]{path} eq '/ok/r2' });
     my $sent = $sent{'issues to the repo only'};
-    my $secret = "s2 \x{263a}";
+    my $secret = "s2 \"\\ \x{263a}";
     utf8::encode($secret);
     my $body = $req->{body} // '';
     like($body, qr/^payload=/, "$what: form body");
@@ -545,6 +549,20 @@ error_body(event('push', "{\"a\":1} x"), 400, 'Problems parsing JSON', undef,
     'trailing garbage');
 error_body(event('push', ''), 400, 'Problems parsing JSON', undef,
     'empty body');
+# what jansson refuses is refused without it, and a NUL byte (jansson
+# skipped one after a number)
+for my $bad ([ '"n":1' . "\0", 'NUL byte' ],
+             [ qq{"s":"\xc0\xaf"}, 'overlong UTF-8' ],
+             [ '"s":"\\udc00"', 'lone surrogate' ],
+             [ '"s":"\\u0000"', '\u0000' ],
+             [ '"n":9223372036854775808', 'integer past int64' ],
+             [ '"n":1e999', 'real past double' ],
+             [ '"n":' . ('[' x 2048) . (']' x 2048), 'nested past 2048' ],
+             [ '"n":01', 'leading zero' ],
+             [ '"n":1,', 'trailing comma' ]) {
+    error_body(event('push', "{\"repository\":$REPO_OBJ,$bad->[0]}"), 400,
+        'Problems parsing JSON', undef, $bad->[1]);
+}
 error_body(event(undef, $OK_BODY), 422, 'Validation Failed',
     [ { resource => 'Event', field => 'X-GitHub-Event',
         code => 'missing_field' } ], 'no X-GitHub-Event');
