@@ -310,6 +310,24 @@ ngx_http_webhooks_json_time(u_char *p, time_t t)
 }
 
 
+/*
+ * An int64 as text: nginx's "%L" negates a negative value, which INT64_MIN
+ * does not survive (undefined behaviour), so the magnitude goes unsigned.
+ */
+
+u_char *
+ngx_http_webhooks_json_int64(u_char *p, int64_t i)
+{
+    if (i >= 0) {
+        return ngx_sprintf(p, "%uL", (uint64_t) i);
+    }
+
+    *p++ = '-';
+
+    return ngx_sprintf(p, "%uL", (uint64_t) 0 - (uint64_t) i);
+}
+
+
 /* a JSON integer as text, "" when absent */
 
 ngx_int_t
@@ -325,7 +343,8 @@ ngx_http_webhooks_json_number(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
         return NGX_ERROR;
     }
 
-    out->len = ngx_sprintf(out->data, "%L", (int64_t) json_integer_value(v))
+    out->len = ngx_http_webhooks_json_int64(out->data,
+                                            json_integer_value(v))
                - out->data;
 
     return NGX_OK;

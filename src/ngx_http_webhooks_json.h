@@ -28,6 +28,7 @@ json_t *ngx_http_webhooks_json_stringn(ngx_str_t *s);
 ngx_int_t ngx_http_webhooks_json_str(json_t *object, const char *key,
     ngx_str_t *value);
 u_char *ngx_http_webhooks_json_time(u_char *p, time_t t);
+u_char *ngx_http_webhooks_json_int64(u_char *p, int64_t i);
 ngx_int_t ngx_http_webhooks_json_number(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
 

@@ -165,7 +165,7 @@ ngx_http_webhooks_ping_make_user(ngx_str_t *base, ngx_str_t *web,
         return NULL;
     }
 
-    p = ngx_sprintf(buf, "U_%L", id);
+    p = ngx_http_webhooks_json_int64(ngx_cpymem(buf, "U_", 2), id);
     if (json_object_set_new(u, "node_id", json_stringn((char *) buf,
                                                        p - buf))
         != 0)
@@ -221,7 +221,7 @@ ngx_http_webhooks_ping_make_org(ngx_str_t *base, ngx_str_t *web,
         return NULL;
     }
 
-    p = ngx_sprintf(buf, "O_%L", id);
+    p = ngx_http_webhooks_json_int64(ngx_cpymem(buf, "O_", 2), id);
     if (json_object_set_new(o, "node_id", json_stringn((char *) buf,
                                                        p - buf))
         != 0
@@ -303,7 +303,7 @@ ngx_http_webhooks_ping_make_repo(ngx_str_t *base, ngx_str_t *web,
         return NULL;
     }
 
-    p = ngx_sprintf(buf, "R_%L", id);
+    p = ngx_http_webhooks_json_int64(ngx_cpymem(buf, "R_", 2), id);
     if (json_object_set_new(r, "node_id", json_stringn((char *) buf,
                                                        p - buf))
         != 0

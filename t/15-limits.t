@@ -678,6 +678,41 @@ sub delivered {
 }
 
 ###############################################################################
+# Ids at int64's ends in an event: a ping and a test push show them as
+# they came (under SAN, printing INT64_MIN is no undefined behaviour).
+
+{
+    my $X = '/repos/octocat/extremes';
+    my $MIN = '-9223372036854775808';
+    my $MAX = '9223372036854775807';
+    my $id = created("$X/hooks", { events => ['push'], config => {
+        url => "$RCV/ok/extremes", content_type => 'json' } },
+        'int64 ends hook');
+    my $body = qq({"ref":"refs/heads/main","repository":{"id":$MIN,)
+        . qq("name":"extremes","full_name":"octocat/extremes",)
+        . qq("owner":{"login":"octocat","id":$MAX}},)
+        . qq("sender":{"login":"octocat","id":$MIN}});
+    my $r = $t->http(POST => '/_webhooks/events', body => $body,
+        headers => { 'X-GitHub-Event' => 'push',
+            'Content-Type' => 'application/json' });
+    is($r->{status}, 202, 'int64 ends: the push taken in') or diag($r->{raw});
+    $t->wait_received(1, '/ok/extremes');
+
+    is(api(POST => "$X/hooks/$id/pings")->{status}, 204,
+        'int64 ends: ping 204');
+    is(api(POST => "$X/hooks/$id/tests")->{status}, 204,
+        'int64 ends: test 204');
+    my @got = $t->wait_received(3, '/ok/extremes');
+    my ($ping) = grep { $_->{headers}{'x-github-event'} eq 'ping' } @got;
+    like($ping && $ping->{body}, qr/"repository":\{[^{}]*"id":$MIN\b/,
+        'int64 ends: the ping names the repository id');
+    my @push = grep { $_->{headers}{'x-github-event'} eq 'push' } @got;
+    is(scalar @push, 2, 'int64 ends: the push and the test push arrived');
+    like($push[-1] && $push[-1]{body}, qr/"id":$MIN\b/,
+        'int64 ends: the test push as taken in');
+}
+
+###############################################################################
 
 $t->stop;
 $t->log_ok;
