@@ -138,16 +138,25 @@ ngx_http_webhooks_secret_open(ngx_pool_t *pool, ngx_array_t *keys,
     rc = ngx_http_webhooks_json_scan_string(pool, &v[0], &clear);
 
     if (rc == NGX_OK) {
-        /* a copy of its own: the caller wipes it after use */
+        /*
+         * A copy of its own, which the caller wipes after use: unescaped,
+         * it already is one, and a second would be left unwiped.
+         */
 
-        if (clear.len) {
-            secret->data = ngx_pstrdup(pool, &clear);
-            if (secret->data == NULL) {
+        if (clear.len == 0) {
+            return NGX_OK;
+        }
+
+        if (clear.data >= config->data
+            && clear.data < config->data + config->len)
+        {
+            clear.data = ngx_pstrdup(pool, &clear);
+            if (clear.data == NULL) {
                 return NGX_ERROR;
             }
-
-            secret->len = clear.len;
         }
+
+        *secret = clear;
 
         return NGX_OK;
     }

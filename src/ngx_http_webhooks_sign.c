@@ -184,6 +184,12 @@ ngx_http_webhooks_sign_done(ngx_cycle_t *cycle)
 {
     ngx_uint_t  i;
 
+    /* the random bytes are wiped whoever drew them */
+
+    ngx_explicit_memzero(ngx_http_webhooks_sign_random,
+                         NGX_HTTP_WEBHOOKS_SIGN_RANDOM);
+    ngx_http_webhooks_sign_random_pid = 0;
+
     if (ngx_http_webhooks_sign_macs_pid != ngx_pid) {
         return;
     }
@@ -192,9 +198,6 @@ ngx_http_webhooks_sign_done(ngx_cycle_t *cycle)
         EVP_MAC_CTX_free(ngx_http_webhooks_sign_macs[i]);
         ngx_http_webhooks_sign_macs[i] = NULL;
     }
-
-    ngx_explicit_memzero(ngx_http_webhooks_sign_random,
-                         NGX_HTTP_WEBHOOKS_SIGN_RANDOM);
 }
 
 
