@@ -251,6 +251,8 @@ ngx_http_webhooks_redis_close(ngx_http_webhooks_redis_t *rd)
         ngx_free(rd->out);
         rd->out = NULL;
         rd->out_size = 0;
+        rd->out_pos = 0;
+        rd->out_len = 0;
     }
 }
 
@@ -963,6 +965,19 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
     rd->out_pos = 0;
     rd->out_len = 0;
 
+    /*
+     * A big buffer goes now, not after the commands below are failed or
+     * sent again: a router's resend or a handler's next command is
+     * written into it meanwhile (freed after, its bytes would be sent
+     * from NULL: "send() failed (14: Bad address)").
+     */
+
+    if (rd->out_size > NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_size = 0;
+    }
+
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
     }
@@ -997,12 +1012,6 @@ ngx_http_webhooks_redis_drop(ngx_http_webhooks_redis_t *rd, ngx_uint_t level,
         rd->current = NULL;
 
         ngx_http_webhooks_redis_release(rd, cmd);
-    }
-
-    if (rd->out_size > NGX_HTTP_WEBHOOKS_REDIS_OUT_KEEP) {
-        ngx_free(rd->out);
-        rd->out = NULL;
-        rd->out_size = 0;
     }
 
     ngx_http_webhooks_redis_schedule(rd);
