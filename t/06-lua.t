@@ -134,20 +134,13 @@ my $RETRY = "${SP}retry";
 my $SEQ = "${SP}seq";
 my $NOW = '2026-01-01T00:00:00Z';
 
-# a delivery's record (src/lua/lib/record.lua): its fields by name, and
-# its response
-my @FIELDS = qw(id hook hooks guid event action repository_id
-    installation_id redelivery target_type target_id payload delivered_at
-    status status_code duration attempt auto host url s1 s256 form
-    throttled_at);
+# a delivery's record, read by src/lua/lib/record.lua: its fields by
+# name, its outcome's over the others, and its response
+my $RECORD = $t->read_file("$LUA/lib/record.lua");
 sub rec {
-    my ($v) = scalar $t->redis('GET', $_[0]);
-    return undef unless defined $v;
-    my ($json, $response) = split /\n/, $v, 2;
-    my @a = @{ decode_json($json) };
-    my %r = map { $FIELDS[$_] => $a[$_] } 0 .. $#FIELDS;
-    $r{response} = $response;
-    return \%r;
+    my ($j) = scalar $t->redis('EVAL', $RECORD
+        . "\nlocal r = rget(KEYS[1])\nreturn r and cjson.encode(r)", 1, $_[0]);
+    return defined $j ? decode_json($j) : undef;
 }
 
 sub hook {
@@ -264,6 +257,7 @@ is($t->redis('HGET', $HOOKS, '1:lr'), '{"code":500}',
 is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
+my ($queued) = split /\n/, scalar $t->redis('GET', "${SP}delivery:11");
 is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
        "${SP}event:g1", $eid, 'failed', 5000,
        "{\"Server\":\"x\"}\noops", 3, 'status', 'Internal Server Error',
@@ -272,6 +266,20 @@ is(rec("${SP}delivery:11")->{response}, "{\"Server\":\"x\"}\noops",
    'done: the response in the record');
 is(rec("${SP}delivery:11")->{status_code}, 500,
    'done: the outcome in the record');
+is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
+   'done: the queued fields kept as written, the outcome beside them');
+is(rec("${SP}delivery:11")->{status}, 'Internal Server Error',
+   'done: the outcome over the queued fields');
+is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+       "${SP}event:g1", '0-1', 'failed', '', "{}\nagain", 1,
+       'status_code', 502), 1, 'done: a second outcome');
+is_deeply([@{ rec("${SP}delivery:11") }{qw(status_code s256 status id
+                                            response)}],
+          [502, 'ab' x 32, 'Internal Server Error', 11, "{}\nagain"],
+          'done: a second outcome merged over the first');
+run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+    "${SP}event:g1", '0-1', 'failed', '', "{\"Server\":\"x\"}\noops", 3,
+    'status', 'Internal Server Error', 'status_code', 500, 's256', 'ab' x 32);
 is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
 is(run('take', "${SP}delivery:11")->[2], "{\"Server\":\"x\"}\noops",

@@ -18,15 +18,19 @@ local function full(retry, max)
   return redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', retry)
          >= tonumber(max)
 end
+-- what every delivery of one call shares (the same hooks, target and
+-- kind), encoded once
+local shared
 local function queue(hooks, hook, url, ttype, tid, auto)
   local id = newid(KEYS[3], ARGV[11], ARGV[10])
   local rk, t = sp .. 'delivery:' .. id, host(url)
-  rput(rk, {id = id, hook = hook, hooks = hooks, guid = ARGV[1],
+  shared = shared or rshared({hooks = hooks, guid = ARGV[1],
     event = ARGV[2], action = ARGV[5], repository_id = ARGV[6],
     installation_id = ARGV[7], redelivery = ARGV[8], target_type = ttype,
     target_id = tid, payload = KEYS[1], delivered_at = ARGV[4],
     status = 'queued', status_code = 0, duration = 0, attempt = 1,
-    auto = auto, host = t}, ARGV[3])
+    auto = auto})
+  rnew(rk, id, hook, shared, t, ARGV[3])
   redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)
   redis.call('XADD', KEYS[2], '*', 'k', rk, 'h', hook,
              't', t, 's', hooks, 'p', KEYS[1],
