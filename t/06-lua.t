@@ -234,12 +234,9 @@ is_deeply([@e{qw(k h t s p x)}],
            'g1 push 1 1 repository 42'],
           'intake: the stream entry says what the sender needs');
 
-is(run('fetch', "${SP}delivery:11", "${SP}event:g1"), '{"ref":"x"}',
-   'fetch: the payload');
-is(run('fetch', "${SP}delivery:9", "${SP}event:g1"), undef,
-   'fetch: nil for a delivery gone');
-ok(!eval { run('fetch', "${SP}delivery:11", "$P\{q4}:event:g1"); 1 }
-   && $@ =~ /CROSSSLOT/, 'fetch: keys of two shards refused by the cluster')
+ok(!eval { run('defer', $Q, $RETRY, "$P\{q4}:delivery:11", '0-1', 'senders',
+                1, 'x', ''); 1 }
+   && $@ =~ /CROSSSLOT/, 'keys of two shards refused by the cluster')
     or diag $@;
 my $take = run('take', "${SP}delivery:11");
 is($take->[1], '{"ref":"x"}', 'take: the record and its payload');
