@@ -1,6 +1,7 @@
 -- A delivery's record: one string, "<JSON array of its fields' values, in
--- the order below>[\t<JSON array of fields and values of its latest
--- outcome>]\n<response headers JSON>\n<response body>", so that it costs
+-- the order below>[\t<JSON array of the positions in that order and the
+-- values of the fields of its latest outcome>]\n<response headers
+-- JSON>\n<response body>", so that it costs
 -- its bytes and one key; a field never set is "".  An outcome is written
 -- beside the fields of the queued delivery, not merged into them, so
 -- that recording it decodes and encodes nothing (JSON escapes every tab
@@ -23,7 +24,9 @@ local function rparse(v)
   for i, f in ipairs(FIELDS) do r[f] = a[i] or '' end
   if t then
     local o = cjson.decode(string.sub(line, t + 1))
-    for i = 1, #o - 1, 2 do r[o[i]] = o[i + 1] end
+    for i = 1, #o - 1, 2 do
+      if FIELDS[o[i]] then r[FIELDS[o[i]]] = o[i + 1] end
+    end
   end
   r.response = string.sub(v, e + 1)
   return r
@@ -56,6 +59,7 @@ local function rnew(k, id, hook, shared, host, ttl)
           .. ',"","","","",""]\n', ttl)
 end
 -- o: {field, value, ...}; false when there is no such record
+local POS
 local function rdone(k, o, response, ttl)
   local v = redis.call('GET', k)
   if not v then return false end
@@ -65,9 +69,20 @@ local function rdone(k, o, response, ttl)
     for i = 1, #o - 1, 2 do r[o[i]] = o[i + 1] end
     r.response = response
     rput(k, r, ttl)
-  else
-    rset(k, line .. '\t' .. cjson.encode(o) .. '\n' .. response, ttl)
+    return true
   end
+  if not POS then
+    POS = {}
+    for i, f in ipairs(FIELDS) do POS[f] = i end
+  end
+  local a = {}
+  for i = 1, #o - 1, 2 do
+    if POS[o[i]] then
+      a[#a + 1] = POS[o[i]]
+      a[#a + 1] = o[i + 1]
+    end
+  end
+  rset(k, line .. '\t' .. cjson.encode(a) .. '\n' .. response, ttl)
   return true
 end
 local function rpairs(r)
