@@ -187,11 +187,19 @@ is($t->redis('EXISTS', "$P\{r:x/y}:subs"), 0,
 
 # intake: one delivery per subscriber in the shard; ids end in the shard
 $t->redis('XGROUP', 'CREATE', $Q, 'senders', '$', 'MKSTREAM');
-my @intake = ("${SP}event:g1", $Q, $SEQ, $RETRY, "${SP}seen:g1:r",
-    "${SP}lastpush:r:o/r",
-    'g1', 'push', 3600, $NOW, '', 42, '', 0, '{"ref":"x"}', 3, 8, $HOOKS,
-    'repository', 42, 100, 1, 1, 1, 'http://a.example/x');
-is(run('intake', @intake), 1, 'intake: one delivery queued');
+# the shard's args, then per event: its keys, what it is, its hooks
+sub step {
+    my ($g, $max, @hooks) = @_;
+    return ("${SP}event:$g", "${SP}seen:$g:r", "${SP}lastpush:r:o/r", $g,
+        'push', $NOW, '', 42, '', 0, '{"ref":"x"}', $HOOKS, 'repository',
+        42, 1, 1, @hooks / 2, @hooks);
+}
+sub intake {
+    my ($max, @steps) = @_;
+    return run('intake', $Q, $SEQ, $RETRY, 3600, 3, 8, $max, @steps);
+}
+my @intake = step('g1', 100, 1, 'http://a.example/x');
+is_deeply(intake(100, @intake), [1], 'intake: one delivery queued');
 is($t->redis('XLEN', $Q), 1, 'intake: one entry in the stream');
 my $rec = rec("${SP}delivery:11");
 is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
@@ -200,17 +208,34 @@ is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
 is($t->redis('GET', "${SP}event:g1"), '{"ref":"x"}', 'intake: the payload');
 is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g1",
    'intake: a push is the latest push');
-is(run('intake', @intake), 1, 'intake: the same step again: its count');
+is_deeply(intake(100, @intake), [1],
+          'intake: the same step again: its count');
 is($t->redis('XLEN', $Q), 1, 'intake: nothing queued again');
 
-my @full = @intake;
-$full[4] = "${SP}seen:g2:r";
-$full[20] = 1;
-is(run('intake', @full), -1, 'intake: a full queue queues nothing');
-$full[24] = $full[23] = ();
-splice(@full, 23);
-$full[22] = '';
-is(run('intake', @full), 0, 'intake: no subscriber, no check of the queue');
+is_deeply(intake(1, step('g2', 1, 1, 'http://a.example/x')), [-1],
+          'intake: a full queue queues nothing');
+is_deeply(intake(1, step('g2', 1)), [0],
+          'intake: no subscriber, no check of the queue');
+is_deeply(intake(1, step('g3', 1, 1, 'http://a.example/x'), step('g4', 1)),
+          [-1, 0], 'intake: each event of a call answered');
+is($t->redis('EXISTS', "${SP}event:g3"), 0,
+   'intake: no payload for an event refused');
+is_deeply(intake(100, @intake, step('g5', 100, 1, 'http://a.example/x',
+                                    3, 'http://c.example/')),
+          [1, 2], 'intake: two events of one shard in one call');
+is($t->redis('XLEN', $Q), 3, 'intake: the second event\'s deliveries queued');
+is_deeply([map { rec("${SP}delivery:$_")->{guid} } 19, 27], ['g5', 'g5'],
+          'intake: the second event\'s records');
+my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 16]));
+like($bad->[0]{error}, qr/not in the shard/,
+     'intake: an event whose keys are not in the shard refused');
+# as it was before the last two events
+my @later = map { $_->[0] } @{ $t->redis('XRANGE', $Q, '-', '+') };
+$t->redis('XDEL', $Q, @later[1 .. $#later]);
+$t->redis('DEL', map { "${SP}delivery:$_" } 19, 27);
+$t->redis('ZREM', "${SP}deliveries:1", 19);
+$t->redis('ZREM', "${SP}deliveries:3", 27);
+$t->redis('SET', $SEQ, 1);
 
 # idem: claimed, resumed, finished, replayed; another event conflicts
 my $IK = "${P}idempotency:k1";
