@@ -59,14 +59,20 @@
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_REPOSITORY_ID    7
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_INSTALLATION_ID  8
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_REDELIVERY       9
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD          10
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS            11
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE      12
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID        13
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM             14
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH             15
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_N                16
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS             17  /* then the hooks */
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS            10
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE      11
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID        12
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM             13
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH             14
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_N                15
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS             16  /* then the hooks */
+
+/*
+ * The payload goes ahead of the call, a plain SET (Lua would copy and
+ * hash it), for this long, or not at all where a key is there already:
+ * the call keeps it for the retention when it takes the event in.
+ */
+#define NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD       "60"
 
 #define NGX_HTTP_WEBHOOKS_INTAKE_BATCH              64
 
@@ -88,6 +94,8 @@ typedef struct ngx_http_webhooks_intake_ctx_s {
     ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS];
     ngx_str_t                      *step_args;  /* intake.lua's */
     ngx_uint_t                      nstep;
+    ngx_str_t                       payload;
+    unsigned                        keep:1;     /* the payload, ahead */
     ngx_http_request_t             *r;
     ngx_queue_t                     waiting;    /* for an intake.lua call */
     struct ngx_http_webhooks_intake_ctx_s  **batched;  /* its place in one */
@@ -129,6 +137,8 @@ static void ngx_http_webhooks_intake_flush_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_intake_flush(
     ngx_http_webhooks_main_conf_t *wmcf, ngx_uint_t shard,
     ngx_queue_t *waiting);
+static ngx_int_t ngx_http_webhooks_intake_payload(
+    ngx_http_webhooks_intake_ctx_t *ctx);
 static void ngx_http_webhooks_intake_reply(void *data, redisReply *reply);
 static void ngx_http_webhooks_intake_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_intake_finished(void *data, redisReply *reply);
@@ -492,7 +502,7 @@ no_repo:
     args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID].data = ctx->guid;
     args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
     args[NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT] = event;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD] = body;
+    ctx->payload = body;
 
     p = ngx_pnalloc(r->pool, sizeof("2011-09-06T17:26:27Z"));
     if (p == NULL) {
@@ -987,6 +997,7 @@ ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
     ctx->step_args = args;
     ctx->nstep = NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS + n;
     ctx->r = r;
+    ctx->keep = (n || args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH].len);
 
     /* with the other steps of this pass in the shard, once it is over */
 
@@ -1088,6 +1099,11 @@ ngx_http_webhooks_intake_flush(ngx_http_webhooks_main_conf_t *wmcf,
             continue;
         }
 
+        if (ctx->keep && ngx_http_webhooks_intake_payload(ctx) != NGX_OK) {
+            ngx_http_webhooks_intake_done(ctx->r, NULL);
+            continue;
+        }
+
         ngx_memcpy(&args[nargs], ctx->step_args,
                    ctx->nstep * sizeof(ngx_str_t));
         nargs += ctx->nstep;
@@ -1096,7 +1112,7 @@ ngx_http_webhooks_intake_flush(ngx_http_webhooks_main_conf_t *wmcf,
         b->ctx[b->n++] = ctx;
     }
 
-    if (args == NULL) {
+    if (args == NULL || b->n == 0) {
         if (pool) {
             ngx_destroy_pool(pool);
         }
@@ -1112,6 +1128,35 @@ ngx_http_webhooks_intake_flush(ngx_http_webhooks_main_conf_t *wmcf,
     {
         ngx_http_webhooks_intake_reply(b, NULL);
     }
+}
+
+
+/* the payload of a step, ahead of its call: its reply tells nothing */
+
+static ngx_int_t
+ngx_http_webhooks_intake_payload(ngx_http_webhooks_intake_ctx_t *ctx)
+{
+    size_t        argvlen[6];
+    ngx_str_t    *key;
+    const char   *argv[6];
+
+    key = &ctx->step_args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY];
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key->data;
+    argvlen[1] = key->len;
+    argv[2] = (const char *) ctx->payload.data;
+    argvlen[2] = ctx->payload.len;
+    argv[3] = "EX";
+    argvlen[3] = 2;
+    argv[4] = NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD;
+    argvlen[4] = sizeof(NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD) - 1;
+    argv[5] = "NX";
+    argvlen[5] = 2;
+
+    return ngx_http_webhooks_redis_command(NULL, NULL, 6, argv, argvlen)
+           ? NGX_OK : NGX_ERROR;
 }
 
 

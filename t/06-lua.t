@@ -187,12 +187,14 @@ is($t->redis('EXISTS', "$P\{r:x/y}:subs"), 0,
 
 # intake: one delivery per subscriber in the shard; ids end in the shard
 $t->redis('XGROUP', 'CREATE', $Q, 'senders', '$', 'MKSTREAM');
-# the shard's args, then per event: its keys, what it is, its hooks
+# the shard's args, then per event: its keys, what it is, its hooks; its
+# payload goes ahead, as the module sends it
 sub step {
     my ($g, $max, @hooks) = @_;
+    $t->redis('SET', "${SP}event:$g", '{"ref":"x"}', 'EX', 60, 'NX');
     return ("${SP}event:$g", "${SP}seen:$g:r", "${SP}lastpush:r:o/r", $g,
-        'push', $NOW, '', 42, '', 0, '{"ref":"x"}', $HOOKS, 'repository',
-        42, 1, 1, @hooks / 2, @hooks);
+        'push', $NOW, '', 42, '', 0, $HOOKS, 'repository', 42, 1, 1,
+        @hooks / 2, @hooks);
 }
 sub intake {
     my ($max, @steps) = @_;
@@ -206,6 +208,7 @@ is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
           [11, 'g1', 'push', 1, 'queued', 1, 1, "${SP}event:g1",
            'a.example'], 'intake: the delivery recorded, id 1 * 8 + 3');
 is($t->redis('GET', "${SP}event:g1"), '{"ref":"x"}', 'intake: the payload');
+ok($t->redis('TTL', "${SP}event:g1") > 60, 'intake: the payload kept');
 is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g1",
    'intake: a push is the latest push');
 is_deeply(intake(100, @intake), [1],
@@ -214,27 +217,35 @@ is($t->redis('XLEN', $Q), 1, 'intake: nothing queued again');
 
 is_deeply(intake(1, step('g2', 1, 1, 'http://a.example/x')), [-1],
           'intake: a full queue queues nothing');
+ok($t->redis('TTL', "${SP}event:g2") <= 60,
+   'intake: the payload of an event refused expires');
 is_deeply(intake(1, step('g2', 1)), [0],
           'intake: no subscriber, no check of the queue');
 is_deeply(intake(1, step('g3', 1, 1, 'http://a.example/x'), step('g4', 1)),
           [-1, 0], 'intake: each event of a call answered');
-is($t->redis('EXISTS', "${SP}event:g3"), 0,
-   'intake: no payload for an event refused');
 is_deeply(intake(100, @intake, step('g5', 100, 1, 'http://a.example/x',
                                     3, 'http://c.example/')),
           [1, 2], 'intake: two events of one shard in one call');
 is($t->redis('XLEN', $Q), 3, 'intake: the second event\'s deliveries queued');
-is_deeply([map { rec("${SP}delivery:$_")->{guid} } 19, 27], ['g5', 'g5'],
+my @keys = map { { @{ $_->[1] } }->{k} }
+    @{ $t->redis('XRANGE', $Q, '-', '+') };
+is_deeply([map { rec($_)->{guid} } @keys[1, 2]], ['g5', 'g5'],
           'intake: the second event\'s records');
-my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 16]));
+my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 15]));
 like($bad->[0]{error}, qr/not in the shard/,
      'intake: an event whose keys are not in the shard refused');
-# as it was before the last two events
+my @gone = step('g7', 100, 1, 'http://a.example/x');
+$t->redis('DEL', "${SP}event:g7");
+like(intake(100, @gone)->[0]{error}, qr/payload of g7 is gone/,
+     'intake: an event whose payload is gone refused');
+is($t->redis('XLEN', $Q), 3, 'intake: nothing queued without its payload');
+# as it was before the last events
 my @later = map { $_->[0] } @{ $t->redis('XRANGE', $Q, '-', '+') };
 $t->redis('XDEL', $Q, @later[1 .. $#later]);
-$t->redis('DEL', map { "${SP}delivery:$_" } 19, 27);
-$t->redis('ZREM', "${SP}deliveries:1", 19);
-$t->redis('ZREM', "${SP}deliveries:3", 27);
+my @ids = map { /(\d+)$/ } @keys[1, 2];
+$t->redis('DEL', @keys[1, 2]);
+$t->redis('ZREM', "${SP}deliveries:1", $ids[0]);
+$t->redis('ZREM', "${SP}deliveries:3", $ids[1]);
 $t->redis('SET', $SEQ, 1);
 
 # idem: claimed, resumed, finished, replayed; another event conflicts

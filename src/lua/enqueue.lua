@@ -36,7 +36,7 @@ if ARGV[9] == '' then
 else
   redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])
 end
-return queue(KEYS[2], KEYS[3], ARGV[11], ARGV[10], {payload = KEYS[1],
+return queue(KEYS[2], newid(KEYS[3], ARGV[11], ARGV[10]), {payload = KEYS[1],
   guid = ARGV[1], event = ARGV[2], action = ARGV[5],
   repository_id = ARGV[6], installation_id = ARGV[7],
   redelivery = ARGV[8], hooks = ARGV[12], target_type = ARGV[15],

@@ -1,7 +1,7 @@
 -- intake: the second step of the intake of events, each in one of its
 -- scopes, all in that scope's queue shard (what a worker's event loop
 -- took in in one pass): per event, one delivery to each hook the first
--- step (subs.lua) found, all or none, and the payload once in the shard.
+-- step (subs.lua) found, all or none, and the payload kept in the shard.
 -- Under an idempotency key a step is remembered under the event's GUID,
 -- so that the same step again queues nothing and answers the same count.
 -- Whether the queue is full is read once per call.
@@ -20,20 +20,33 @@
 --                          scope's latest push; its GUID, name, the time
 --                          (ISO 8601), its action or "", the records'
 --                          repository_id, installation_id and redelivery
---                          ("0"), the payload, the scope's hooks hash,
---                          target type ("repository" or "organization")
---                          and id, "1" to remember the step under its
---                          key, "1" when it is a repository's push; n,
---                          then n hooks' ids and URLs, one after the other
+--                          ("0"), the scope's hooks hash, target type
+--                          ("repository" or "organization") and id, "1"
+--                          to remember the step under its key, "1" when
+--                          it is a repository's push; n, then n hooks'
+--                          ids and URLs, one after the other
+--
+-- The payload is written before, in a command of its own, for a short
+-- while (so that Lua never copies it): an event taken in keeps it for
+-- the ttl, one refused lets it expire.
 --
 -- Reply: per event, the number of deliveries queued, -1 when the queue is
 -- full.
-local sp, ttl, out, a, isfull = shard(KEYS[1]), ARGV[1], {}, 5, nil
-while a + 16 <= #ARGV do
+local sp, ttl, out = shard(KEYS[1]), ARGV[1], {}
+-- ids for every hook of the call at once; those not queued are gaps
+local a, total = 5, 0
+while a + 15 <= #ARGV do
+  local n = tonumber(ARGV[a + 15]) or 0
+  total, a = total + n, a + 16 + 2 * n
+end
+local id = total > 0 and redis.call('INCRBY', KEYS[2], total) - total
+local isfull
+a = 5
+while a + 15 <= #ARGV do
   local pk, seen, last = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local idem, push = ARGV[a + 14] == '1', ARGV[a + 15] == '1'
-  local n = tonumber(ARGV[a + 16]) or 0
-  local hooks, rc = a + 17, nil
+  local idem, push = ARGV[a + 13] == '1', ARGV[a + 14] == '1'
+  local n = tonumber(ARGV[a + 15]) or 0
+  local hooks, rc = a + 16, nil
   a = hooks + 2 * n
   if not (inside(sp, pk) and inside(sp, seen) and inside(sp, last)) then
     rc = redis.error_reply('an event\'s keys are not in the shard')
@@ -44,18 +57,22 @@ while a + 16 <= #ARGV do
     if isfull == nil then isfull = full(KEYS[1], KEYS[3], ARGV[4]) end
     if isfull then rc = -1 end
   end
+  if not rc and (n > 0 or push)
+     and redis.call('EXPIRE', pk, ttl) == 0 then
+    rc = redis.error_reply('the payload of ' .. ARGV[hooks - 13]
+                           .. ' is gone')
+  end
   if not rc then
-    local e = {payload = pk, guid = ARGV[hooks - 14],
-      event = ARGV[hooks - 13], delivered_at = ARGV[hooks - 12],
-      action = ARGV[hooks - 11], repository_id = ARGV[hooks - 10],
-      installation_id = ARGV[hooks - 9], redelivery = ARGV[hooks - 8],
+    local e = {payload = pk, guid = ARGV[hooks - 13],
+      event = ARGV[hooks - 12], delivered_at = ARGV[hooks - 11],
+      action = ARGV[hooks - 10], repository_id = ARGV[hooks - 9],
+      installation_id = ARGV[hooks - 8], redelivery = ARGV[hooks - 7],
       hooks = ARGV[hooks - 6], target_type = ARGV[hooks - 5],
       target_id = ARGV[hooks - 4], auto = 1, ttl = ttl}
     for i = hooks, a - 1, 2 do
-      queue(KEYS[1], KEYS[2], ARGV[3], ARGV[2], e, ARGV[i], ARGV[i + 1])
-    end
-    if n > 0 or push then
-      redis.call('SET', pk, ARGV[hooks - 7], 'EX', ttl)
+      id = id + 1
+      queue(KEYS[1], id * tonumber(ARGV[3]) + tonumber(ARGV[2]), e,
+            ARGV[i], ARGV[i + 1])
     end
     if push then redis.call('SET', last, pk, 'EX', ttl) end
     if idem then redis.call('SET', seen, n, 'EX', ttl) end

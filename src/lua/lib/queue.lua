@@ -1,9 +1,10 @@
 -- Queues deliveries of an event: each one's record, its place in its
 -- hook's list and its entry in the stream, all in the queue shard of the
--- stream q.  For the scripts that queue (intake, enqueue); needs
--- lib/host.lua, lib/send.lua, lib/shard.lua and lib/record.lua.  A
--- delivery of an event taken in (auto 1) is tried again when it fails;
--- pings, tests and redeliveries are not.
+-- stream q, under an id from the shard's counter (lib/shard.lua).  For
+-- the scripts that queue (intake, enqueue); needs lib/host.lua,
+-- lib/send.lua, lib/shard.lua and lib/record.lua.  A delivery of an
+-- event taken in (auto 1) is tried again when it fails; pings, tests and
+-- redeliveries are not.
 --
 -- e: the event, as its records' fields: payload (its key), guid, event,
 -- action, repository_id, installation_id, redelivery, hooks, target_type,
@@ -16,9 +17,8 @@ local function full(q, retry, max)
   return redis.call('XLEN', q) + redis.call('ZCARD', retry)
          >= tonumber(max)
 end
-local function queue(q, seq, n, s, e, hook, url)
+local function queue(q, id, e, hook, url)
   local sp = shard(q)
-  local id = newid(seq, n, s)
   local rk, t = sp .. 'delivery:' .. id, host(url)
   if not e.shared then
     -- what every delivery of the event shares, encoded once
