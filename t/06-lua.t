@@ -227,6 +227,8 @@ is_deeply(intake(100, @intake, step('g5', 100, 1, 'http://a.example/x',
                                     3, 'http://c.example/')),
           [1, 2], 'intake: two events of one shard in one call');
 is($t->redis('XLEN', $Q), 3, 'intake: the second event\'s deliveries queued');
+is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g5",
+   'intake: the last push of a call is the latest push');
 my @keys = map { { @{ $_->[1] } }->{k} }
     @{ $t->redis('XRANGE', $Q, '-', '+') };
 is_deeply([map { rec($_)->{guid} } @keys[1, 2]], ['g5', 'g5'],

@@ -40,7 +40,7 @@ while a + 15 <= #ARGV do
   total, a = total + n, a + 16 + 2 * n
 end
 local id = total > 0 and redis.call('INCRBY', KEYS[2], total) - total
-local isfull
+local isfull, pushes, lasts = nil, {}, {}
 a = 5
 while a + 15 <= #ARGV do
   local pk, seen, last = ARGV[a], ARGV[a + 1], ARGV[a + 2]
@@ -74,10 +74,17 @@ while a + 15 <= #ARGV do
       queue(KEYS[1], id * tonumber(ARGV[3]) + tonumber(ARGV[2]), e,
             ARGV[i], ARGV[i + 1])
     end
-    if push then redis.call('SET', last, pk, 'EX', ttl) end
+    if push then
+      if not pushes[last] then lasts[#lasts + 1] = last end
+      pushes[last] = pk
+    end
     if idem then redis.call('SET', seen, n, 'EX', ttl) end
     rc = n
   end
   out[#out + 1] = rc
+end
+-- a scope's latest push: the last of the call
+for _, last in ipairs(lasts) do
+  redis.call('SET', last, pushes[last], 'EX', ttl)
 end
 return out
