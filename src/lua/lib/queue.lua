@@ -17,18 +17,22 @@ local function full(q, retry, max)
   return redis.call('XLEN', q) + redis.call('ZCARD', retry)
          >= tonumber(max)
 end
+local hosts = {}
 local function queue(q, id, e, hook, url)
-  local sp = shard(q)
-  local rk, t = sp .. 'delivery:' .. id, host(url)
   if not e.shared then
-    -- what every delivery of the event shares, encoded once
+    -- what every delivery of the event shares, made once
     e.status, e.status_code, e.duration, e.attempt = 'queued', 0, 0, 1
-    e.shared = rshared(e)
+    e.shared, e.sp = rshared(e), shard(q)
+    e.x = send(e.guid, e.event, 1, e.auto, e.target_type, e.target_id)
+  end
+  local rk, t = e.sp .. 'delivery:' .. id, hosts[url]
+  if not t then
+    t = host(url)
+    hosts[url] = t
   end
   rnew(rk, id, hook, e.shared, t, e.ttl)
-  redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)
+  redis.call('ZADD', e.sp .. 'deliveries:' .. hook, id, id)
   redis.call('XADD', q, '*', 'k', rk, 'h', hook, 't', t, 's', e.hooks,
-             'p', e.payload, 'x', send(e.guid, e.event, 1, e.auto,
-             e.target_type, e.target_id))
+             'p', e.payload, 'x', e.x)
   return id
 end
