@@ -75,7 +75,9 @@ struct ngx_http_webhooks_delivery_s {
     ngx_str_t                       *outcome;   /* outcome.lua's args */
     ngx_queue_t                      waiting;   /* for a done.lua call */
     ngx_http_webhooks_delivery_t   **batched;   /* its place in one */
+    ngx_http_webhooks_redis_cmd_t   *hook_cmd;
     ngx_str_t                        fetched;   /* the payload, read */
+    ngx_str_t                        stored;    /* the hook, read */
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
     ngx_http_webhooks_delivery_about_t  about;  /* what the entry says */
@@ -111,6 +113,8 @@ struct ngx_http_webhooks_delivery_s {
     unsigned                         throttled:1;
     unsigned                         ok:1;
     unsigned                         queued:1;  /* in waiting */
+    unsigned                         reads:2;   /* replies to come */
+    unsigned                         gone:1;    /* read: no delivery */
 };
 
 
@@ -172,6 +176,7 @@ static void ngx_http_webhooks_delivery_take_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_delivery_hook_done(void *data,
     redisReply *reply);
+static void ngx_http_webhooks_delivery_read(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_go(ngx_http_webhooks_delivery_t *d,
     redisReply *hook, redisReply *payload);
 static ngx_int_t ngx_http_webhooks_delivery_prepare(
@@ -280,8 +285,9 @@ ngx_int_t
 ngx_http_webhooks_delivery_start(ngx_http_webhooks_main_conf_t *wmcf,
     ngx_http_webhooks_queue_entry_t *e)
 {
-    ngx_str_t                      args[NGX_HTTP_WEBHOOKS_FETCH_NARGS];
+    size_t                         argvlen[3];
     ngx_pool_t                    *pool;
+    const char                    *argv[3];
     ngx_pool_cleanup_t            *cln;
     ngx_http_webhooks_delivery_t  *d;
 
@@ -348,22 +354,41 @@ ngx_http_webhooks_delivery_start(ngx_http_webhooks_main_conf_t *wmcf,
         return NGX_OK;
     }
 
-    args[NGX_HTTP_WEBHOOKS_FETCH_DELIVERY] = d->entry.key;
-    args[NGX_HTTP_WEBHOOKS_FETCH_PAYLOAD] = d->about.payload;
-
     /*
-     * what the entry does not say: whether the delivery is still on, and
-     * its payload, from the queue shard; then the hook, from its scope
+     * what the entry does not say, both read at once: whether the
+     * delivery is still on, and its payload, from the queue shard (the
+     * record comes along; only whether it is there counts); the hook,
+     * from its scope
      */
 
-    d->cmd = ngx_http_webhooks_redis_script(pool,
-                                        NGX_HTTP_WEBHOOKS_SCRIPT_FETCH,
-                                        ngx_http_webhooks_delivery_take_done,
-                                        d, NGX_HTTP_WEBHOOKS_FETCH_NKEYS,
-                                        NGX_HTTP_WEBHOOKS_FETCH_NARGS, args);
+    argv[0] = "MGET";
+    argvlen[0] = 4;
+    argv[1] = (const char *) d->entry.key.data;
+    argvlen[1] = d->entry.key.len;
+    argv[2] = (const char *) d->about.payload.data;
+    argvlen[2] = d->about.payload.len;
 
+    d->reads = 2;
+
+    d->cmd = ngx_http_webhooks_redis_command(
+                                        ngx_http_webhooks_delivery_take_done,
+                                        d, 3, argv, argvlen);
     if (d->cmd == NULL) {
         /* released by the cleanup; the entry waits to be claimed again */
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    argv[0] = "HGET";
+    argv[1] = (const char *) d->about.hooks.data;
+    argvlen[1] = d->about.hooks.len;
+    argv[2] = (const char *) d->about.hook.data;
+    argvlen[2] = d->about.hook.len;
+
+    d->hook_cmd = ngx_http_webhooks_redis_command(
+                                        ngx_http_webhooks_delivery_hook_done,
+                                        d, 3, argv, argvlen);
+    if (d->hook_cmd == NULL) {
         ngx_destroy_pool(pool);
         return NGX_OK;
     }
@@ -431,13 +456,14 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
-    size_t       argvlen[3];
-    const char  *argv[3];
+    redisReply  *p;
 
     d->cmd = NULL;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (reply) {
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2)
+    {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "webhooks: taking delivery \"%V\" failed: \"%*s\"",
                           &d->entry.key, (size_t) reply->len, reply->str);
@@ -448,33 +474,26 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
         return;
     }
 
-    if (reply->type != REDIS_REPLY_STRING) {
-        ngx_http_webhooks_delivery_go(d, NULL, NULL);
-        return;
+    p = reply->element[1];
+
+    if (reply->element[0]->type != REDIS_REPLY_STRING
+        || p->type != REDIS_REPLY_STRING)
+    {
+        d->gone = 1;
+
+    } else {
+        d->fetched.len = p->len;
+        d->fetched.data = ngx_pnalloc(d->pool, p->len + 1);
+        if (d->fetched.data == NULL) {
+            ngx_destroy_pool(d->pool);
+            return;
+        }
+
+        ngx_memcpy(d->fetched.data, p->str, p->len);
     }
 
-    d->fetched.len = reply->len;
-    d->fetched.data = ngx_pnalloc(d->pool, reply->len + 1);
-    if (d->fetched.data == NULL) {
-        ngx_destroy_pool(d->pool);
-        return;
-    }
-
-    ngx_memcpy(d->fetched.data, reply->str, reply->len);
-
-    argv[0] = "HGET";
-    argvlen[0] = 4;
-    argv[1] = (const char *) d->about.hooks.data;
-    argvlen[1] = d->about.hooks.len;
-    argv[2] = (const char *) d->about.hook.data;
-    argvlen[2] = d->about.hook.len;
-
-    d->cmd = ngx_http_webhooks_redis_command(
-                                        ngx_http_webhooks_delivery_hook_done,
-                                        d, 3, argv, argvlen);
-    if (d->cmd == NULL) {
-        /* still pending in the queue: claimed again later */
-        ngx_destroy_pool(d->pool);
+    if (--d->reads == 0) {
+        ngx_http_webhooks_delivery_read(d);
     }
 }
 
@@ -484,10 +503,7 @@ ngx_http_webhooks_delivery_hook_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
-    ngx_int_t   attempt;
-    redisReply  payload;
-
-    d->cmd = NULL;
+    d->hook_cmd = NULL;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply) {
@@ -501,25 +517,60 @@ ngx_http_webhooks_delivery_hook_done(void *data, redisReply *reply)
         return;
     }
 
+    if (reply->type == REDIS_REPLY_STRING) {
+        d->stored.len = reply->len;
+        d->stored.data = ngx_pnalloc(d->pool, reply->len + 1);
+        if (d->stored.data == NULL) {
+            ngx_destroy_pool(d->pool);
+            return;
+        }
+
+        ngx_memcpy(d->stored.data, reply->str, reply->len);
+        d->stored.data[reply->len] = '\0';
+    }
+
+    if (--d->reads == 0) {
+        ngx_http_webhooks_delivery_read(d);
+    }
+}
+
+
+/* the delivery, its payload and its hook read */
+
+static void
+ngx_http_webhooks_delivery_read(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_int_t   attempt;
+    redisReply  hook, payload;
+
+    if (d->gone || d->stored.data == NULL) {
+        ngx_http_webhooks_delivery_go(d, NULL, NULL);
+        return;
+    }
+
     /* a try again or a delivery put off goes to an active hook only */
 
     attempt = ngx_atoi(d->about.attempt.data, d->about.attempt.len);
 
-    if (reply->type == REDIS_REPLY_STRING
-        && (d->entry.deferred || attempt > 1)
-        && ngx_strnstr((u_char *) reply->str, "\"active\":true",
-                       reply->len) == NULL)
+    if ((d->entry.deferred || attempt > 1)
+        && ngx_strnstr(d->stored.data, "\"active\":true", d->stored.len)
+           == NULL)
     {
         ngx_http_webhooks_delivery_go(d, NULL, NULL);
         return;
     }
+
+    ngx_memzero(&hook, sizeof(redisReply));
+    hook.type = REDIS_REPLY_STRING;
+    hook.str = (char *) d->stored.data;
+    hook.len = d->stored.len;
 
     ngx_memzero(&payload, sizeof(redisReply));
     payload.type = REDIS_REPLY_STRING;
     payload.str = (char *) d->fetched.data;
     payload.len = d->fetched.len;
 
-    ngx_http_webhooks_delivery_go(d, reply, &payload);
+    ngx_http_webhooks_delivery_go(d, &hook, &payload);
 }
 
 
@@ -1742,6 +1793,10 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 
         if (d->cmd) {
             ngx_http_webhooks_redis_cancel(d->cmd);
+        }
+
+        if (d->hook_cmd) {
+            ngx_http_webhooks_redis_cancel(d->hook_cmd);
         }
 
         ngx_http_webhooks_address_aim_cancel(&d->aim);

@@ -30,16 +30,52 @@
  * Each scope is taken in with two steps, one per Redis Cluster slot: the
  * hooks that take the event are read from the scope's subscription index
  * (a plain HMGET; subs.lua when it is not built yet or there are objects
- * to keep), intake.lua queues their deliveries in the scope's shard.  Under an
- * Idempotency-Key, idem.lua first claims the key for the event's GUID
- * and at last records the count; a request cut short between steps is
- * taken in again under the same GUID, and each step done does nothing
- * twice.
+ * to keep), intake.lua queues their deliveries in the scope's shard, in
+ * one call with the other events of the same pass of the event loop in
+ * that shard.  Under an Idempotency-Key, idem.lua first claims the key
+ * for the event's GUID and at last records the count; a request cut
+ * short between steps is taken in again under the same GUID, and each
+ * step done does nothing twice.
  */
 
 
 #define NGX_HTTP_WEBHOOKS_PAYLOAD_MAX  (25 * 1024 * 1024)
 #define NGX_HTTP_WEBHOOKS_IDEM_MAX     255
+
+
+/*
+ * intake.lua's calls: the scopes' steps that came to it in one pass of
+ * the event loop, per queue shard, in one call each (at most BATCH),
+ * made from a posted event once the pass is over.  A step's args in the
+ * call, after the shard's (src/lua/intake.lua, ARGV[5..]):
+ */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY      0
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_SEEN             1
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_LASTPUSH         2
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_GUID             3
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT            4
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_NOW              5
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_ACTION           6
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_REPOSITORY_ID    7
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_INSTALLATION_ID  8
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_REDELIVERY       9
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS            10
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE      11
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID        12
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM             13
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH             14
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_N                15
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS             16  /* then the hooks */
+
+/*
+ * The payload goes ahead of the call, a plain SET (Lua would copy and
+ * hash it), for this long, or not at all where a key is there already:
+ * the call keeps it for the retention when it takes the event in.
+ */
+#define NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD       "60"
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_BATCH              64
 
 
 typedef struct {
@@ -53,17 +89,32 @@ typedef struct {
 } ngx_http_webhooks_intake_scope_t;
 
 
-typedef struct {
+typedef struct ngx_http_webhooks_intake_ctx_s {
     u_char                          guid[NGX_HTTP_WEBHOOKS_GUID_LEN];
     ngx_http_webhooks_redis_cmd_t  *cmd;
-    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_NARGS];
+    ngx_str_t                       args[NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS];
+    ngx_str_t                      *step_args;  /* intake.lua's */
+    ngx_uint_t                      nstep;
+    ngx_str_t                       payload;
+    unsigned                        keep:1;     /* the payload, ahead */
+    ngx_http_request_t             *r;
+    ngx_queue_t                     waiting;    /* for an intake.lua call */
+    struct ngx_http_webhooks_intake_ctx_s  **batched;  /* its place in one */
     ngx_str_t                       idem[NGX_HTTP_WEBHOOKS_IDEM_NARGS];
     ngx_http_webhooks_intake_scope_t  scopes[2];
     ngx_uint_t                      nscopes;
     ngx_uint_t                      step;
     int64_t                         queued;
     unsigned                        resumed:1;
+    unsigned                        waits:1;    /* in waiting */
 } ngx_http_webhooks_intake_ctx_t;
+
+
+typedef struct {
+    ngx_pool_t                      *pool;
+    ngx_uint_t                       n;
+    ngx_http_webhooks_intake_ctx_t  *ctx[NGX_HTTP_WEBHOOKS_INTAKE_BATCH];
+} ngx_http_webhooks_intake_batch_t;
 
 
 static void ngx_http_webhooks_intake_body(ngx_http_request_t *r);
@@ -83,6 +134,13 @@ static void ngx_http_webhooks_intake_subs_read(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx, ngx_str_t *subs, ngx_uint_t n);
+static void ngx_http_webhooks_intake_flush_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_intake_flush(
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_uint_t shard,
+    ngx_queue_t *waiting);
+static ngx_int_t ngx_http_webhooks_intake_payload(
+    ngx_http_webhooks_intake_ctx_t *ctx);
+static void ngx_http_webhooks_intake_reply(void *data, redisReply *reply);
 static void ngx_http_webhooks_intake_done(void *data, redisReply *reply);
 static void ngx_http_webhooks_intake_finished(void *data, redisReply *reply);
 static ngx_int_t ngx_http_webhooks_intake_accepted(ngx_http_request_t *r,
@@ -143,6 +201,11 @@ static const char  *ngx_http_webhooks_intake_event_keys[] = {
 static const char  *ngx_http_webhooks_intake_repo_keys[] = {
     "full_name", "owner", "name", "id"
 };
+
+/* per worker; a worker process starts with them empty */
+static ngx_queue_t
+    ngx_http_webhooks_intake_waiting[NGX_HTTP_WEBHOOKS_SHARDS];
+static ngx_event_t  ngx_http_webhooks_intake_flush_event;
 
 
 static ngx_str_t  ngx_http_webhooks_event_header =
@@ -252,7 +315,7 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
     args = ctx->args;
 
-    for (i = 0; i < NGX_HTTP_WEBHOOKS_INTAKE_NARGS; i++) {
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS; i++) {
         ngx_str_set(&args[i], "");
     }
 
@@ -354,10 +417,10 @@ ngx_http_webhooks_intake_run(ngx_http_request_t *r,
 
         objects[ctx->nscopes] = repo;
         ngx_str_set(&sc->target_type, "repository");
-        args[NGX_HTTP_WEBHOOKS_INTAKE_REPOSITORY_ID] = sc->target_id;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_E_REPOSITORY_ID] = sc->target_id;
 
         if (event.len == 4 && ngx_strncmp(event.data, "push", 4) == 0) {
-            ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_PUSH], "1");
+            ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH], "1");
         }
 
         ctx->nscopes++;
@@ -481,37 +544,34 @@ no_repo:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] = wmcf->reliability.queue_max_text;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_SHARDS] = wmcf->nshards;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TTL] = wmcf->sender.retention_text;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].data = ctx->guid;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_EVENT] = event;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD] = body;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID].data = ctx->guid;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID].len = NGX_HTTP_WEBHOOKS_GUID_LEN;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT] = event;
+    ctx->payload = body;
 
     p = ngx_pnalloc(r->pool, sizeof("2011-09-06T17:26:27Z"));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].data = p;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_NOW].len =
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_NOW].data = p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_NOW].len =
                                  ngx_http_webhooks_json_time(p, ngx_time()) - p;
 
     rc = ngx_http_webhooks_json_scan_string(r->pool, &top[3],
-                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION]);
+                                      &args[NGX_HTTP_WEBHOOKS_INTAKE_E_ACTION]);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc != NGX_OK) {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_ACTION], "");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_ACTION], "");
     }
 
     ngx_http_webhooks_intake_number(&top[4], "id",
-                               &args[NGX_HTTP_WEBHOOKS_INTAKE_INSTALLATION_ID]);
+                               &args[NGX_HTTP_WEBHOOKS_INTAKE_E_INSTALLATION_ID]);
 
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_REDELIVERY], "0");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_REDELIVERY], "0");
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
@@ -529,11 +589,11 @@ no_repo:
 
     /* the key first: a new event, one to take in again, or a replay */
 
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_IDEM], "1");
+    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM], "1");
 
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_IDEM_KEY] = idem;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_GUID] =
-                                          args[NGX_HTTP_WEBHOOKS_INTAKE_GUID];
+                                          args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID];
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_EVENT] = event;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_PAYLOAD] = body;
     ctx->idem[NGX_HTTP_WEBHOOKS_IDEM_TTL] = wmcf->sender.retention_text;
@@ -651,6 +711,17 @@ ngx_http_webhooks_intake_cleanup(void *data)
     if (ctx->cmd) {
         ngx_http_webhooks_redis_cancel(ctx->cmd);
         ctx->cmd = NULL;
+    }
+
+    if (ctx->waits) {
+        ngx_queue_remove(&ctx->waiting);
+        ctx->waits = 0;
+    }
+
+    if (ctx->batched) {
+        /* its args are gone: its place in a call under way is emptied */
+        *ctx->batched = NULL;
+        ctx->batched = NULL;
     }
 }
 
@@ -899,26 +970,35 @@ static void
 ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx, ngx_str_t *subs, ngx_uint_t n)
 {
-    ngx_int_t                          rc;
+    u_char                            *p;
     ngx_str_t                         *args, tag;
+    ngx_uint_t                         i;
+    ngx_queue_t                       *w;
+    ngx_event_t                       *ev;
+    ngx_http_webhooks_main_conf_t     *wmcf;
     ngx_http_webhooks_intake_scope_t  *sc;
 
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
     sc = &ctx->scopes[ctx->step];
 
-    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_NARGS + n)
+    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS + n)
                                * sizeof(ngx_str_t));
-    if (args == NULL) {
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (args == NULL || p == NULL) {
         ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_memcpy(args, ctx->args,
-               NGX_HTTP_WEBHOOKS_INTAKE_NARGS * sizeof(ngx_str_t));
+               NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS * sizeof(ngx_str_t));
 
     if (n) {
-        ngx_memcpy(&args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS_URLS], subs,
+        ngx_memcpy(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS], subs,
                    n * sizeof(ngx_str_t));
     }
+
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_N].data = p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_N].len = ngx_sprintf(p, "%ui", n / 2) - p;
 
     /* "event:<guid>", "seen:<guid>:<r|o>", "lastpush:<r|o>:<name>" */
 
@@ -934,41 +1014,230 @@ ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
               - tag.data;
 
     if (ngx_http_webhooks_shard_key(r->pool, sc->shard, "event:",
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_GUID],
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_KEY])
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID],
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY])
            != NGX_OK
         || ngx_http_webhooks_shard_key(r->pool, sc->shard, "seen:", &tag,
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_SEEN])
+                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_SEEN])
            != NGX_OK
         || ngx_http_webhooks_shard_key(r->pool, sc->shard, "lastpush:",
-                           &sc->tag, &args[NGX_HTTP_WEBHOOKS_INTAKE_LASTPUSH])
+                           &sc->tag, &args[NGX_HTTP_WEBHOOKS_INTAKE_E_LASTPUSH])
            != NGX_OK)
     {
         ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = sc->shard->queue;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = sc->shard->seq;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = sc->shard->retry;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_SHARD] = sc->shard->number;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_HOOKS] = sc->hooks;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TARGET_TYPE] = sc->target_type;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_TARGET_ID] = sc->target_id;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS] = sc->hooks;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE] = sc->target_type;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID] = sc->target_id;
 
     if (sc->tag.data[0] != 'r') {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_PUSH], "");
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH], "");
     }
 
-    rc = ngx_http_webhooks_intake_send(r, ctx,
-                                       NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
-                                       ngx_http_webhooks_intake_done,
-                                       NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
-                                       NGX_HTTP_WEBHOOKS_INTAKE_NARGS + n,
-                                       args);
-    if (rc != NGX_DONE) {
-        ngx_http_webhooks_reply_finish(r, rc);
+    ctx->step_args = args;
+    ctx->nstep = NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS + n;
+    ctx->r = r;
+    ctx->keep = (n || args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH].len);
+
+    /* with the other steps of this pass in the shard, once it is over */
+
+    w = ngx_http_webhooks_intake_waiting;
+    ev = &ngx_http_webhooks_intake_flush_event;
+
+    if (w[0].prev == NULL) {
+        for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+            ngx_queue_init(&w[i]);
+        }
+
+        ev->handler = ngx_http_webhooks_intake_flush_handler;
+        ev->log = ngx_cycle->log;
     }
+
+    ev->data = wmcf;
+
+    ngx_queue_insert_tail(&w[sc->shard - wmcf->shards], &ctx->waiting);
+    ctx->waits = 1;
+
+    if (!ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhooks_intake_flush_handler(ngx_event_t *ev)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_WEBHOOKS_SHARDS; i++) {
+        while (!ngx_queue_empty(&ngx_http_webhooks_intake_waiting[i])) {
+            ngx_http_webhooks_intake_flush(ev->data, i,
+                                        &ngx_http_webhooks_intake_waiting[i]);
+        }
+    }
+}
+
+
+/*
+ * One intake.lua call for up to NGX_HTTP_WEBHOOKS_INTAKE_BATCH of the
+ * steps waiting in a shard.  Their args stay in their requests' pools
+ * until the reply, or until a request goes (its place is emptied).
+ */
+
+static void
+ngx_http_webhooks_intake_flush(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_uint_t shard, ngx_queue_t *waiting)
+{
+    ngx_str_t                         *args;
+    ngx_uint_t                         n, nargs;
+    ngx_pool_t                        *pool;
+    ngx_queue_t                       *q;
+    ngx_http_webhooks_intake_ctx_t    *ctx;
+    ngx_http_webhooks_intake_batch_t  *b;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    b = pool ? ngx_pcalloc(pool, sizeof(ngx_http_webhooks_intake_batch_t))
+             : NULL;
+
+    nargs = NGX_HTTP_WEBHOOKS_INTAKE_NARGS;
+    n = 0;
+
+    for (q = ngx_queue_head(waiting);
+         q != ngx_queue_sentinel(waiting)
+         && n < NGX_HTTP_WEBHOOKS_INTAKE_BATCH;
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_webhooks_intake_ctx_t, waiting);
+        nargs += ctx->nstep;
+        n++;
+    }
+
+    args = b ? ngx_palloc(pool, nargs * sizeof(ngx_str_t)) : NULL;
+
+    if (args) {
+        b->pool = pool;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE] = wmcf->shards[shard].queue;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_SEQ] = wmcf->shards[shard].seq;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_RETRY] = wmcf->shards[shard].retry;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_TTL] = wmcf->sender.retention_text;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_SHARD] = wmcf->shards[shard].number;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_SHARDS] = wmcf->nshards;
+        args[NGX_HTTP_WEBHOOKS_INTAKE_QUEUE_MAX] =
+                                        wmcf->reliability.queue_max_text;
+        nargs = NGX_HTTP_WEBHOOKS_INTAKE_NARGS;
+    }
+
+    while (n--) {
+        q = ngx_queue_head(waiting);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_webhooks_intake_ctx_t, waiting);
+        ctx->waits = 0;
+
+        if (args == NULL) {
+            ngx_http_webhooks_intake_done(ctx->r, NULL);
+            continue;
+        }
+
+        if (ctx->keep && ngx_http_webhooks_intake_payload(ctx) != NGX_OK) {
+            ngx_http_webhooks_intake_done(ctx->r, NULL);
+            continue;
+        }
+
+        ngx_memcpy(&args[nargs], ctx->step_args,
+                   ctx->nstep * sizeof(ngx_str_t));
+        nargs += ctx->nstep;
+
+        ctx->batched = &b->ctx[b->n];
+        b->ctx[b->n++] = ctx;
+    }
+
+    if (args == NULL || b->n == 0) {
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
+
+        return;
+    }
+
+    if (ngx_http_webhooks_redis_script(pool, NGX_HTTP_WEBHOOKS_SCRIPT_INTAKE,
+                                       ngx_http_webhooks_intake_reply,
+                                       b, NGX_HTTP_WEBHOOKS_INTAKE_NKEYS,
+                                       nargs, args)
+        == NULL)
+    {
+        ngx_http_webhooks_intake_reply(b, NULL);
+    }
+}
+
+
+/* the payload of a step, ahead of its call: its reply tells nothing */
+
+static ngx_int_t
+ngx_http_webhooks_intake_payload(ngx_http_webhooks_intake_ctx_t *ctx)
+{
+    size_t        argvlen[6];
+    ngx_str_t    *key;
+    const char   *argv[6];
+
+    key = &ctx->step_args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY];
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key->data;
+    argvlen[1] = key->len;
+    argv[2] = (const char *) ctx->payload.data;
+    argvlen[2] = ctx->payload.len;
+    argv[3] = "EX";
+    argvlen[3] = 2;
+    argv[4] = NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD;
+    argvlen[4] = sizeof(NGX_HTTP_WEBHOOKS_INTAKE_PAYLOAD_HOLD) - 1;
+    argv[5] = "NX";
+    argvlen[5] = 2;
+
+    return ngx_http_webhooks_redis_command(NULL, NULL, 6, argv, argvlen)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/* each step's count to its request, or what failed them all */
+
+static void
+ngx_http_webhooks_intake_reply(void *data, redisReply *reply)
+{
+    ngx_http_webhooks_intake_batch_t *b = data;
+
+    ngx_uint_t                       i;
+    redisReply                      *one;
+    ngx_http_webhooks_intake_ctx_t  *ctx;
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements != b->n)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: intake answered %uz counts for %ui events",
+                      reply->elements, b->n);
+        reply = NULL;
+    }
+
+    for (i = 0; i < b->n; i++) {
+        ctx = b->ctx[i];
+
+        if (ctx == NULL) {
+            /* its request went */
+            continue;
+        }
+
+        ctx->batched = NULL;
+
+        one = (reply && reply->type == REDIS_REPLY_ARRAY)
+              ? reply->element[i] : reply;
+
+        ngx_http_webhooks_intake_done(ctx->r, one);
+    }
+
+    ngx_destroy_pool(b->pool);
 }
 
 

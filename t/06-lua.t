@@ -134,20 +134,13 @@ my $RETRY = "${SP}retry";
 my $SEQ = "${SP}seq";
 my $NOW = '2026-01-01T00:00:00Z';
 
-# a delivery's record (src/lua/lib/record.lua): its fields by name, and
-# its response
-my @FIELDS = qw(id hook hooks guid event action repository_id
-    installation_id redelivery target_type target_id payload delivered_at
-    status status_code duration attempt auto host url s1 s256 form
-    throttled_at);
+# a delivery's record, read by src/lua/lib/record.lua: its fields by
+# name, its outcome's over the others, and its response
+my $RECORD = $t->read_file("$LUA/lib/record.lua");
 sub rec {
-    my ($v) = scalar $t->redis('GET', $_[0]);
-    return undef unless defined $v;
-    my ($json, $response) = split /\n/, $v, 2;
-    my @a = @{ decode_json($json) };
-    my %r = map { $FIELDS[$_] => $a[$_] } 0 .. $#FIELDS;
-    $r{response} = $response;
-    return \%r;
+    my ($j) = scalar $t->redis('EVAL', $RECORD
+        . "\nlocal r = rget(KEYS[1])\nreturn r and cjson.encode(r)", 1, $_[0]);
+    return defined $j ? decode_json($j) : undef;
 }
 
 sub hook {
@@ -194,30 +187,68 @@ is($t->redis('EXISTS', "$P\{r:x/y}:subs"), 0,
 
 # intake: one delivery per subscriber in the shard; ids end in the shard
 $t->redis('XGROUP', 'CREATE', $Q, 'senders', '$', 'MKSTREAM');
-my @intake = ("${SP}event:g1", $Q, $SEQ, $RETRY, "${SP}seen:g1:r",
-    "${SP}lastpush:r:o/r",
-    'g1', 'push', 3600, $NOW, '', 42, '', 0, '{"ref":"x"}', 3, 8, $HOOKS,
-    'repository', 42, 100, 1, 1, 1, 'http://a.example/x');
-is(run('intake', @intake), 1, 'intake: one delivery queued');
+# the shard's args, then per event: its keys, what it is, its hooks; its
+# payload goes ahead, as the module sends it
+sub step {
+    my ($g, $max, @hooks) = @_;
+    $t->redis('SET', "${SP}event:$g", '{"ref":"x"}', 'EX', 60, 'NX');
+    return ("${SP}event:$g", "${SP}seen:$g:r", "${SP}lastpush:r:o/r", $g,
+        'push', $NOW, '', 42, '', 0, $HOOKS, 'repository', 42, 1, 1,
+        @hooks / 2, @hooks);
+}
+sub intake {
+    my ($max, @steps) = @_;
+    return run('intake', $Q, $SEQ, $RETRY, 3600, 3, 8, $max, @steps);
+}
+my @intake = step('g1', 100, 1, 'http://a.example/x');
+is_deeply(intake(100, @intake), [1], 'intake: one delivery queued');
 is($t->redis('XLEN', $Q), 1, 'intake: one entry in the stream');
 my $rec = rec("${SP}delivery:11");
 is_deeply([@$rec{qw(id guid event hook status attempt auto payload host)}],
           [11, 'g1', 'push', 1, 'queued', 1, 1, "${SP}event:g1",
            'a.example'], 'intake: the delivery recorded, id 1 * 8 + 3');
 is($t->redis('GET', "${SP}event:g1"), '{"ref":"x"}', 'intake: the payload');
+ok($t->redis('TTL', "${SP}event:g1") > 60, 'intake: the payload kept');
 is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g1",
    'intake: a push is the latest push');
-is(run('intake', @intake), 1, 'intake: the same step again: its count');
+is_deeply(intake(100, @intake), [1],
+          'intake: the same step again: its count');
 is($t->redis('XLEN', $Q), 1, 'intake: nothing queued again');
 
-my @full = @intake;
-$full[4] = "${SP}seen:g2:r";
-$full[20] = 1;
-is(run('intake', @full), -1, 'intake: a full queue queues nothing');
-$full[24] = $full[23] = ();
-splice(@full, 23);
-$full[22] = '';
-is(run('intake', @full), 0, 'intake: no subscriber, no check of the queue');
+is_deeply(intake(1, step('g2', 1, 1, 'http://a.example/x')), [-1],
+          'intake: a full queue queues nothing');
+ok($t->redis('TTL', "${SP}event:g2") <= 60,
+   'intake: the payload of an event refused expires');
+is_deeply(intake(1, step('g2', 1)), [0],
+          'intake: no subscriber, no check of the queue');
+is_deeply(intake(1, step('g3', 1, 1, 'http://a.example/x'), step('g4', 1)),
+          [-1, 0], 'intake: each event of a call answered');
+is_deeply(intake(100, @intake, step('g5', 100, 1, 'http://a.example/x',
+                                    3, 'http://c.example/')),
+          [1, 2], 'intake: two events of one shard in one call');
+is($t->redis('XLEN', $Q), 3, 'intake: the second event\'s deliveries queued');
+is($t->redis('GET', "${SP}lastpush:r:o/r"), "${SP}event:g5",
+   'intake: the last push of a call is the latest push');
+my @keys = map { { @{ $_->[1] } }->{k} }
+    @{ $t->redis('XRANGE', $Q, '-', '+') };
+is_deeply([map { rec($_)->{guid} } @keys[1, 2]], ['g5', 'g5'],
+          'intake: the second event\'s records');
+my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 15]));
+like($bad->[0]{error}, qr/not in the shard/,
+     'intake: an event whose keys are not in the shard refused');
+my @gone = step('g7', 100, 1, 'http://a.example/x');
+$t->redis('DEL', "${SP}event:g7");
+like(intake(100, @gone)->[0]{error}, qr/payload of g7 is gone/,
+     'intake: an event whose payload is gone refused');
+is($t->redis('XLEN', $Q), 3, 'intake: nothing queued without its payload');
+# as it was before the last events
+my @later = map { $_->[0] } @{ $t->redis('XRANGE', $Q, '-', '+') };
+$t->redis('XDEL', $Q, @later[1 .. $#later]);
+my @ids = map { /(\d+)$/ } @keys[1, 2];
+$t->redis('DEL', @keys[1, 2]);
+$t->redis('ZREM', "${SP}deliveries:1", $ids[0]);
+$t->redis('ZREM', "${SP}deliveries:3", $ids[1]);
+$t->redis('SET', $SEQ, 1);
 
 # idem: claimed, resumed, finished, replayed; another event conflicts
 my $IK = "${P}idempotency:k1";
@@ -241,12 +272,9 @@ is_deeply([@e{qw(k h t s p x)}],
            'g1 push 1 1 repository 42'],
           'intake: the stream entry says what the sender needs');
 
-is(run('fetch', "${SP}delivery:11", "${SP}event:g1"), '{"ref":"x"}',
-   'fetch: the payload');
-is(run('fetch', "${SP}delivery:9", "${SP}event:g1"), undef,
-   'fetch: nil for a delivery gone');
-ok(!eval { run('fetch', "${SP}delivery:11", "$P\{q4}:event:g1"); 1 }
-   && $@ =~ /CROSSSLOT/, 'fetch: keys of two shards refused by the cluster')
+ok(!eval { run('defer', $Q, $RETRY, "$P\{q4}:delivery:11", '0-1', 'senders',
+                1, 'x', ''); 1 }
+   && $@ =~ /CROSSSLOT/, 'keys of two shards refused by the cluster')
     or diag $@;
 my $take = run('take', "${SP}delivery:11");
 is($take->[1], '{"ref":"x"}', 'take: the record and its payload');
@@ -264,6 +292,7 @@ is($t->redis('HGET', $HOOKS, '1:lr'), '{"code":500}',
 is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
+my ($queued) = split /\n/, scalar $t->redis('GET', "${SP}delivery:11");
 is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
        "${SP}event:g1", $eid, 'failed', 5000,
        "{\"Server\":\"x\"}\noops", 3, 'status', 'Internal Server Error',
@@ -272,6 +301,20 @@ is(rec("${SP}delivery:11")->{response}, "{\"Server\":\"x\"}\noops",
    'done: the response in the record');
 is(rec("${SP}delivery:11")->{status_code}, 500,
    'done: the outcome in the record');
+is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
+   'done: the queued fields kept as written, the outcome beside them');
+is(rec("${SP}delivery:11")->{status}, 'Internal Server Error',
+   'done: the outcome over the queued fields');
+is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+       "${SP}event:g1", '0-1', 'failed', '', "{}\nagain", 1,
+       'status_code', 502), 1, 'done: a second outcome');
+is_deeply([@{ rec("${SP}delivery:11") }{qw(status_code s256 status id
+                                            response)}],
+          [502, 'ab' x 32, 'Internal Server Error', 11, "{}\nagain"],
+          'done: a second outcome merged over the first');
+run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+    "${SP}event:g1", '0-1', 'failed', '', "{\"Server\":\"x\"}\noops", 3,
+    'status', 'Internal Server Error', 'status_code', 500, 's256', 'ab' x 32);
 is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
 is(run('take', "${SP}delivery:11")->[2], "{\"Server\":\"x\"}\noops",

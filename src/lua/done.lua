@@ -24,12 +24,10 @@ local sp, ttl, ids, a = shard(KEYS[1]), ARGV[2], {}, 3
 while a + 6 <= #ARGV do
   local dk, pk, out, again = ARGV[a], ARGV[a + 1], ARGV[a + 3], ARGV[a + 4]
   local n = tonumber(ARGV[a + 6])
-  local r = out ~= '' and inside(sp, dk) and rget(dk)
-  if r then
-    for i = a + 7, a + 6 + 2 * n, 2 do r[ARGV[i]] = ARGV[i + 1] end
-    r.response = ARGV[a + 5]
-    rput(dk, r, ttl)
-    if again ~= '' then
+  if out ~= '' and inside(sp, dk) then
+    local o = {}
+    for i = a + 7, a + 6 + 2 * n do o[#o + 1] = ARGV[i] end
+    if rdone(dk, o, ARGV[a + 5], ttl) and again ~= '' then
       redis.call('ZADD', KEYS[2], again, 'r:' .. dk)
       if inside(sp, pk) then redis.call('EXPIRE', pk, ttl) end
     end

@@ -27,13 +27,18 @@
 --
 -- Reply: the delivery id, -2 if the payload is gone, -3 if the queue is
 -- full.
-if not inside(sp, KEYS[1]) then
+if not inside(shard(KEYS[2]), KEYS[1]) then
   return redis.error_reply('the payload is not in the shard')
 end
-if full(KEYS[4], ARGV[17]) then return -3 end
+if full(KEYS[2], KEYS[4], ARGV[17]) then return -3 end
 if ARGV[9] == '' then
   if redis.call('EXPIRE', KEYS[1], ARGV[3]) == 0 then return -2 end
 else
   redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])
 end
-return queue(ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], 0)
+return queue(KEYS[2], newid(KEYS[3], ARGV[11], ARGV[10]), {payload = KEYS[1],
+  guid = ARGV[1], event = ARGV[2], action = ARGV[5],
+  repository_id = ARGV[6], installation_id = ARGV[7],
+  redelivery = ARGV[8], hooks = ARGV[12], target_type = ARGV[15],
+  target_id = ARGV[16], auto = 0, delivered_at = ARGV[4], ttl = ARGV[3]},
+  ARGV[13], ARGV[14])

@@ -1,53 +1,90 @@
--- intake: the second step of an event's intake in one of its scopes, in
--- the scope's queue shard: one delivery to each hook the first step
--- (subs.lua) found, all or none, and the payload once in the shard.
+-- intake: the second step of the intake of events, each in one of its
+-- scopes, all in that scope's queue shard (what a worker's event loop
+-- took in in one pass): per event, one delivery to each hook the first
+-- step (subs.lua) found, all or none, and the payload kept in the shard.
 -- Under an idempotency key a step is remembered under the event's GUID,
 -- so that the same step again queues nothing and answers the same count.
+-- Whether the queue is full is read once per call.
 --
 -- lib: host send shard record queue
 --
--- KEYS[1] payload_key      the event's payload in the shard
--- KEYS[2] queue            the shard's stream of deliveries
--- KEYS[3] seq              the shard's delivery counter
--- KEYS[4] retry            the shard's retry set
--- KEYS[5] seen             the count of this step, once done
--- KEYS[6] lastpush         the key of the scope's latest push
--- ARGV[1] guid             the event's GUID
--- ARGV[2] event            its name
--- ARGV[3] ttl              how long deliveries and payloads are kept
--- ARGV[4] now              the time, ISO 8601
--- ARGV[5] action           the payload's action or ""
--- ARGV[6] repository_id    the record's repository_id
--- ARGV[7] installation_id  the record's installation_id
--- ARGV[8] redelivery       "0"
--- ARGV[9] payload          the payload
--- ARGV[10] shard           the shard's number
--- ARGV[11] shards          how many shards there are
--- ARGV[12] hooks           the scope's hooks hash, for the entries
--- ARGV[13] target_type     "repository" or "organization"
--- ARGV[14] target_id       the repository or organization id
--- ARGV[15] queue_max       the most deliveries queued and due later
--- ARGV[16] idem            "1" to remember the step under KEYS[5]
--- ARGV[17] push            "1" when the event is a repository's push
--- ARGV[18..] hooks_urls    the hooks' ids and URLs, one after the other
+-- KEYS[1] queue            the shard's stream of deliveries
+-- KEYS[2] seq              the shard's delivery counter
+-- KEYS[3] retry            the shard's retry set
+-- ARGV[1] ttl              how long deliveries and payloads are kept
+-- ARGV[2] shard            the shard's number
+-- ARGV[3] shards           how many shards there are
+-- ARGV[4] queue_max        the most deliveries queued and due later
+-- ARGV[5..] events         per event: the key of its payload in the
+--                          shard, of its step's count once done, of the
+--                          scope's latest push; its GUID, name, the time
+--                          (ISO 8601), its action or "", the records'
+--                          repository_id, installation_id and redelivery
+--                          ("0"), the scope's hooks hash, target type
+--                          ("repository" or "organization") and id, "1"
+--                          to remember the step under its key, "1" when
+--                          it is a repository's push; n, then n hooks'
+--                          ids and URLs, one after the other
 --
--- Reply: the number of deliveries queued, -1 when the queue is full.
-if ARGV[16] == '1' then
-  local was = redis.call('GET', KEYS[5])
-  if was then return tonumber(was) end
+-- The payload is written before, in a command of its own, for a short
+-- while (so that Lua never copies it): an event taken in keeps it for
+-- the ttl, one refused lets it expire.
+--
+-- Reply: per event, the number of deliveries queued, -1 when the queue is
+-- full.
+local sp, ttl, out = shard(KEYS[1]), ARGV[1], {}
+-- ids for every hook of the call at once; those not queued are gaps
+local a, total = 5, 0
+while a + 15 <= #ARGV do
+  local n = tonumber(ARGV[a + 15]) or 0
+  total, a = total + n, a + 16 + 2 * n
 end
-local n = (#ARGV - 17) / 2
-if n > 0 and full(KEYS[4], ARGV[15]) then return -1 end
-for i = 18, #ARGV, 2 do
-  queue(ARGV[12], ARGV[i], ARGV[i + 1], ARGV[13], ARGV[14], 1)
+local id = total > 0 and redis.call('INCRBY', KEYS[2], total) - total
+local isfull, pushes, lasts = nil, {}, {}
+a = 5
+while a + 15 <= #ARGV do
+  local pk, seen, last = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local idem, push = ARGV[a + 13] == '1', ARGV[a + 14] == '1'
+  local n = tonumber(ARGV[a + 15]) or 0
+  local hooks, rc = a + 16, nil
+  a = hooks + 2 * n
+  if not (inside(sp, pk) and inside(sp, seen) and inside(sp, last)) then
+    rc = redis.error_reply('an event\'s keys are not in the shard')
+  elseif idem then
+    rc = tonumber(redis.call('GET', seen))
+  end
+  if not rc and n > 0 then
+    if isfull == nil then isfull = full(KEYS[1], KEYS[3], ARGV[4]) end
+    if isfull then rc = -1 end
+  end
+  if not rc and (n > 0 or push)
+     and redis.call('EXPIRE', pk, ttl) == 0 then
+    rc = redis.error_reply('the payload of ' .. ARGV[hooks - 13]
+                           .. ' is gone')
+  end
+  if not rc then
+    local e = {payload = pk, guid = ARGV[hooks - 13],
+      event = ARGV[hooks - 12], delivered_at = ARGV[hooks - 11],
+      action = ARGV[hooks - 10], repository_id = ARGV[hooks - 9],
+      installation_id = ARGV[hooks - 8], redelivery = ARGV[hooks - 7],
+      hooks = ARGV[hooks - 6], target_type = ARGV[hooks - 5],
+      target_id = ARGV[hooks - 4], auto = 1, ttl = ttl}
+    for i = hooks, a - 1, 2 do
+      id = id + 1
+      queue(KEYS[1], id * tonumber(ARGV[3]) + tonumber(ARGV[2]), e,
+            ARGV[i], ARGV[i + 1])
+    end
+    if push then
+      if not pushes[last] then lasts[#lasts + 1] = last end
+      pushes[last] = pk
+    end
+    if idem then redis.call('SET', seen, n, 'EX', ttl) end
+    rc = n
+  end
+  out[#out + 1] = rc
 end
-if n > 0 or ARGV[17] == '1' then
-  redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[3])
+-- a scope's latest push: the last of the call
+for _, last in ipairs(lasts) do
+  redis.call('SET', last, pushes[last], 'EX', ttl)
 end
-if ARGV[17] == '1' then
-  redis.call('SET', KEYS[6], KEYS[1], 'EX', ARGV[3])
-end
-if ARGV[16] == '1' then
-  redis.call('SET', KEYS[5], n, 'EX', ARGV[3])
-end
-return n
+return out
