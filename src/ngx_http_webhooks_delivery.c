@@ -77,6 +77,7 @@ struct ngx_http_webhooks_delivery_s {
     ngx_http_webhooks_delivery_t   **batched;   /* its place in one */
     ngx_http_webhooks_redis_cmd_t   *hook_cmd;
     ngx_str_t                        fetched;   /* the payload, read */
+    ngx_str_t                        line;      /* the record's fields */
     ngx_str_t                        stored;    /* the hook, read */
 
     ngx_http_webhooks_queue_entry_t  entry;     /* in the queue */
@@ -129,9 +130,8 @@ struct ngx_http_webhooks_delivery_s {
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY     2
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME   3
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN     4
-#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RESPONSE  5
-#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N         6
-#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS    7
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD    5
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS    6
 
 /* the most deliveries in one call */
 #define NGX_HTTP_WEBHOOKS_DELIVERY_BATCH          64
@@ -194,6 +194,9 @@ static void ngx_http_webhooks_delivery_record(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o);
+static ngx_int_t ngx_http_webhooks_delivery_outcome_record(
+    ngx_http_webhooks_delivery_t *d, ngx_http_webhooks_delivery_outcome_t *o,
+    ngx_str_t *record);
 static void ngx_http_webhooks_delivery_outcome_send(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_outcome_reply(void *data,
@@ -456,6 +459,7 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
 {
     ngx_http_webhooks_delivery_t *d = data;
 
+    size_t       n;
     redisReply  *p;
 
     d->cmd = NULL;
@@ -490,6 +494,27 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
         }
 
         ngx_memcpy(d->fetched.data, p->str, p->len);
+
+        /*
+         * the queued fields, kept for the outcome's record: no tab or
+         * newline is in their JSON, so the first of either ends them
+         */
+        p = reply->element[0];
+
+        for (n = 0; n < p->len; n++) {
+            if (p->str[n] == '\t' || p->str[n] == '\n') {
+                break;
+            }
+        }
+
+        d->line.len = n;
+        d->line.data = ngx_pnalloc(d->pool, n);
+        if (d->line.data == NULL) {
+            ngx_destroy_pool(d->pool);
+            return;
+        }
+
+        ngx_memcpy(d->line.data, p->str, n);
     }
 
     if (--d->reads == 0) {
@@ -1230,12 +1255,12 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 {
     u_char      *p;
     size_t       argvlen[4];
-    ngx_str_t   *args, *hk, resp;
-    ngx_uint_t   i, n;
+    ngx_str_t   *args, *hk;
+    ngx_uint_t   i;
     const char  *argv[4];
 
-    args = ngx_palloc(d->pool, (NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS
-                                + 2 * 9) * sizeof(ngx_str_t));
+    args = ngx_palloc(d->pool, NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS
+                               * sizeof(ngx_str_t));
     if (args == NULL) {
         goto failed;
     }
@@ -1250,7 +1275,6 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
                                                     ? d->entry.payload
                                                     : d->entry.key;
     args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY] = d->entry.id;
-    ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N], "0");
 
     d->done = args;
     d->ndone = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS;
@@ -1272,72 +1296,20 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 
     args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN] = o->due;
 
-    /* "<response headers JSON>\n<response body>" */
+    switch (ngx_http_webhooks_delivery_outcome_record(d, o,
+                                &args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD]))
+    {
+    case NGX_OK:
+        break;
 
-    resp.len = d->sr.response_headers.len + 1 + d->sr.response_len;
-    resp.data = ngx_pnalloc(d->pool, resp.len);
-    if (resp.data == NULL) {
+    case NGX_DECLINED:
+        /* no record read, none to write: the entry is acknowledged */
+        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME], "");
+        break;
+
+    default:
         goto failed;
     }
-
-    p = ngx_cpymem(resp.data, d->sr.response_headers.data,
-                   d->sr.response_headers.len);
-    *p++ = '\n';
-
-    if (d->sr.response_len) {
-        ngx_memcpy(p, d->sr.response, d->sr.response_len);
-    }
-
-    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RESPONSE] = resp;
-
-    /* the record's fields and their values */
-    n = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS;
-
-    ngx_str_set(&args[n], "status"); n++;
-    args[n++] = o->status;
-    ngx_str_set(&args[n], "status_code"); n++;
-    args[n++] = o->code;
-    ngx_str_set(&args[n], "duration"); n++;
-    args[n++] = o->duration;
-    ngx_str_set(&args[n], "url"); n++;
-    args[n++] = d->url;
-    ngx_str_set(&args[n], "delivered_at"); n++;
-
-    args[n].data = ngx_pnalloc(d->pool, sizeof("2011-09-06T17:26:27Z"));
-    if (args[n].data == NULL) {
-        goto failed;
-    }
-
-    args[n].len = ngx_http_webhooks_json_time(args[n].data, d->sent_at)
-                  - args[n].data;
-    n++;
-
-    if (o->sig1.len) {
-        ngx_str_set(&args[n], "s1"); n++;
-        args[n++] = o->sig1;
-    }
-
-    if (o->sig256.len) {
-        ngx_str_set(&args[n], "s256"); n++;
-        args[n++] = o->sig256;
-    }
-
-    if (o->form) {
-        ngx_str_set(&args[n], "form"); n++;
-        ngx_str_set(&args[n], "1"); n++;
-    }
-
-    d->ndone = n;
-
-    p = ngx_pnalloc(d->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        goto failed;
-    }
-
-    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N].data = p;
-    args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_N].len =
-        ngx_sprintf(p, "%ui", (n - NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS) / 2)
-        - p;
 
     /* the hook's side first, in its scope; then the record's */
 
@@ -1571,6 +1543,108 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
     }
 
     ngx_http_webhooks_delivery_done_send(d);
+}
+
+
+/*
+ * The record with the attempt's outcome, whole, for done.lua to write in
+ * place of the queued one: the queued fields as taken, a tab, the JSON
+ * array of the positions (in lib/record.lua's FIELDS) and values of the
+ * outcome's fields, a newline, and the response ("<headers JSON>\n
+ * <body>").  It is the form lib/record.lua reads; made here, Redis only
+ * stores it.  NGX_DECLINED when the record was not read.
+ */
+
+#define NGX_HTTP_WEBHOOKS_RECORD_DELIVERED_AT  13
+#define NGX_HTTP_WEBHOOKS_RECORD_STATUS        14
+#define NGX_HTTP_WEBHOOKS_RECORD_STATUS_CODE   15
+#define NGX_HTTP_WEBHOOKS_RECORD_DURATION      16
+#define NGX_HTTP_WEBHOOKS_RECORD_URL           20
+#define NGX_HTTP_WEBHOOKS_RECORD_S1            21
+#define NGX_HTTP_WEBHOOKS_RECORD_S256          22
+#define NGX_HTTP_WEBHOOKS_RECORD_FORM          23
+
+static ngx_int_t
+ngx_http_webhooks_delivery_outcome_record(ngx_http_webhooks_delivery_t *d,
+    ngx_http_webhooks_delivery_outcome_t *o, ngx_str_t *record)
+{
+    u_char      *p, at[sizeof("2011-09-06T17:26:27Z")];
+    size_t       len;
+    ngx_str_t    v[8];
+    ngx_uint_t   i, n, pos[8];
+
+    if (d->line.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+
+    pos[n] = NGX_HTTP_WEBHOOKS_RECORD_STATUS;
+    v[n++] = o->status;
+    pos[n] = NGX_HTTP_WEBHOOKS_RECORD_STATUS_CODE;
+    v[n++] = o->code;
+    pos[n] = NGX_HTTP_WEBHOOKS_RECORD_DURATION;
+    v[n++] = o->duration;
+    pos[n] = NGX_HTTP_WEBHOOKS_RECORD_URL;
+    v[n++] = d->url;
+    pos[n] = NGX_HTTP_WEBHOOKS_RECORD_DELIVERED_AT;
+    v[n].data = at;
+    v[n++].len = ngx_http_webhooks_json_time(at, d->sent_at) - at;
+
+    if (o->sig1.len) {
+        pos[n] = NGX_HTTP_WEBHOOKS_RECORD_S1;
+        v[n++] = o->sig1;
+    }
+
+    if (o->sig256.len) {
+        pos[n] = NGX_HTTP_WEBHOOKS_RECORD_S256;
+        v[n++] = o->sig256;
+    }
+
+    if (o->form) {
+        pos[n] = NGX_HTTP_WEBHOOKS_RECORD_FORM;
+        ngx_str_set(&v[n], "1"); n++;
+    }
+
+    len = d->line.len + sizeof("\t[]\n") - 1
+          + d->sr.response_headers.len + 1 + d->sr.response_len;
+
+    for (i = 0; i < n; i++) {
+        len += sizeof("99,\"\",") - 1 + v[i].len
+               + ngx_escape_json(NULL, v[i].data, v[i].len);
+    }
+
+    p = ngx_pnalloc(d->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    record->data = p;
+
+    p = ngx_cpymem(p, d->line.data, d->line.len);
+    *p++ = '\t';
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        p = ngx_sprintf(p, "%s%ui,\"", i ? "," : "", pos[i]);
+        p = (u_char *) ngx_escape_json(p, v[i].data, v[i].len);
+        *p++ = '"';
+    }
+
+    *p++ = ']';
+    *p++ = '\n';
+
+    p = ngx_cpymem(p, d->sr.response_headers.data,
+                   d->sr.response_headers.len);
+    *p++ = '\n';
+
+    if (d->sr.response_len) {
+        p = ngx_cpymem(p, d->sr.response, d->sr.response_len);
+    }
+
+    record->len = p - record->data;
+
+    return NGX_OK;
 }
 
 

@@ -44,10 +44,8 @@
 
 
 /*
- * intake.lua's calls: the scopes' steps that came to it in one pass of
- * the event loop, per queue shard, in one call each (at most BATCH),
- * made from a posted event once the pass is over.  A step's args in the
- * call, after the shard's (src/lua/intake.lua, ARGV[5..]):
+ * An event's fields, as a step is made of them (ctx->args), the scope's
+ * filled in per step:
  */
 
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY      0
@@ -66,7 +64,26 @@
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM             13
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH             14
 #define NGX_HTTP_WEBHOOKS_INTAKE_E_N                15
-#define NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS             16  /* then the hooks */
+#define NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS             16
+
+/*
+ * intake.lua's calls: the scopes' steps that came to it in one pass of
+ * the event loop, per queue shard, in one call each (at most BATCH),
+ * made from a posted event once the pass is over.  A step's args in the
+ * call, after the shard's (src/lua/intake.lua, ARGV[5..]):
+ */
+
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_PAYLOAD_KEY      0
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_SEEN             1
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_LASTPUSH         2
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_GUID             3
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_HOOKS            4
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_SHARED           5
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_SEND             6
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_IDEM             7
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_PUSH             8
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_N                9
+#define NGX_HTTP_WEBHOOKS_INTAKE_S_ARGS             10  /* then the hooks */
 
 /*
  * The payload goes ahead of the call, a plain SET (Lua would copy and
@@ -132,6 +149,8 @@ static void ngx_http_webhooks_intake_subs_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_intake_subs_read(void *data,
     redisReply *reply);
+static ngx_int_t ngx_http_webhooks_intake_shared(ngx_pool_t *pool,
+    ngx_str_t *f, ngx_str_t *shared, ngx_str_t *send);
 static void ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
     ngx_http_webhooks_intake_ctx_t *ctx, ngx_str_t *subs, ngx_uint_t n);
 static void ngx_http_webhooks_intake_flush_handler(ngx_event_t *ev);
@@ -964,6 +983,98 @@ ngx_http_webhooks_intake_subs_done(void *data, redisReply *reply)
 }
 
 
+/*
+ * What the deliveries of a step share, made here once so that
+ * intake.lua encodes nothing: the queued record's fields from "hooks"
+ * to "auto", in lib/record.lua's FIELDS order, as the JSON of
+ * lib/record.lua's rshared, and what their requests say, as
+ * lib/send.lua's send() has it.
+ */
+
+static ngx_int_t
+ngx_http_webhooks_intake_shared(ngx_pool_t *pool, ngx_str_t *f,
+    ngx_str_t *shared, ngx_str_t *send)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_str_t    v[16];
+    ngx_uint_t   i;
+
+    static ngx_uint_t  fields[] = {
+        NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_GUID,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_ACTION,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_REPOSITORY_ID,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_INSTALLATION_ID,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_REDELIVERY,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY,
+        NGX_HTTP_WEBHOOKS_INTAKE_E_NOW
+    };
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        v[i] = f[fields[i]];
+    }
+
+    /* status, status_code, duration, attempt, auto */
+    ngx_str_set(&v[i], "queued"); i++;
+    ngx_str_set(&v[i], "0"); i++;
+    ngx_str_set(&v[i], "0"); i++;
+    ngx_str_set(&v[i], "1"); i++;
+    ngx_str_set(&v[i], "1"); i++;
+
+    len = 0;
+
+    for (i = 0; i < 16; i++) {
+        len += sizeof("\"\",") - 1 + v[i].len
+               + ngx_escape_json(NULL, v[i].data, v[i].len);
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    shared->data = p;
+
+    for (i = 0; i < 16; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, v[i].data, v[i].len);
+        *p++ = '"';
+    }
+
+    shared->len = p - shared->data;
+
+    /* "<guid> <event> <attempt> <auto> <target type> <target id>" */
+
+    len = f[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID].len
+          + f[NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT].len
+          + f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE].len
+          + f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID].len + sizeof(" 1 1  ");
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    send->data = p;
+    send->len = ngx_sprintf(p, "%V %V 1 1 %V %V",
+                            &f[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID],
+                            &f[NGX_HTTP_WEBHOOKS_INTAKE_E_EVENT],
+                            &f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE],
+                            &f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID])
+                - p;
+
+    return NGX_OK;
+}
+
+
 /* a scope's subscribers: their deliveries queued in its shard */
 
 static void
@@ -972,6 +1083,7 @@ ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
 {
     u_char                            *p;
     ngx_str_t                         *args, tag;
+    ngx_str_t                          f[NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS];
     ngx_uint_t                         i;
     ngx_queue_t                       *w;
     ngx_event_t                       *ev;
@@ -981,24 +1093,10 @@ ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhooks_module);
     sc = &ctx->scopes[ctx->step];
 
-    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS + n)
-                               * sizeof(ngx_str_t));
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (args == NULL || p == NULL) {
-        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    /* the event's fields, with the scope's */
 
-    ngx_memcpy(args, ctx->args,
+    ngx_memcpy(f, ctx->args,
                NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS * sizeof(ngx_str_t));
-
-    if (n) {
-        ngx_memcpy(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS], subs,
-                   n * sizeof(ngx_str_t));
-    }
-
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_N].data = p;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_N].len = ngx_sprintf(p, "%ui", n / 2) - p;
 
     /* "event:<guid>", "seen:<guid>:<r|o>", "lastpush:<r|o>:<name>" */
 
@@ -1014,32 +1112,66 @@ ngx_http_webhooks_intake_queue(ngx_http_request_t *r,
               - tag.data;
 
     if (ngx_http_webhooks_shard_key(r->pool, sc->shard, "event:",
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID],
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY])
+                           &f[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID],
+                           &f[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY])
            != NGX_OK
         || ngx_http_webhooks_shard_key(r->pool, sc->shard, "seen:", &tag,
-                           &args[NGX_HTTP_WEBHOOKS_INTAKE_E_SEEN])
+                           &f[NGX_HTTP_WEBHOOKS_INTAKE_E_SEEN])
            != NGX_OK
         || ngx_http_webhooks_shard_key(r->pool, sc->shard, "lastpush:",
-                           &sc->tag, &args[NGX_HTTP_WEBHOOKS_INTAKE_E_LASTPUSH])
+                           &sc->tag, &f[NGX_HTTP_WEBHOOKS_INTAKE_E_LASTPUSH])
            != NGX_OK)
     {
         ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS] = sc->hooks;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE] = sc->target_type;
-    args[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID] = sc->target_id;
+    f[NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS] = sc->hooks;
+    f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_TYPE] = sc->target_type;
+    f[NGX_HTTP_WEBHOOKS_INTAKE_E_TARGET_ID] = sc->target_id;
 
     if (sc->tag.data[0] != 'r') {
-        ngx_str_set(&args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH], "");
+        ngx_str_set(&f[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH], "");
+    }
+
+    /* the step's args */
+
+    args = ngx_palloc(r->pool, (NGX_HTTP_WEBHOOKS_INTAKE_S_ARGS + n)
+                               * sizeof(ngx_str_t));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (args == NULL || p == NULL
+        || ngx_http_webhooks_intake_shared(r->pool, f,
+                               &args[NGX_HTTP_WEBHOOKS_INTAKE_S_SHARED],
+                               &args[NGX_HTTP_WEBHOOKS_INTAKE_S_SEND])
+           != NGX_OK)
+    {
+        ngx_http_webhooks_reply_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_PAYLOAD_KEY] =
+                                    f[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_SEEN] = f[NGX_HTTP_WEBHOOKS_INTAKE_E_SEEN];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_LASTPUSH] =
+                                    f[NGX_HTTP_WEBHOOKS_INTAKE_E_LASTPUSH];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_GUID] = f[NGX_HTTP_WEBHOOKS_INTAKE_E_GUID];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_HOOKS] =
+                                    f[NGX_HTTP_WEBHOOKS_INTAKE_E_HOOKS];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_IDEM] = f[NGX_HTTP_WEBHOOKS_INTAKE_E_IDEM];
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_PUSH] = f[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH];
+
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_N].data = p;
+    args[NGX_HTTP_WEBHOOKS_INTAKE_S_N].len = ngx_sprintf(p, "%ui", n / 2) - p;
+
+    if (n) {
+        ngx_memcpy(&args[NGX_HTTP_WEBHOOKS_INTAKE_S_ARGS], subs,
+                   n * sizeof(ngx_str_t));
     }
 
     ctx->step_args = args;
-    ctx->nstep = NGX_HTTP_WEBHOOKS_INTAKE_E_ARGS + n;
+    ctx->nstep = NGX_HTTP_WEBHOOKS_INTAKE_S_ARGS + n;
     ctx->r = r;
-    ctx->keep = (n || args[NGX_HTTP_WEBHOOKS_INTAKE_E_PUSH].len);
+    ctx->keep = (n || args[NGX_HTTP_WEBHOOKS_INTAKE_S_PUSH].len);
 
     /* with the other steps of this pass in the shard, once it is over */
 
@@ -1182,7 +1314,7 @@ ngx_http_webhooks_intake_payload(ngx_http_webhooks_intake_ctx_t *ctx)
     ngx_str_t    *key;
     const char   *argv[6];
 
-    key = &ctx->step_args[NGX_HTTP_WEBHOOKS_INTAKE_E_PAYLOAD_KEY];
+    key = &ctx->step_args[NGX_HTTP_WEBHOOKS_INTAKE_S_PAYLOAD_KEY];
 
     argv[0] = "SET";
     argvlen[0] = 3;

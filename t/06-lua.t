@@ -187,14 +187,18 @@ is($t->redis('EXISTS', "$P\{r:x/y}:subs"), 0,
 
 # intake: one delivery per subscriber in the shard; ids end in the shard
 $t->redis('XGROUP', 'CREATE', $Q, 'senders', '$', 'MKSTREAM');
-# the shard's args, then per event: its keys, what it is, its hooks; its
-# payload goes ahead, as the module sends it
+# the shard's args, then per event: its keys, what its records share and
+# its requests say (as the module encodes them), its hooks; its payload
+# goes ahead, as the module sends it
 sub step {
     my ($g, $max, @hooks) = @_;
     $t->redis('SET', "${SP}event:$g", '{"ref":"x"}', 'EX', 60, 'NX');
+    my $shared = join ',', map { '"' . $_ . '"' } $HOOKS, $g, 'push', '',
+        42, '', 0, 'repository', 42, "${SP}event:$g", $NOW, 'queued', 0, 0,
+        1, 1;
     return ("${SP}event:$g", "${SP}seen:$g:r", "${SP}lastpush:r:o/r", $g,
-        'push', $NOW, '', 42, '', 0, $HOOKS, 'repository', 42, 1, 1,
-        @hooks / 2, @hooks);
+        $HOOKS, $shared, "$g push 1 1 repository 42", 1, 1, @hooks / 2,
+        @hooks);
 }
 sub intake {
     my ($max, @steps) = @_;
@@ -233,7 +237,7 @@ my @keys = map { { @{ $_->[1] } }->{k} }
     @{ $t->redis('XRANGE', $Q, '-', '+') };
 is_deeply([map { rec($_)->{guid} } @keys[1, 2]], ['g5', 'g5'],
           'intake: the second event\'s records');
-my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 15]));
+my $bad = intake(100, ("$P\{q4}:event:g6", (step('g6', 100))[1 .. 9]));
 like($bad->[0]{error}, qr/not in the shard/,
      'intake: an event whose keys are not in the shard refused');
 my @gone = step('g7', 100, 1, 'http://a.example/x');
@@ -284,6 +288,19 @@ is(run('follow', "${SP}lastpush:r:o/r"), '{"ref":"x"}',
 is_deeply(run('figures', $Q, $RETRY, 'senders'), [1, 1, $eid, 0],
           'figures: one entry, pending');
 
+# the record with an outcome, as the sender makes it for done: the queued
+# fields taken, a tab, positions in record.lua's FIELDS and values, the
+# response
+my %POS = (delivered_at => 13, status => 14, status_code => 15,
+           duration => 16, url => 20, s1 => 21, s256 => 22, form => 23);
+sub outcome {
+    my ($k, $response, @o) = @_;
+    my ($line) = (scalar($t->redis('GET', $k)) // '') =~ /^([^\t\n]*)/;
+    my @a;
+    while (my ($f, $v) = splice @o, 0, 2) { push @a, $POS{$f}, "$v" }
+    return "$line\t" . JSON::PP->new->encode(\@a) . "\n$response";
+}
+
 # outcome, in the scope, then done, in the shard
 is(run('outcome', $HOOKS, $SUBS, 1, 'failed', 1000, 0, '{"code":500}', ''),
    1, 'outcome: recorded');
@@ -295,8 +312,9 @@ is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
 my ($queued) = split /\n/, scalar $t->redis('GET', "${SP}delivery:11");
 is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
        "${SP}event:g1", $eid, 'failed', 5000,
-       "{\"Server\":\"x\"}\noops", 3, 'status', 'Internal Server Error',
-       'status_code', 500, 's256', 'ab' x 32), 1, 'done: recorded');
+       outcome("${SP}delivery:11", "{\"Server\":\"x\"}\noops",
+               'status', 'Internal Server Error', 'status_code', 500,
+               's256', 'ab' x 32)), 1, 'done: recorded');
 is(rec("${SP}delivery:11")->{response}, "{\"Server\":\"x\"}\noops",
    'done: the response in the record');
 is(rec("${SP}delivery:11")->{status_code}, 500,
@@ -306,15 +324,20 @@ is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
 is(rec("${SP}delivery:11")->{status}, 'Internal Server Error',
    'done: the outcome over the queued fields');
 is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
-       "${SP}event:g1", '0-1', 'failed', '', "{}\nagain", 1,
-       'status_code', 502), 1, 'done: a second outcome');
+       "${SP}event:g1", '0-1', 'failed', '',
+       outcome("${SP}delivery:11", "{}\nagain", 'status', 'Bad Gateway',
+               'status_code', 502)), 1, 'done: a second outcome');
 is_deeply([@{ rec("${SP}delivery:11") }{qw(status_code s256 status id
                                             response)}],
-          [502, 'ab' x 32, 'Internal Server Error', 11, "{}\nagain"],
-          'done: a second outcome merged over the first');
+          [502, '', 'Bad Gateway', 11, "{}\nagain"],
+          'done: a second outcome in place of the first');
+is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
+   'done: the queued fields still as written');
 run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
-    "${SP}event:g1", '0-1', 'failed', '', "{\"Server\":\"x\"}\noops", 3,
-    'status', 'Internal Server Error', 'status_code', 500, 's256', 'ab' x 32);
+    "${SP}event:g1", '0-1', 'failed', '',
+    outcome("${SP}delivery:11", "{\"Server\":\"x\"}\noops",
+            'status', 'Internal Server Error', 'status_code', 500,
+            's256', 'ab' x 32));
 is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:11"), 5000,
    'done: due again');
 is(run('take', "${SP}delivery:11")->[2], "{\"Server\":\"x\"}\noops",
@@ -326,9 +349,10 @@ my @two = map { scalar $t->redis('XADD', $Q, '*', 'k', "x$_") } 1 .. 2;
 $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 2,
           'STREAMS', $Q, '>');
 is(run('done', $Q, $RETRY, 'senders', 3600,
-       "${SP}delivery:98", "${SP}delivery:98", $two[0], '', '', '', 0,
-       "${SP}delivery:99", "${SP}event:g1", $two[1], 'ok', '', "{}\n", 1,
-       'status', 'OK'), 2, 'done: two deliveries in one call');
+       "${SP}delivery:98", "${SP}delivery:98", $two[0], '', '', '',
+       "${SP}delivery:99", "${SP}event:g1", $two[1], 'ok', '',
+       outcome("${SP}delivery:99", "{}\n", 'status', 'OK')), 2,
+   'done: two deliveries in one call');
 is($t->redis('XLEN', $Q), 0, 'done: both entries gone from the stream');
 is($t->redis('XPENDING', $Q, 'senders')->[0], 0, 'done: both acknowledged');
 is($t->redis('EXISTS', "${SP}delivery:99"), 0,
@@ -368,8 +392,8 @@ is(run('enqueue', "${SP}event:p1", $Q, $SEQ, $RETRY, 'p1', 'ping', 3600, $NOW,
 
 # visible, then bulk: the last attempt of g1, failed, redelivered
 run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:19", "${SP}event:g1",
-    '0-1', 'failed', '', "{}\n", 3, 'status', 'failed', 'status_code', 502,
-    'delivered_at', $NOW);
+    '0-1', 'failed', '', outcome("${SP}delivery:19", "{}\n", 'status',
+    'failed', 'status_code', 502, 'delivered_at', $NOW));
 is_deeply(run('visible', $HOOKS, '', ''), [1, 'a.example', 3, 'c.example'],
           'visible: the hooks, with their hosts');
 is_deeply(run('bulk', $Q, $SEQ, $RETRY, '', '9999', 10, '', '', 3600, $NOW,

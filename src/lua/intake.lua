@@ -17,14 +17,13 @@
 -- ARGV[4] queue_max        the most deliveries queued and due later
 -- ARGV[5..] events         per event: the key of its payload in the
 --                          shard, of its step's count once done, of the
---                          scope's latest push; its GUID, name, the time
---                          (ISO 8601), its action or "", the records'
---                          repository_id, installation_id and redelivery
---                          ("0"), the scope's hooks hash, target type
---                          ("repository" or "organization") and id, "1"
---                          to remember the step under its key, "1" when
---                          it is a repository's push; n, then n hooks'
---                          ids and URLs, one after the other
+--                          scope's latest push; its GUID, the scope's
+--                          hooks hash; what its records share, as JSON
+--                          (lib/record.lua's rshared, made by the
+--                          sender), what its requests say (lib/send.lua);
+--                          "1" to remember the step under its key, "1"
+--                          when it is a repository's push; n, then n
+--                          hooks' ids and URLs, one after the other
 --
 -- The payload is written before, in a command of its own, for a short
 -- while (so that Lua never copies it): an event taken in keeps it for
@@ -33,21 +32,21 @@
 -- Reply: per event, the number of deliveries queued, -1 when the queue is
 -- full.
 local sp, ttl, out = shard(KEYS[1]), ARGV[1], {}
+local nshards, sh = tonumber(ARGV[3]), tonumber(ARGV[2])
 -- ids for every hook of the call at once; those not queued are gaps
 local a, total = 5, 0
-while a + 15 <= #ARGV do
-  local n = tonumber(ARGV[a + 15]) or 0
-  total, a = total + n, a + 16 + 2 * n
+while a + 9 <= #ARGV do
+  local n = tonumber(ARGV[a + 9]) or 0
+  total, a = total + n, a + 10 + 2 * n
 end
 local id = total > 0 and redis.call('INCRBY', KEYS[2], total) - total
 local isfull, pushes, lasts = nil, {}, {}
 a = 5
-while a + 15 <= #ARGV do
+while a + 9 <= #ARGV do
   local pk, seen, last = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local idem, push = ARGV[a + 13] == '1', ARGV[a + 14] == '1'
-  local n = tonumber(ARGV[a + 15]) or 0
-  local hooks, rc = a + 16, nil
-  a = hooks + 2 * n
+  local idem, push = ARGV[a + 7] == '1', ARGV[a + 8] == '1'
+  local n = tonumber(ARGV[a + 9]) or 0
+  local hooks, rc = a + 10, nil
   if not (inside(sp, pk) and inside(sp, seen) and inside(sp, last)) then
     rc = redis.error_reply('an event\'s keys are not in the shard')
   elseif idem then
@@ -59,20 +58,14 @@ while a + 15 <= #ARGV do
   end
   if not rc and (n > 0 or push)
      and redis.call('EXPIRE', pk, ttl) == 0 then
-    rc = redis.error_reply('the payload of ' .. ARGV[hooks - 13]
-                           .. ' is gone')
+    rc = redis.error_reply('the payload of ' .. ARGV[a + 3] .. ' is gone')
   end
   if not rc then
-    local e = {payload = pk, guid = ARGV[hooks - 13],
-      event = ARGV[hooks - 12], delivered_at = ARGV[hooks - 11],
-      action = ARGV[hooks - 10], repository_id = ARGV[hooks - 9],
-      installation_id = ARGV[hooks - 8], redelivery = ARGV[hooks - 7],
-      hooks = ARGV[hooks - 6], target_type = ARGV[hooks - 5],
-      target_id = ARGV[hooks - 4], auto = 1, ttl = ttl}
-    for i = hooks, a - 1, 2 do
+    local hk, shared, x = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+    for i = hooks, hooks + 2 * n - 1, 2 do
       id = id + 1
-      queue(KEYS[1], id * tonumber(ARGV[3]) + tonumber(ARGV[2]), e,
-            ARGV[i], ARGV[i + 1])
+      enq(KEYS[1], sp, id * nshards + sh, ARGV[i], ARGV[i + 1], shared, x,
+          hk, pk, ttl)
     end
     if push then
       if not pushes[last] then lasts[#lasts + 1] = last end
@@ -82,6 +75,7 @@ while a + 15 <= #ARGV do
     rc = n
   end
   out[#out + 1] = rc
+  a = hooks + 2 * n
 end
 -- a scope's latest push: the last of the call
 for _, last in ipairs(lasts) do

@@ -17,7 +17,25 @@ local function full(q, retry, max)
   return redis.call('XLEN', q) + redis.call('ZCARD', retry)
          >= tonumber(max)
 end
+-- a delivery, from what all deliveries of its event share: the record's
+-- fields from "hooks" to "auto" as JSON (rshared's), what the request
+-- says ("x") and the keys of the scope's hooks and of the payload; its
+-- host, and the host as JSON, made once per URL in a call
 local hosts = {}
+local function enq(q, sp, id, hook, url, shared, x, hooks, pk, ttl)
+  local t = hosts[url]
+  if not t then
+    local h = host(url)
+    t = {h, rjson(h)}
+    hosts[url] = t
+  end
+  id = tostring(id)
+  local rk = sp .. 'delivery:' .. id
+  rnew(rk, id, hook, shared, t[2], ttl)
+  redis.call('ZADD', sp .. 'deliveries:' .. hook, id, id)
+  redis.call('XADD', q, '*', 'k', rk, 'h', hook, 't', t[1], 's', hooks,
+             'p', pk, 'x', x)
+end
 local function queue(q, id, e, hook, url)
   if not e.shared then
     -- what every delivery of the event shares, made once
@@ -25,14 +43,6 @@ local function queue(q, id, e, hook, url)
     e.shared, e.sp = rshared(e), shard(q)
     e.x = send(e.guid, e.event, 1, e.auto, e.target_type, e.target_id)
   end
-  local rk, t = e.sp .. 'delivery:' .. id, hosts[url]
-  if not t then
-    t = host(url)
-    hosts[url] = t
-  end
-  rnew(rk, id, hook, e.shared, t, e.ttl)
-  redis.call('ZADD', e.sp .. 'deliveries:' .. hook, id, id)
-  redis.call('XADD', q, '*', 'k', rk, 'h', hook, 't', t, 's', e.hooks,
-             'p', e.payload, 'x', e.x)
+  enq(q, e.sp, id, hook, url, e.shared, e.x, e.hooks, e.payload, e.ttl)
   return id
 end

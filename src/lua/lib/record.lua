@@ -8,9 +8,12 @@
 -- and newline in a value).  rget gives a table of the fields, the
 -- outcome's over the others, and the response ("" before an attempt), or
 -- nil; rput writes one, with a time to live or keeping its own; rnew
--- writes one queued, from what rshared encoded once for all deliveries
--- of an event; rdone records an outcome; rpairs gives the fields set as
--- HGETALL would, for the API.
+-- writes one queued, from what rshared (or the sender, for an event
+-- taken in) encoded once for all deliveries of an event; rpairs gives
+-- the fields set as HGETALL would, for the API.  An outcome is written
+-- by the sender (ngx_http_webhooks_delivery.c makes the record whole,
+-- with the positions of FIELDS), not here.
+-- (positions are the sender's too: new fields go at the end)
 local FIELDS = {'id', 'hook', 'hooks', 'guid', 'event', 'action',
   'repository_id', 'installation_id', 'redelivery', 'target_type',
   'target_id', 'payload', 'delivered_at', 'status', 'status_code',
@@ -53,37 +56,18 @@ local function rshared(r)
   for i = 3, 18 do a[i - 2] = tostring(r[FIELDS[i]] or '') end
   return string.sub(cjson.encode(a), 2, -2)
 end
-local function rnew(k, id, hook, shared, host, ttl)
-  rset(k, cjson.encode({tostring(id), tostring(hook)}):sub(1, -2) .. ','
-          .. shared .. ',' .. cjson.encode(tostring(host or ''))
-          .. ',"","","","",""]\n', ttl)
+-- a plain string's JSON without cjson: most are (ids, keys, hosts)
+local function rjson(s)
+  s = tostring(s or '')
+  if not string.find(s, '[%c"\\\128-\255]') then
+    return '"' .. s .. '"'
+  end
+  return cjson.encode(s)
 end
--- o: {field, value, ...}; false when there is no such record
-local POS
-local function rdone(k, o, response, ttl)
-  local v = redis.call('GET', k)
-  if not v then return false end
-  local line = string.match(v, '^[^\n]*')
-  if string.find(line, '\t', 1, true) then
-    local r = rparse(v)
-    for i = 1, #o - 1, 2 do r[o[i]] = o[i + 1] end
-    r.response = response
-    rput(k, r, ttl)
-    return true
-  end
-  if not POS then
-    POS = {}
-    for i, f in ipairs(FIELDS) do POS[f] = i end
-  end
-  local a = {}
-  for i = 1, #o - 1, 2 do
-    if POS[o[i]] then
-      a[#a + 1] = POS[o[i]]
-      a[#a + 1] = o[i + 1]
-    end
-  end
-  rset(k, line .. '\t' .. cjson.encode(a) .. '\n' .. response, ttl)
-  return true
+-- shared: rshared's, or the same made by the sender; host as JSON
+local function rnew(k, id, hook, shared, host, ttl)
+  rset(k, '[' .. rjson(id) .. ',' .. rjson(hook) .. ',' .. shared .. ','
+          .. host .. ',"","","","",""]\n', ttl)
 end
 local function rpairs(r)
   local out = {}
