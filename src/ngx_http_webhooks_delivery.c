@@ -201,6 +201,9 @@ static void ngx_http_webhooks_delivery_outcome_send(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_outcome_reply(void *data,
     redisReply *reply);
+static void ngx_http_webhooks_delivery_check(
+    ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev);
 static void ngx_http_webhooks_delivery_check_reply(void *data,
     redisReply *reply);
 static ngx_http_webhooks_delivery_seen_t *ngx_http_webhooks_delivery_slot(
@@ -229,6 +232,8 @@ static ngx_http_webhooks_delivery_seen_t
 static ngx_queue_t
     ngx_http_webhooks_delivery_waiting[NGX_HTTP_WEBHOOKS_SHARDS];
 static ngx_event_t  ngx_http_webhooks_delivery_flush_event;
+static ngx_queue_t  ngx_http_webhooks_delivery_checking;
+static ngx_event_t  ngx_http_webhooks_delivery_check_event;
 
 
 /* what the delivery location may log, by offset in the delivery */
@@ -1254,10 +1259,8 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o)
 {
     u_char      *p;
-    size_t       argvlen[4];
     ngx_str_t   *args, *hk;
     ngx_uint_t   i;
-    const char  *argv[4];
 
     args = ngx_palloc(d->pool, NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS
                                * sizeof(ngx_str_t));
@@ -1360,33 +1363,137 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 
     /* the same success as this worker last wrote: still so in Redis? */
 
-    argv[0] = "HMGET";
-    argvlen[0] = 5;
-    argv[1] = (const char *) d->hooks.data;
-    argvlen[1] = d->hooks.len;
-
-    for (i = 0; i < 2; i++) {
-        p = ngx_pnalloc(d->pool, d->hook.len + 3);
-        if (p == NULL) {
-            goto failed;
-        }
-
-        argv[2 + i] = (const char *) p;
-        argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &d->hook, i ? "fs" : "lr")
-                         - p;
-    }
-
-    d->cmd = ngx_http_webhooks_redis_command(
-                                       ngx_http_webhooks_delivery_check_reply,
-                                       d, 4, argv, argvlen);
-    if (d->cmd) {
-        return;
-    }
+    ngx_http_webhooks_delivery_check(d);
+    return;
 
 failed:
 
     /* not recorded: the entry is claimed and sent again later */
     ngx_http_webhooks_delivery_end(d);
+}
+
+
+/*
+ * The successes of one pass of the event loop that need their hook read
+ * wait for the pass to end, then share one HMGET per hook: sent once the
+ * pass is over, the read still comes after each of their answers.
+ */
+
+static void
+ngx_http_webhooks_delivery_check(ngx_http_webhooks_delivery_t *d)
+{
+    ngx_queue_t  *w;
+    ngx_event_t  *ev;
+
+    w = &ngx_http_webhooks_delivery_checking;
+    ev = &ngx_http_webhooks_delivery_check_event;
+
+    if (w->prev == NULL) {
+        ngx_queue_init(w);
+        ev->handler = ngx_http_webhooks_delivery_check_handler;
+        ev->log = ngx_cycle->log;
+    }
+
+    ngx_queue_insert_tail(w, &d->waiting);
+    d->queued = 1;
+
+    if (!ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev)
+{
+    u_char                              *p;
+    size_t                               argvlen[4];
+    ngx_uint_t                           i;
+    ngx_pool_t                          *pool;
+    ngx_queue_t                         *w, *q, *next;
+    const char                          *argv[4];
+    ngx_http_webhooks_delivery_t        *d, *first;
+    ngx_http_webhooks_delivery_batch_t  *b;
+
+    w = &ngx_http_webhooks_delivery_checking;
+
+    while (!ngx_queue_empty(w)) {
+        first = ngx_queue_data(ngx_queue_head(w),
+                               ngx_http_webhooks_delivery_t, waiting);
+
+        pool = ngx_create_pool(1024, ngx_cycle->log);
+        b = pool ? ngx_pcalloc(pool,
+                               sizeof(ngx_http_webhooks_delivery_batch_t))
+                 : NULL;
+        p = b ? ngx_pnalloc(pool, 2 * (first->hook.len + 3)) : NULL;
+
+        if (p) {
+            b->pool = pool;
+
+            argv[0] = "HMGET";
+            argvlen[0] = 5;
+            argv[1] = (const char *) first->hooks.data;
+            argvlen[1] = first->hooks.len;
+
+            for (i = 0; i < 2; i++) {
+                argv[2 + i] = (const char *) p;
+                argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &first->hook,
+                                             i ? "fs" : "lr")
+                                 - p;
+                p += argvlen[2 + i];
+            }
+        }
+
+        /* the deliveries of first's hook, up to a batch */
+
+        for (q = ngx_queue_head(w); q != ngx_queue_sentinel(w); q = next) {
+            next = ngx_queue_next(q);
+            d = ngx_queue_data(q, ngx_http_webhooks_delivery_t, waiting);
+
+            if (d != first
+                && (d->hook.len != first->hook.len
+                    || d->hooks.len != first->hooks.len
+                    || ngx_strncmp(d->hook.data, first->hook.data,
+                                   d->hook.len) != 0
+                    || ngx_strncmp(d->hooks.data, first->hooks.data,
+                                   d->hooks.len) != 0))
+            {
+                continue;
+            }
+
+            ngx_queue_remove(q);
+            d->queued = 0;
+
+            if (p == NULL) {
+                /* not recorded: the entry is claimed and sent again later */
+                ngx_http_webhooks_delivery_end(d);
+                continue;
+            }
+
+            d->batched = &b->d[b->n];
+            b->d[b->n++] = d;
+
+            if (b->n == NGX_HTTP_WEBHOOKS_DELIVERY_BATCH) {
+                break;
+            }
+        }
+
+        if (p == NULL) {
+            if (pool) {
+                ngx_destroy_pool(pool);
+            }
+
+            continue;
+        }
+
+        if (ngx_http_webhooks_redis_command(
+                                       ngx_http_webhooks_delivery_check_reply,
+                                       b, 4, argv, argvlen)
+            == NULL)
+        {
+            ngx_http_webhooks_delivery_check_reply(b, NULL);
+        }
+    }
 }
 
 
@@ -1411,26 +1518,46 @@ ngx_http_webhooks_delivery_outcome_send(ngx_http_webhooks_delivery_t *d)
 static void
 ngx_http_webhooks_delivery_check_reply(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_delivery_t *d = data;
+    ngx_http_webhooks_delivery_batch_t *b = data;
 
-    ngx_str_t  *last;
+    ngx_str_t                     *last;
+    ngx_uint_t                     i;
+    ngx_http_webhooks_delivery_t  *d;
 
-    d->cmd = NULL;
-    last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+    for (i = 0; i < b->n; i++) {
+        d = b->d[i];
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-        && reply->element[0]->type == REDIS_REPLY_STRING
-        && reply->element[0]->len == last->len
-        && ngx_strncmp(reply->element[0]->str, last->data, last->len) == 0
-        && reply->element[1]->type == REDIS_REPLY_NIL)
-    {
-        /* outcome.lua would write what is there already */
-        ngx_http_webhooks_delivery_done_send(d);
-        return;
+        if (d == NULL) {
+            continue;
+        }
+
+        d->batched = NULL;
+
+        if (reply == NULL) {
+            /* not recorded: the entry is claimed and sent again later */
+            ngx_http_webhooks_delivery_end(d);
+            continue;
+        }
+
+        last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
+
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+            && reply->element[0]->type == REDIS_REPLY_STRING
+            && reply->element[0]->len == last->len
+            && ngx_strncmp(reply->element[0]->str, last->data, last->len)
+               == 0
+            && reply->element[1]->type == REDIS_REPLY_NIL)
+        {
+            /* outcome.lua would write what is there already */
+            ngx_http_webhooks_delivery_done_send(d);
+            continue;
+        }
+
+        ngx_http_webhooks_delivery_slot(d)->key_len = 0;
+        ngx_http_webhooks_delivery_outcome_send(d);
     }
 
-    ngx_http_webhooks_delivery_slot(d)->key_len = 0;
-    ngx_http_webhooks_delivery_outcome_send(d);
+    ngx_destroy_pool(b->pool);
 }
 
 
