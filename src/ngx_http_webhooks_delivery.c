@@ -75,7 +75,6 @@ struct ngx_http_webhooks_delivery_s {
     ngx_str_t                       *outcome;   /* outcome.lua's args */
     ngx_queue_t                      waiting;   /* for a done.lua call */
     ngx_http_webhooks_delivery_t   **batched;   /* its place in one */
-    ngx_http_webhooks_redis_cmd_t   *hook_cmd;
     ngx_str_t                        fetched;   /* the payload, read */
     ngx_str_t                        line;      /* the record's fields */
     ngx_str_t                        stored;    /* the hook, read */
@@ -144,6 +143,23 @@ typedef struct {
 } ngx_http_webhooks_delivery_batch_t;
 
 
+/* a read of a hook, shared by the deliveries of one pass: see wait() */
+
+typedef ngx_int_t (*ngx_http_webhooks_delivery_args_pt)(
+    ngx_http_webhooks_delivery_t *d, ngx_pool_t *pool, const char **argv,
+    size_t *argvlen);
+
+typedef struct {
+    ngx_http_webhooks_delivery_args_pt   args;
+    ngx_http_webhooks_redis_handler_pt   reply;  /* data: the batch */
+    ngx_queue_t                          waiting;
+    ngx_event_t                          event;
+} ngx_http_webhooks_delivery_group_t;
+
+#define NGX_HTTP_WEBHOOKS_DELIVERY_HOOK   0
+#define NGX_HTTP_WEBHOOKS_DELIVERY_CHECK  1
+
+
 /*
  * What this worker last wrote as a hook's side of an attempt: a success,
  * with that last response, and no failing-span mark left.  A later
@@ -201,9 +217,15 @@ static void ngx_http_webhooks_delivery_outcome_send(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_outcome_reply(void *data,
     redisReply *reply);
-static void ngx_http_webhooks_delivery_check(
-    ngx_http_webhooks_delivery_t *d);
-static void ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev);
+static void ngx_http_webhooks_delivery_wait(ngx_http_webhooks_delivery_t *d,
+    ngx_uint_t group);
+static void ngx_http_webhooks_delivery_group_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_webhooks_delivery_hook_args(
+    ngx_http_webhooks_delivery_t *d, ngx_pool_t *pool, const char **argv,
+    size_t *argvlen);
+static ngx_int_t ngx_http_webhooks_delivery_check_args(
+    ngx_http_webhooks_delivery_t *d, ngx_pool_t *pool, const char **argv,
+    size_t *argvlen);
 static void ngx_http_webhooks_delivery_check_reply(void *data,
     redisReply *reply);
 static ngx_http_webhooks_delivery_seen_t *ngx_http_webhooks_delivery_slot(
@@ -232,8 +254,6 @@ static ngx_http_webhooks_delivery_seen_t
 static ngx_queue_t
     ngx_http_webhooks_delivery_waiting[NGX_HTTP_WEBHOOKS_SHARDS];
 static ngx_event_t  ngx_http_webhooks_delivery_flush_event;
-static ngx_queue_t  ngx_http_webhooks_delivery_checking;
-static ngx_event_t  ngx_http_webhooks_delivery_check_event;
 
 
 /* what the delivery location may log, by offset in the delivery */
@@ -387,19 +407,8 @@ ngx_http_webhooks_delivery_start(ngx_http_webhooks_main_conf_t *wmcf,
         return NGX_OK;
     }
 
-    argv[0] = "HGET";
-    argv[1] = (const char *) d->about.hooks.data;
-    argvlen[1] = d->about.hooks.len;
-    argv[2] = (const char *) d->about.hook.data;
-    argvlen[2] = d->about.hook.len;
-
-    d->hook_cmd = ngx_http_webhooks_redis_command(
-                                        ngx_http_webhooks_delivery_hook_done,
-                                        d, 3, argv, argvlen);
-    if (d->hook_cmd == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_OK;
-    }
+    /* the hook, read once for the deliveries of it taken in this pass */
+    ngx_http_webhooks_delivery_wait(d, NGX_HTTP_WEBHOOKS_DELIVERY_HOOK);
 
     return NGX_OK;
 }
@@ -531,37 +540,51 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
 static void
 ngx_http_webhooks_delivery_hook_done(void *data, redisReply *reply)
 {
-    ngx_http_webhooks_delivery_t *d = data;
+    ngx_http_webhooks_delivery_batch_t *b = data;
 
-    d->hook_cmd = NULL;
+    ngx_uint_t                     i;
+    ngx_http_webhooks_delivery_t  *d;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (reply) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "webhooks: reading the hook of \"%V\" failed: "
-                          "\"%*s\"", &d->entry.key, (size_t) reply->len,
-                          reply->str);
-        }
-
-        ngx_destroy_pool(d->pool);
-        return;
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: reading the hook of %ui deliveries "
+                      "failed: \"%*s\"", b->n, (size_t) reply->len,
+                      reply->str);
     }
 
-    if (reply->type == REDIS_REPLY_STRING) {
-        d->stored.len = reply->len;
-        d->stored.data = ngx_pnalloc(d->pool, reply->len + 1);
-        if (d->stored.data == NULL) {
+    for (i = 0; i < b->n; i++) {
+        d = b->d[i];
+
+        if (d == NULL) {
+            continue;
+        }
+
+        d->batched = NULL;
+
+        if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+            /* still pending in the queue: claimed again later */
             ngx_destroy_pool(d->pool);
-            return;
+            continue;
         }
 
-        ngx_memcpy(d->stored.data, reply->str, reply->len);
-        d->stored.data[reply->len] = '\0';
+        if (reply->type == REDIS_REPLY_STRING) {
+            d->stored.len = reply->len;
+            d->stored.data = ngx_pnalloc(d->pool, reply->len + 1);
+            if (d->stored.data == NULL) {
+                ngx_destroy_pool(d->pool);
+                continue;
+            }
+
+            ngx_memcpy(d->stored.data, reply->str, reply->len);
+            d->stored.data[reply->len] = '\0';
+        }
+
+        if (--d->reads == 0) {
+            ngx_http_webhooks_delivery_read(d);
+        }
     }
 
-    if (--d->reads == 0) {
-        ngx_http_webhooks_delivery_read(d);
-    }
+    ngx_destroy_pool(b->pool);
 }
 
 
@@ -1363,7 +1386,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
 
     /* the same success as this worker last wrote: still so in Redis? */
 
-    ngx_http_webhooks_delivery_check(d);
+    ngx_http_webhooks_delivery_wait(d, NGX_HTTP_WEBHOOKS_DELIVERY_CHECK);
     return;
 
 failed:
@@ -1374,89 +1397,95 @@ failed:
 
 
 /*
- * The successes of one pass of the event loop that need their hook read
- * wait for the pass to end, then share one HMGET per hook: sent once the
- * pass is over, the read still comes after each of their answers.
+ * Reads of a hook by the deliveries of one pass of the event loop: the
+ * hook itself when they are taken, its last response and mark when they
+ * succeeded.  They wait for the pass to end, then share one command per
+ * hook; sent once the pass is over, a success's read still comes after
+ * its answer.  A delivery waits in one list at a time: d->waiting.
  */
 
+static ngx_http_webhooks_delivery_group_t
+    ngx_http_webhooks_delivery_groups[] = {
+    { ngx_http_webhooks_delivery_hook_args,
+      ngx_http_webhooks_delivery_hook_done, { NULL, NULL },
+      { 0 } },
+    { ngx_http_webhooks_delivery_check_args,
+      ngx_http_webhooks_delivery_check_reply, { NULL, NULL },
+      { 0 } }
+};
+
+
 static void
-ngx_http_webhooks_delivery_check(ngx_http_webhooks_delivery_t *d)
+ngx_http_webhooks_delivery_wait(ngx_http_webhooks_delivery_t *d,
+    ngx_uint_t group)
 {
-    ngx_queue_t  *w;
-    ngx_event_t  *ev;
+    ngx_http_webhooks_delivery_group_t  *g;
 
-    w = &ngx_http_webhooks_delivery_checking;
-    ev = &ngx_http_webhooks_delivery_check_event;
+    g = &ngx_http_webhooks_delivery_groups[group];
 
-    if (w->prev == NULL) {
-        ngx_queue_init(w);
-        ev->handler = ngx_http_webhooks_delivery_check_handler;
-        ev->log = ngx_cycle->log;
+    if (g->waiting.prev == NULL) {
+        ngx_queue_init(&g->waiting);
+        g->event.handler = ngx_http_webhooks_delivery_group_handler;
+        g->event.data = g;
+        g->event.log = ngx_cycle->log;
     }
 
-    ngx_queue_insert_tail(w, &d->waiting);
+    ngx_queue_insert_tail(&g->waiting, &d->waiting);
     d->queued = 1;
 
-    if (!ev->posted) {
-        ngx_post_event(ev, &ngx_posted_events);
+    if (!g->event.posted) {
+        ngx_post_event(&g->event, &ngx_posted_events);
     }
 }
 
 
 static void
-ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev)
+ngx_http_webhooks_delivery_group_handler(ngx_event_t *ev)
 {
-    u_char                              *p;
+    ngx_http_webhooks_delivery_group_t *g = ev->data;
+
     size_t                               argvlen[4];
-    ngx_uint_t                           i;
+    ngx_int_t                            argc;
     ngx_pool_t                          *pool;
-    ngx_queue_t                         *w, *q, *next;
+    ngx_queue_t                         *q, *next;
     const char                          *argv[4];
     ngx_http_webhooks_delivery_t        *d, *first;
     ngx_http_webhooks_delivery_batch_t  *b;
 
-    w = &ngx_http_webhooks_delivery_checking;
-
-    while (!ngx_queue_empty(w)) {
-        first = ngx_queue_data(ngx_queue_head(w),
+    while (!ngx_queue_empty(&g->waiting)) {
+        first = ngx_queue_data(ngx_queue_head(&g->waiting),
                                ngx_http_webhooks_delivery_t, waiting);
 
+        argc = NGX_ERROR;
         pool = ngx_create_pool(1024, ngx_cycle->log);
         b = pool ? ngx_pcalloc(pool,
                                sizeof(ngx_http_webhooks_delivery_batch_t))
                  : NULL;
-        p = b ? ngx_pnalloc(pool, 2 * (first->hook.len + 3)) : NULL;
 
-        if (p) {
+        if (b) {
             b->pool = pool;
-
-            argv[0] = "HMGET";
-            argvlen[0] = 5;
-            argv[1] = (const char *) first->hooks.data;
-            argvlen[1] = first->hooks.len;
-
-            for (i = 0; i < 2; i++) {
-                argv[2 + i] = (const char *) p;
-                argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &first->hook,
-                                             i ? "fs" : "lr")
-                                 - p;
-                p += argvlen[2 + i];
-            }
+            argc = g->args(first, pool, argv, argvlen);
         }
 
         /* the deliveries of first's hook, up to a batch */
 
-        for (q = ngx_queue_head(w); q != ngx_queue_sentinel(w); q = next) {
+        for (q = ngx_queue_head(&g->waiting);
+             q != ngx_queue_sentinel(&g->waiting);
+             q = next)
+        {
             next = ngx_queue_next(q);
             d = ngx_queue_data(q, ngx_http_webhooks_delivery_t, waiting);
 
             if (d != first
-                && (d->hook.len != first->hook.len
-                    || d->hooks.len != first->hooks.len
-                    || ngx_strncmp(d->hook.data, first->hook.data,
-                                   d->hook.len) != 0
-                    || ngx_strncmp(d->hooks.data, first->hooks.data,
-                                   d->hooks.len) != 0))
+                && (d->about.hook.len != first->about.hook.len
+                    || d->about.hooks.len != first->about.hooks.len
+                    || ngx_strncmp(d->about.hook.data,
+                                   first->about.hook.data, d->about.hook.len)
+                       != 0
+                    || ngx_strncmp(d->about.hooks.data,
+                                   first->about.hooks.data,
+                                   d->about.hooks.len)
+                       != 0))
             {
                 continue;
             }
@@ -1464,9 +1493,12 @@ ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev)
             ngx_queue_remove(q);
             d->queued = 0;
 
-            if (p == NULL) {
-                /* not recorded: the entry is claimed and sent again later */
-                ngx_http_webhooks_delivery_end(d);
+            if (argc == NGX_ERROR) {
+                /*
+                 * the entry stays pending: claimed and sent again later;
+                 * the cleanup cancels what d still waits for
+                 */
+                ngx_destroy_pool(d->pool);
                 continue;
             }
 
@@ -1478,7 +1510,7 @@ ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev)
             }
         }
 
-        if (p == NULL) {
+        if (argc == NGX_ERROR) {
             if (pool) {
                 ngx_destroy_pool(pool);
             }
@@ -1486,14 +1518,60 @@ ngx_http_webhooks_delivery_check_handler(ngx_event_t *ev)
             continue;
         }
 
-        if (ngx_http_webhooks_redis_command(
-                                       ngx_http_webhooks_delivery_check_reply,
-                                       b, 4, argv, argvlen)
+        if (ngx_http_webhooks_redis_command(g->reply, b, argc, argv, argvlen)
             == NULL)
         {
-            ngx_http_webhooks_delivery_check_reply(b, NULL);
+            g->reply(b, NULL);
         }
     }
+}
+
+
+/* HGET <scope>hooks <id> */
+
+static ngx_int_t
+ngx_http_webhooks_delivery_hook_args(ngx_http_webhooks_delivery_t *d,
+    ngx_pool_t *pool, const char **argv, size_t *argvlen)
+{
+    argv[0] = "HGET";
+    argvlen[0] = 4;
+    argv[1] = (const char *) d->about.hooks.data;
+    argvlen[1] = d->about.hooks.len;
+    argv[2] = (const char *) d->about.hook.data;
+    argvlen[2] = d->about.hook.len;
+
+    return 3;
+}
+
+
+/* HMGET <scope>hooks <id>:lr <id>:fs */
+
+static ngx_int_t
+ngx_http_webhooks_delivery_check_args(ngx_http_webhooks_delivery_t *d,
+    ngx_pool_t *pool, const char **argv, size_t *argvlen)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    p = ngx_pnalloc(pool, 2 * (d->about.hook.len + 3));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[1] = (const char *) d->about.hooks.data;
+    argvlen[1] = d->about.hooks.len;
+
+    for (i = 0; i < 2; i++) {
+        argv[2 + i] = (const char *) p;
+        argvlen[2 + i] = ngx_sprintf(p, "%V:%s", &d->about.hook,
+                                     i ? "fs" : "lr")
+                         - p;
+        p += argvlen[2 + i];
+    }
+
+    return 4;
 }
 
 
@@ -1994,10 +2072,6 @@ ngx_http_webhooks_delivery_cleanup(void *data)
 
         if (d->cmd) {
             ngx_http_webhooks_redis_cancel(d->cmd);
-        }
-
-        if (d->hook_cmd) {
-            ngx_http_webhooks_redis_cancel(d->hook_cmd);
         }
 
         ngx_http_webhooks_address_aim_cancel(&d->aim);
