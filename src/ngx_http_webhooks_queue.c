@@ -49,6 +49,7 @@
 #define NGX_HTTP_WEBHOOKS_DEFER        1000
 #define NGX_HTTP_WEBHOOKS_DEFER_MAX    30000
 #define NGX_HTTP_WEBHOOKS_WAIT         250
+#define NGX_HTTP_WEBHOOKS_QUEUE_LOW_WATER  16
 
 
 typedef struct ngx_http_webhooks_queue_s  ngx_http_webhooks_queue_t;
@@ -426,6 +427,18 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
 
     room = q->wmcf->sender.concurrency + slack
            - q->inflight - q->nwaiting - q->asked;
+
+    /*
+     * A busy single reader waits for room for a few: a read costs Redis
+     * about as much for one entry as for many, and a delivery ending
+     * asks again.  Idle, it reads at once.
+     */
+    if (q->nreaders == 1 && q->inflight + q->asked
+        && room < ngx_min(q->wmcf->sender.concurrency / 8,
+                          NGX_HTTP_WEBHOOKS_QUEUE_LOW_WATER))
+    {
+        return;
+    }
     rr->count = ngx_max(room / q->nreaders, 1);
 
     argv[0] = "XREADGROUP";
