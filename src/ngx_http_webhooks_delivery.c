@@ -192,6 +192,8 @@ static void ngx_http_webhooks_delivery_take_done(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_delivery_hook_done(void *data,
     redisReply *reply);
+static ngx_int_t ngx_http_webhooks_delivery_keep(
+    ngx_http_webhooks_delivery_t *d, char *str, size_t len, ngx_str_t *to);
 static void ngx_http_webhooks_delivery_read(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_go(ngx_http_webhooks_delivery_t *d,
     redisReply *hook, redisReply *payload);
@@ -385,8 +387,8 @@ ngx_http_webhooks_delivery_start(ngx_http_webhooks_main_conf_t *wmcf,
     /*
      * what the entry does not say, both read at once: whether the
      * delivery is still on, and its payload, from the queue shard (the
-     * record comes along; only whether it is there counts); the hook,
-     * from its scope
+     * record's queued fields are kept for the outcome's record); the
+     * hook, from its scope, with the others of this pass that read it
      */
 
     argv[0] = "MGET";
@@ -500,14 +502,12 @@ ngx_http_webhooks_delivery_take_done(void *data, redisReply *reply)
         d->gone = 1;
 
     } else {
-        d->fetched.len = p->len;
-        d->fetched.data = ngx_pnalloc(d->pool, p->len + 1);
-        if (d->fetched.data == NULL) {
+        if (ngx_http_webhooks_delivery_keep(d, p->str, p->len, &d->fetched)
+            != NGX_OK)
+        {
             ngx_destroy_pool(d->pool);
             return;
         }
-
-        ngx_memcpy(d->fetched.data, p->str, p->len);
 
         /*
          * the queued fields, kept for the outcome's record: no tab or
@@ -567,16 +567,13 @@ ngx_http_webhooks_delivery_hook_done(void *data, redisReply *reply)
             continue;
         }
 
-        if (reply->type == REDIS_REPLY_STRING) {
-            d->stored.len = reply->len;
-            d->stored.data = ngx_pnalloc(d->pool, reply->len + 1);
-            if (d->stored.data == NULL) {
-                ngx_destroy_pool(d->pool);
-                continue;
-            }
-
-            ngx_memcpy(d->stored.data, reply->str, reply->len);
-            d->stored.data[reply->len] = '\0';
+        if (reply->type == REDIS_REPLY_STRING
+            && ngx_http_webhooks_delivery_keep(d, reply->str, reply->len,
+                                               &d->stored)
+               != NGX_OK)
+        {
+            ngx_destroy_pool(d->pool);
+            continue;
         }
 
         if (--d->reads == 0) {
@@ -585,6 +582,25 @@ ngx_http_webhooks_delivery_hook_done(void *data, redisReply *reply)
     }
 
     ngx_destroy_pool(b->pool);
+}
+
+
+/* a string of a reply, kept in d's pool, NUL-terminated */
+
+static ngx_int_t
+ngx_http_webhooks_delivery_keep(ngx_http_webhooks_delivery_t *d, char *str,
+    size_t len, ngx_str_t *to)
+{
+    to->data = ngx_pnalloc(d->pool, len + 1);
+    if (to->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(to->data, str, len);
+    to->data[len] = '\0';
+    to->len = len;
+
+    return NGX_OK;
 }
 
 
