@@ -1298,7 +1298,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     ngx_http_webhooks_delivery_outcome_t *o)
 {
     u_char      *p;
-    ngx_str_t   *args, *hk;
+    ngx_str_t   *args, *hk, outcome;
     ngx_uint_t   i;
 
     args = ngx_palloc(d->pool, NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS
@@ -1337,6 +1337,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     }
 
     args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN] = o->due;
+    outcome = args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME];
 
     switch (ngx_http_webhooks_delivery_outcome_record(d, o,
                                 &args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD]))
@@ -1376,8 +1377,8 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
                                     p - hk[NGX_HTTP_WEBHOOKS_OUTCOME_SUBS].data;
 
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_HOOK] = d->hook;
-    hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME] =
-                                args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME];
+    /* the attempt's, whether or not the record is written */
+    hk[NGX_HTTP_WEBHOOKS_OUTCOME_OUTCOME] = outcome;
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE] = o->last;
     hk[NGX_HTTP_WEBHOOKS_OUTCOME_FAIL_SPAN] =
                                         d->wmcf->reliability.fail_span_text;
@@ -1627,15 +1628,9 @@ ngx_http_webhooks_delivery_check_reply(void *data, redisReply *reply)
 
         d->batched = NULL;
 
-        if (reply == NULL) {
-            /* not recorded: the entry is claimed and sent again later */
-            ngx_http_webhooks_delivery_end(d);
-            continue;
-        }
-
         last = &d->outcome[NGX_HTTP_WEBHOOKS_OUTCOME_LAST_RESPONSE];
 
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
             && reply->element[0]->type == REDIS_REPLY_STRING
             && reply->element[0]->len == last->len
             && ngx_strncmp(reply->element[0]->str, last->data, last->len)

@@ -62,6 +62,7 @@ typedef struct {
     ngx_uint_t                      nshards;
     ngx_uint_t                      grouped;   /* shards with the group */
     ngx_uint_t                      count;     /* entries asked for */
+    ngx_uint_t                      busy;      /* the last read brought */
     ngx_http_webhooks_redis_t      *rd;
     ngx_http_webhooks_redis_cmd_t  *reading;
 } ngx_http_webhooks_queue_reader_t;
@@ -364,7 +365,7 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
 {
     u_char       count[NGX_INT_T_LEN], block[NGX_INT_T_LEN];
     size_t       argvlen[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
-    ngx_uint_t   i, room, slack;
+    ngx_uint_t   i, room, slack, low;
     const char  *argv[10 + 2 * NGX_HTTP_WEBHOOKS_SHARDS];
     ngx_http_webhooks_shard_t  *sh;
 
@@ -423,23 +424,30 @@ ngx_http_webhooks_queue_read_shards(ngx_http_webhooks_queue_t *q,
         return;
     }
 
-    /* with one reader per shard, each asks for its part of the room */
+    /* what is left of the room, for this reader to ask for */
 
     room = q->wmcf->sender.concurrency + slack
            - q->inflight - q->nwaiting - q->asked;
 
     /*
-     * A busy single reader waits for room for a few: a read costs Redis
-     * about as much for one entry as for many, and a delivery ending
-     * asks again.  Idle, it reads at once.
+     * A reader whose last read brought entries waits, while deliveries
+     * are in flight, for room for a few: a read costs Redis about as
+     * much for one entry as for many, and a delivery ending asks again.
+     * One whose shards were idle reads at once, and so does one with
+     * entries waiting (they are put off once the room is full).  On a
+     * cluster a busy reader asks for those few at a time, an idle one for
+     * one, so that the blocked reads of idle shards hold little of the
+     * room that busy ones need.
      */
-    if (q->nreaders == 1 && q->inflight + q->asked
-        && room < ngx_min(q->wmcf->sender.concurrency / 8,
-                          NGX_HTTP_WEBHOOKS_QUEUE_LOW_WATER))
-    {
+    low = ngx_max(ngx_min(q->wmcf->sender.concurrency / 8,
+                          NGX_HTTP_WEBHOOKS_QUEUE_LOW_WATER), 1);
+
+    if (rr->busy && q->inflight && q->nwaiting == 0 && room < low) {
         return;
     }
-    rr->count = ngx_max(room / q->nreaders, 1);
+
+    rr->count = (q->nreaders == 1) ? room
+                : rr->busy ? ngx_min(room, low) : 1;
 
     argv[0] = "XREADGROUP";
     argvlen[0] = 10;
@@ -526,6 +534,7 @@ ngx_http_webhooks_queue_read_done(void *data, redisReply *reply)
 
     q = rr->q;
     rr->reading = NULL;
+    rr->busy = 0;
     q->asked -= rr->count;
 
     if (reply == NULL) {
@@ -568,6 +577,8 @@ ngx_http_webhooks_queue_read_done(void *data, redisReply *reply)
                                    sh->queue.len)
                        == 0)
                 {
+                    rr->busy |= (s->element[1]->type == REDIS_REPLY_ARRAY
+                                 && s->element[1]->elements);
                     ngx_http_webhooks_queue_entries(q, s->element[1], n);
                     break;
                 }
