@@ -160,7 +160,6 @@ ngx_http_webhooks_subrequest_send(ngx_http_webhooks_subrequest_t *sr)
     ngx_uint_t                   i;
     ngx_buf_t                   *b;
     ngx_log_t                   *log, *real;
-    ngx_socket_t                 fd;
     ngx_keyval_t                *kv;
     ngx_chain_t                 *cl;
     ngx_table_elt_t             *h;
@@ -192,17 +191,18 @@ ngx_http_webhooks_subrequest_send(ngx_http_webhooks_subrequest_t *sr)
     log->handler = ngx_http_webhooks_subrequest_log_handler;
     log->action = NULL;
 
-    fd = dup(ngx_http_webhooks_subrequest_devnull);
-    if (fd == (ngx_socket_t) -1) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno, "webhooks: dup() failed");
+    /*
+     * Every fake connection has the worker's one /dev/null: nginx closes
+     * a connection's socket unless it is shared, and a connection without
+     * one (-1) is "already closed" to it
+     */
+
+    c = ngx_get_connection(ngx_http_webhooks_subrequest_devnull, log);
+    if (c == NULL) {
         return NGX_ERROR;
     }
 
-    c = ngx_get_connection(fd, log);
-    if (c == NULL) {
-        (void) close(fd);
-        return NGX_ERROR;
-    }
+    c->shared = 1;
 
     sr->conn = c;
     lctx->connection = c;
