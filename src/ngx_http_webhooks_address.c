@@ -918,12 +918,28 @@ ngx_http_webhooks_address_aimed(ngx_http_webhooks_aim_t *a,
 
     p = ngx_sprintf(a->target.data, "%V://%*s", &u->scheme, len, text);
 
+    a->uri.data = p;
+
     if (u->rest.len == 0 || u->rest.data[0] != '/') {
         *p++ = '/';
     }
 
     p = ngx_cpymem(p, u->rest.data, u->rest.len);
     a->target.len = p - a->target.data;
+    a->uri.len = p - a->uri.data;
+
+    /* for webhooks_delivery_peer: the same address, as a peer */
+
+    a->addr.sockaddr = ngx_palloc(a->pool, socklen);
+    if (a->addr.sockaddr == NULL) {
+        a->target.len = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(a->addr.sockaddr, sa, socklen);
+    a->addr.socklen = socklen;
+    a->addr.name.data = a->target.data + u->scheme.len + sizeof("://") - 1;
+    a->addr.name.len = len;
 
     a->handler(a);
 

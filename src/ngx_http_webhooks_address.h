@@ -43,6 +43,8 @@ struct ngx_http_webhooks_aim_s {
 
     ngx_http_webhooks_url_t      parts;
     ngx_str_t                    target;     /* what proxy_pass gets */
+    ngx_str_t                    uri;        /* its path and query */
+    ngx_addr_t                   addr;       /* the checked address */
     const char                  *blocked;
     ngx_resolver_ctx_t          *resolving;
 };

@@ -275,6 +275,13 @@ static struct {
     { ngx_string("webhooks_delivery_url"),
       offsetof(ngx_http_webhooks_delivery_t, aim)
       + offsetof(ngx_http_webhooks_aim_t, target) },
+    { ngx_string("webhooks_delivery_scheme"),
+      offsetof(ngx_http_webhooks_delivery_t, aim)
+      + offsetof(ngx_http_webhooks_aim_t, parts)
+      + offsetof(ngx_http_webhooks_url_t, scheme) },
+    { ngx_string("webhooks_delivery_uri"),
+      offsetof(ngx_http_webhooks_delivery_t, aim)
+      + offsetof(ngx_http_webhooks_aim_t, uri) },
     { ngx_string("webhooks_delivery_host"),
       offsetof(ngx_http_webhooks_delivery_t, aim)
       + offsetof(ngx_http_webhooks_aim_t, parts)
@@ -1001,6 +1008,8 @@ ngx_http_webhooks_delivery_aimed(ngx_http_webhooks_aim_t *a)
     sr->response_max = d->wmcf->sender.response_max;
     sr->handler = ngx_http_webhooks_delivery_sent;
     sr->data = d;
+    sr->peer = &a->addr;
+    sr->peer_name = a->parts.host;
 
     p = ngx_pnalloc(d->pool, sizeof(" while delivering webhook \"\" to \"\"")
                              + d->entry.key.len + a->parts.host.len);

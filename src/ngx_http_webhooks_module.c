@@ -15,6 +15,7 @@
 #include "ngx_http_webhooks_headers.h"
 #include "ngx_http_webhooks_hub.h"
 #include "ngx_http_webhooks_intake.h"
+#include "ngx_http_webhooks_peer.h"
 #include "ngx_http_webhooks_queue.h"
 #include "ngx_http_webhooks_redis.h"
 #include "ngx_http_webhooks_redis_cluster.h"
@@ -179,6 +180,13 @@ static ngx_command_t  ngx_http_webhooks_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webhooks_deactivate_after,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhooks_delivery_peer"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_ANY,
+      ngx_http_webhooks_peer,
+      0,
       0,
       NULL },
 

@@ -50,8 +50,6 @@ static void ngx_http_webhooks_subrequest_log_writer(ngx_log_t *log,
 static u_char *ngx_http_webhooks_subrequest_log_handler(ngx_log_t *log,
     u_char *buf, size_t len);
 static void ngx_http_webhooks_subrequest_fake_handler(ngx_event_t *ev);
-static ngx_http_webhooks_subrequest_t *ngx_http_webhooks_subrequest_get(
-    ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_subrequest_preaccess_handler(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhooks_subrequest_precontent_handler(
@@ -730,9 +728,9 @@ ngx_http_webhooks_subrequest_fake_handler(ngx_event_t *ev)
 }
 
 
-/* one of ours: a subrequest whose parent is a fake request */
+/* one of ours: a subrequest whose parent is a fake request, or NULL */
 
-static ngx_http_webhooks_subrequest_t *
+ngx_http_webhooks_subrequest_t *
 ngx_http_webhooks_subrequest_get(ngx_http_request_t *r)
 {
     if (r == r->main) {

@@ -51,6 +51,8 @@ struct ngx_http_webhooks_subrequest_s {
     ngx_msec_t                       timeout;      /* 0: the upstream's */
     size_t                           response_max; /* kept of the body */
     ngx_str_t                        context;      /* of log lines */
+    ngx_addr_t                      *peer;         /* for a balancer */
+    ngx_str_t                        peer_name;    /* its TLS name */
     ngx_http_webhooks_subrequest_handler_pt  handler;
     void                            *data;
 
@@ -90,6 +92,8 @@ ngx_int_t ngx_http_webhooks_subrequest_send(
     ngx_http_webhooks_subrequest_t *sr);
 void ngx_http_webhooks_subrequest_cancel(ngx_http_webhooks_subrequest_t *sr);
 void *ngx_http_webhooks_subrequest_data(ngx_http_request_t *r);
+ngx_http_webhooks_subrequest_t *ngx_http_webhooks_subrequest_get(
+    ngx_http_request_t *r);
 ngx_int_t ngx_http_webhooks_subrequest_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
