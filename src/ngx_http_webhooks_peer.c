@@ -111,8 +111,8 @@ ngx_http_webhooks_peer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (uscf->peer.init_upstream) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "load balancing method redefined");
+        return "cannot go with \"keepalive\" or another balancer: "
+               "its keepalive= keeps connections";
     }
 
     pcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhooks_peer_conf_t));
@@ -206,6 +206,16 @@ ngx_http_webhooks_peer_init_upstream(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    /* "zone" would take peer.data for a list of servers */
+
+    if (us->shm_zone) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"webhooks_delivery_peer\" in upstream \"%V\" in "
+                      "%s:%ui cannot go with \"zone\"",
+                      &us->host, us->file_name, us->line);
+        return NGX_ERROR;
+    }
+
     if (us->servers->nelts != 1) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "upstream \"%V\" in %s:%ui has \"server\" and "
@@ -292,6 +302,8 @@ ngx_http_webhooks_peer_get(ngx_peer_connection_t *pc, void *data)
     ngx_connection_t               *c;
     ngx_http_webhooks_peer_idle_t  *idle;
 
+    pc->cached = 0;
+    pc->connection = NULL;
     pc->sockaddr = pd->addr->sockaddr;
     pc->socklen = pd->addr->socklen;
     pc->name = &pd->addr->name;
@@ -365,6 +377,12 @@ ngx_http_webhooks_peer_free(ngx_peer_connection_t *pc, void *data,
     pcf = pd->conf;
     u = pd->upstream;
     c = pc->connection;
+
+    /*
+     * One peer: no other to try after a failure (nginx itself gives a
+     * kept connection that failed one more, with a new one)
+     */
+    pc->tries = 0;
 
     if (pcf->keepalive == 0
         || (state & NGX_PEER_FAILED)

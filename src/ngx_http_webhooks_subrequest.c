@@ -18,9 +18,10 @@
  * here connects anywhere by itself.  It knows nothing of what it sends.
  *
  * The subrequest gets a parent of its own: a request on a connection
- * whose descriptor is a duplicate of /dev/null and whose events count
- * as already added, so that the upstream module adds none, and nginx's
- * own close path works on it if the request is ever terminated.
+ * whose descriptor is the worker's /dev/null, shared (nginx never
+ * closes it), and whose events count as already added, so that the
+ * upstream module adds none, and nginx's own close path works on it if
+ * the request is ever terminated.
  * Filters keep the response (capped) from going anywhere; the upstream's
  * state, and where it keeps nothing a writer on the connection's log,
  * tell why an attempt failed.

@@ -214,8 +214,28 @@ is(conns(@$a), 1, 'plain HTTP: two hosts at one address, one connection');
 is_deeply([ map { $_->[2] } @$a ],
     [ ("a.test:$HTTP", "b.test:$HTTP") x 2 ], 'each with its own Host');
 
+# a receiver that refuses: one attempt, recorded, no second connect
+my $CLOSED = $t->port(7);
+my $refused = hook("http://127.0.0.1:$CLOSED/refused");
+my $r = $t->http(POST => '/_webhooks/events',
+    headers => { 'Content-Type' => 'application/json',
+                 'X-GitHub-Event' => 'push' },
+    body => encode_json({ ref => 'refs/heads/main',
+        repository => { full_name => $refused } }));
+is($r->{status}, 202, 'a push to a closed port taken in');
+my $hid = api(GET => "/repos/$refused/hooks")->{json}[0]{id};
+my $dl = $t->wait_for(sub {
+    my $l = api(GET => "/repos/$refused/hooks/$hid/deliveries")->{json};
+    return ref $l eq 'ARRAY' && @$l ? $l : undef }, 10);
+is($dl && $dl->[0]{status}, 'failed to connect to host',
+    'recorded as failed to connect') or diag(explain($dl));
+sleep 0.5;
+my @tries = grep { /connect\(\) failed.*:$CLOSED\b/ }
+    split /\n/, $t->read_file('error.log');
+is(scalar @tries, 1, 'after one connect, not another') or diag("@tries");
+
 # not a delivery
-my $r = $t->http(GET => '/not-a-delivery');
+$r = $t->http(GET => '/not-a-delivery');
 is($r->{status}, 500, 'a request that is no delivery: 500');
 like($t->read_file('error.log'), qr/takes deliveries only/,
     'and why, in error.log');
@@ -234,7 +254,7 @@ $a = pushes(1, $late);
 is(scalar @$a, 2, 'a delivery after the receiver closed the kept one');
 isnt($a->[0][0], $a->[1][0], 'went over a new connection');
 $r = api(GET => "/repos/$late/hooks");
-my $hid = $r->{json}[0]{id};
+$hid = $r->{json}[0]{id};
 $r = api(GET => "/repos/$late/hooks/$hid/deliveries");
 is_deeply([ map { $_->{status_code} } @{ $r->{json} } ], [ 204, 204 ],
     'it and the one before: 204, none failed')
@@ -276,6 +296,10 @@ refused("webhooks_delivery_peer;\n server 127.0.0.1:1;",
     qr/takes no "server"/, 'a server');
 refused("webhooks_delivery_peer keepalive=8;\n keepalive 8;",
     qr/cannot go with "keepalive"/, 'nginx\'s keepalive');
+refused("keepalive 8;\n webhooks_delivery_peer keepalive=8;",
+    qr/cannot go with "keepalive"/, 'nginx\'s keepalive before it');
+refused("webhooks_delivery_peer keepalive=8;\n zone peers 64k;",
+    qr/cannot go with "zone"/, 'a zone');
 refused('webhooks_delivery_peer keepalive=0;',
     qr/invalid parameter "keepalive=0"/, 'keepalive=0');
 refused('webhooks_delivery_peer keepalive_timeout=soon;',
