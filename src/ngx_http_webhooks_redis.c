@@ -412,6 +412,19 @@ ngx_http_webhooks_redis_connect(ngx_http_webhooks_redis_t *rd)
 
     c = rd->peer.connection;
 
+    /*
+     * Commands are pipelined: Nagle would hold each write back until the
+     * one before is acknowledged, that is answered, one batch in flight
+     */
+
+    if (c->tcp_nodelay == NGX_TCP_NODELAY_UNSET
+        && ngx_tcp_nodelay(c) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, rd->log, ngx_socket_errno,
+                      "webhooks: redis \"%V\": TCP_NODELAY failed",
+                      &rd->name);
+    }
+
     c->data = rd;
     c->read->handler = ngx_http_webhooks_redis_read_handler;
     c->write->handler = ngx_http_webhooks_redis_write_handler;
