@@ -297,9 +297,17 @@ while (time - $paused < 3.1 + 5) {
 }
 ok($ok_at, 'redis thawed: 200 within 5 s');
 
-@codes = map { $t->api(GET => "$REPO/hooks", 'demo-owner')->{status} }
-    1 .. 20;
-is_deeply(\@codes, [ (200) x 20 ], 'redis thawed: 20 requests in a row: 200');
+# The first 200 may come from one worker while the other waits out its
+# reconnection backoff (at most 2 s): within 5 s, both answer.
+while (1) {
+    @codes = map { $t->api(GET => "$REPO/hooks", 'demo-owner')->{status} }
+        1 .. 20;
+    last if !grep({ ($_ // 0) != 200 } @codes)
+        || time - $paused > 3.1 + 5;
+    sleep 0.1;
+}
+is_deeply(\@codes, [ (200) x 20 ],
+    'redis thawed: within 5 s, 20 requests in a row: 200');
 
 is_deeply(snapshot(), $stored,
     'redis thawed: nothing written by the timed-out update');
