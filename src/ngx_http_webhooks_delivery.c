@@ -121,7 +121,8 @@ struct ngx_http_webhooks_delivery_s {
 /*
  * done.lua's calls: the deliveries that ended in one pass of the event
  * loop, per queue shard, in one call each, made from a posted event once
- * the pass is over.  A delivery's args for it, in d->done:
+ * the pass is over.  A delivery's args for it, in d->done, and after
+ * them the record that goes ahead of the call in a SET of its own:
  */
 
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_KEY       0
@@ -129,7 +130,8 @@ struct ngx_http_webhooks_delivery_s {
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY     2
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME   3
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_AGAIN     4
-#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD    5
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_SENT      5    /* done.lua's */
+#define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD    5    /* SET before it */
 #define NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS    6
 
 /* the most deliveries in one call */
@@ -235,6 +237,10 @@ static ngx_http_webhooks_delivery_seen_t *ngx_http_webhooks_delivery_slot(
 static ngx_uint_t ngx_http_webhooks_delivery_seen(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_store(
+    ngx_http_webhooks_main_conf_t *wmcf, ngx_http_webhooks_delivery_t *d);
+static void ngx_http_webhooks_delivery_store_reply(void *data,
+    redisReply *reply);
 static void ngx_http_webhooks_delivery_done_send(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_flush_handler(ngx_event_t *ev);
@@ -1328,7 +1334,7 @@ ngx_http_webhooks_delivery_done(ngx_http_webhooks_delivery_t *d,
     args[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_ENTRY] = d->entry.id;
 
     d->done = args;
-    d->ndone = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_FIELDS;
+    d->ndone = NGX_HTTP_WEBHOOKS_DELIVERY_DONE_SENT;
 
     if (o == NULL) {
         /* no outcome: the entry is only acknowledged */
@@ -1772,8 +1778,8 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
 
 
 /*
- * The record with the attempt's outcome, whole, for done.lua to write in
- * place of the queued one: the queued fields as taken, a tab, the JSON
+ * The record with the attempt's outcome, whole, for a SET ahead of
+ * done.lua to write in place of the queued one: the queued fields as taken, a tab, the JSON
  * array of the positions (in lib/record.lua's FIELDS) and values of the
  * outcome's fields, a newline, and the response ("<headers JSON>\n
  * <body>").  It is the form lib/record.lua reads; made here, Redis only
@@ -1982,6 +1988,8 @@ ngx_http_webhooks_delivery_flush(ngx_http_webhooks_main_conf_t *wmcf,
             continue;
         }
 
+        ngx_http_webhooks_delivery_store(wmcf, d);
+
         ngx_memcpy(&args[nargs], d->done, d->ndone * sizeof(ngx_str_t));
         nargs += d->ndone;
 
@@ -2005,6 +2013,59 @@ ngx_http_webhooks_delivery_flush(ngx_http_webhooks_main_conf_t *wmcf,
     {
         /* not recorded: the entries are claimed and sent again later */
         ngx_http_webhooks_delivery_done_reply(b, NULL);
+    }
+}
+
+
+/*
+ * The record with its outcome, a plain SET ahead of done.lua on the same
+ * connection (Lua would copy it): XX, so that a delivery gone meanwhile
+ * is not made again.  Where Redis refuses it (out of memory) it refuses
+ * done.lua too, and the entry is sent again.
+ */
+
+static void
+ngx_http_webhooks_delivery_store(ngx_http_webhooks_main_conf_t *wmcf,
+    ngx_http_webhooks_delivery_t *d)
+{
+    size_t       argvlen[6];
+    ngx_str_t   *rec;
+    const char  *argv[6];
+
+    rec = &d->done[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_RECORD];
+
+    if (d->done[NGX_HTTP_WEBHOOKS_DELIVERY_DONE_OUTCOME].len == 0
+        || rec->len == 0)
+    {
+        return;
+    }
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) d->entry.key.data;
+    argvlen[1] = d->entry.key.len;
+    argv[2] = (const char *) rec->data;
+    argvlen[2] = rec->len;
+    argv[3] = "XX";
+    argvlen[3] = 2;
+    argv[4] = "EX";
+    argvlen[4] = 2;
+    argv[5] = (const char *) wmcf->sender.retention_text.data;
+    argvlen[5] = wmcf->sender.retention_text.len;
+
+    (void) ngx_http_webhooks_redis_command(
+                                      ngx_http_webhooks_delivery_store_reply,
+                                      NULL, 6, argv, argvlen);
+}
+
+
+static void
+ngx_http_webhooks_delivery_store_reply(void *data, redisReply *reply)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "webhooks: recording a delivery failed: \"%*s\"",
+                      (size_t) reply->len, reply->str);
     }
 }
 

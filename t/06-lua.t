@@ -301,6 +301,20 @@ sub outcome {
     return "$line\t" . JSON::PP->new->encode(\@a) . "\n$response";
 }
 
+# done, as the sender calls it: each record with an outcome SET ahead of
+# the call (a delivery gone is not made again), then the script with the
+# other five args of each delivery
+sub done {
+    my (@d) = @_;
+    my @args;
+    while (my ($dk, $pk, $id, $o, $again, $rec) = splice @d, 0, 6) {
+        $t->redis('SET', $dk, $rec, 'XX', 'EX', 3600)
+            if $o ne '' && $rec ne '';
+        push @args, $dk, $pk, $id, $o, $again;
+    }
+    return run('done', $Q, $RETRY, 'senders', 3600, @args);
+}
+
 # outcome, in the scope, then done, in the shard
 is(run('outcome', $HOOKS, $SUBS, 1, 'failed', 1000, 0, '{"code":500}', ''),
    1, 'outcome: recorded');
@@ -310,7 +324,7 @@ is($t->redis('HGET', $HOOKS, '1:fs'), 1000, 'outcome: failing since');
 is(run('outcome', $HOOKS, $SUBS, 7, 'ok', 1000, 0, '{}', ''), 0,
    'outcome: 0 for a hook gone');
 my ($queued) = split /\n/, scalar $t->redis('GET', "${SP}delivery:11");
-is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+is(done("${SP}delivery:11",
        "${SP}event:g1", $eid, 'failed', 5000,
        outcome("${SP}delivery:11", "{\"Server\":\"x\"}\noops",
                'status', 'Internal Server Error', 'status_code', 500,
@@ -323,7 +337,7 @@ is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
    'done: the queued fields kept as written, the outcome beside them');
 is(rec("${SP}delivery:11")->{status}, 'Internal Server Error',
    'done: the outcome over the queued fields');
-is(run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+is(done("${SP}delivery:11",
        "${SP}event:g1", '0-1', 'failed', '',
        outcome("${SP}delivery:11", "{}\nagain", 'status', 'Bad Gateway',
                'status_code', 502)), 1, 'done: a second outcome');
@@ -333,7 +347,7 @@ is_deeply([@{ rec("${SP}delivery:11") }{qw(status_code s256 status id
           'done: a second outcome in place of the first');
 is((split /\t/, scalar $t->redis('GET', "${SP}delivery:11"))[0], $queued,
    'done: the queued fields still as written');
-run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:11",
+done("${SP}delivery:11",
     "${SP}event:g1", '0-1', 'failed', '',
     outcome("${SP}delivery:11", "{\"Server\":\"x\"}\noops",
             'status', 'Internal Server Error', 'status_code', 500,
@@ -348,7 +362,7 @@ is($t->redis('XLEN', $Q), 0, 'done: the entry gone from the stream');
 my @two = map { scalar $t->redis('XADD', $Q, '*', 'k', "x$_") } 1 .. 2;
 $t->redis('XREADGROUP', 'GROUP', 'senders', 'c1', 'COUNT', 2,
           'STREAMS', $Q, '>');
-is(run('done', $Q, $RETRY, 'senders', 3600,
+is(done(
        "${SP}delivery:98", "${SP}delivery:98", $two[0], '', '', '',
        "${SP}delivery:99", "${SP}event:g1", $two[1], 'ok', '',
        outcome("${SP}delivery:99", "{}\n", 'status', 'OK')), 2,
@@ -357,6 +371,9 @@ is($t->redis('XLEN', $Q), 0, 'done: both entries gone from the stream');
 is($t->redis('XPENDING', $Q, 'senders')->[0], 0, 'done: both acknowledged');
 is($t->redis('EXISTS', "${SP}delivery:99"), 0,
    'done: no record made for a delivery gone');
+done("${SP}delivery:97", "${SP}event:g1", '0-1', 'failed', 9000, 'x');
+is($t->redis('ZSCORE', $RETRY, "r:${SP}delivery:97"), undef,
+   'done: no try more due for a delivery gone');
 
 # promote: the failed one tried again as a delivery of its own
 is_deeply(run('promote', $RETRY, $Q, $SEQ, 6000, 10, 3600,
@@ -391,7 +408,7 @@ is(run('enqueue', "${SP}event:p1", $Q, $SEQ, $RETRY, 'p1', 'ping', 3600, $NOW,
        'repository', 42, 100), 27, 'enqueue: a ping queued');
 
 # visible, then bulk: the last attempt of g1, failed, redelivered
-run('done', $Q, $RETRY, 'senders', 3600, "${SP}delivery:19", "${SP}event:g1",
+done("${SP}delivery:19", "${SP}event:g1",
     '0-1', 'failed', '', outcome("${SP}delivery:19", "{}\n", 'status',
     'failed', 'status_code', 502, 'delivered_at', $NOW));
 is_deeply(run('visible', $HOOKS, '', ''), [1, 'a.example', 3, 'c.example'],
