@@ -238,7 +238,7 @@ static ngx_uint_t ngx_http_webhooks_delivery_seen(
     ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_saw(ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_store(
-    ngx_http_webhooks_main_conf_t *wmcf, ngx_http_webhooks_delivery_t *d);
+    ngx_http_webhooks_delivery_t *d);
 static void ngx_http_webhooks_delivery_store_reply(void *data,
     redisReply *reply);
 static void ngx_http_webhooks_delivery_done_send(
@@ -1779,11 +1779,12 @@ ngx_http_webhooks_delivery_outcome_reply(void *data, redisReply *reply)
 
 /*
  * The record with the attempt's outcome, whole, for a SET ahead of
- * done.lua to write in place of the queued one: the queued fields as taken, a tab, the JSON
- * array of the positions (in lib/record.lua's FIELDS) and values of the
- * outcome's fields, a newline, and the response ("<headers JSON>\n
- * <body>").  It is the form lib/record.lua reads; made here, Redis only
- * stores it.  NGX_DECLINED when the record was not read.
+ * done.lua to write in place of the queued one: the queued fields as
+ * taken, a tab, the JSON array of the positions (in lib/record.lua's
+ * FIELDS) and values of the outcome's fields, a newline, and the
+ * response ("<headers JSON>\n<body>").  It is the form lib/record.lua
+ * reads; made here, Redis only stores it.  NGX_DECLINED when the
+ * record was not read.
  */
 
 #define NGX_HTTP_WEBHOOKS_RECORD_DELIVERED_AT  13
@@ -1988,7 +1989,7 @@ ngx_http_webhooks_delivery_flush(ngx_http_webhooks_main_conf_t *wmcf,
             continue;
         }
 
-        ngx_http_webhooks_delivery_store(wmcf, d);
+        ngx_http_webhooks_delivery_store(d);
 
         ngx_memcpy(&args[nargs], d->done, d->ndone * sizeof(ngx_str_t));
         nargs += d->ndone;
@@ -2025,8 +2026,7 @@ ngx_http_webhooks_delivery_flush(ngx_http_webhooks_main_conf_t *wmcf,
  */
 
 static void
-ngx_http_webhooks_delivery_store(ngx_http_webhooks_main_conf_t *wmcf,
-    ngx_http_webhooks_delivery_t *d)
+ngx_http_webhooks_delivery_store(ngx_http_webhooks_delivery_t *d)
 {
     size_t       argvlen[6];
     ngx_str_t   *rec;
@@ -2050,8 +2050,8 @@ ngx_http_webhooks_delivery_store(ngx_http_webhooks_main_conf_t *wmcf,
     argvlen[3] = 2;
     argv[4] = "EX";
     argvlen[4] = 2;
-    argv[5] = (const char *) wmcf->sender.retention_text.data;
-    argvlen[5] = wmcf->sender.retention_text.len;
+    argv[5] = (const char *) d->wmcf->sender.retention_text.data;
+    argvlen[5] = d->wmcf->sender.retention_text.len;
 
     (void) ngx_http_webhooks_redis_command(
                                       ngx_http_webhooks_delivery_store_reply,

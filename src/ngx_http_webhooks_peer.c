@@ -21,7 +21,8 @@
  *         webhooks_delivery_peer keepalive=64;
  *     }
  *
- *     proxy_pass $webhooks_delivery_scheme://webhooks_delivery$webhooks_delivery_uri;
+ *     proxy_pass $webhooks_delivery_scheme://webhooks_delivery
+ *                $webhooks_delivery_uri;      (one word, split here)
  *
  * nginx's own "keepalive" would hand a kept connection to any request
  * for the same address.  Here a connection is kept for its address, the
