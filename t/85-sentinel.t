@@ -238,26 +238,50 @@ is(scalar @lost, 0, 'no delivery lost (' . @guids * @hooks . ' expected)')
 # announce +switch-master, and the module leaves the old master at once.
 
 {
-    # First the other replica follows the new master and the sentinel
-    # counts it as a good replica; only then the failover is asked for,
-    # once accepted: asked again, it would fail back over.
-    my $end = time + 30;
-    my $done;
-    my $ready = sub { eval {
-        $replica{$OTHER}->redis('INFO', 'replication')
-            =~ /master_link_status:up/
-        && grep { "@$_" =~ /\bport $OTHER\b/
-            && "@$_" !~ /\b(?:s_down|o_down|disconnected)\b/ }
-            @{ $sentinel[0]->redis(SENTINEL => 'replicas', 'mymaster') };
-    } };
-    sleep 0.2 while time < $end && !$ready->();
+    # Asked of a sentinel that already follows the new master, has ended
+    # its part in the first failover and counts the other replica as good
+    # (linked, its INFO fresh): otherwise it answers INPROG or NOGOODSLAVE,
+    # or would fail over a master that is gone.  Once accepted, never
+    # again: asked again, it would fail back over.
+    my $asked = time;
+    my $end = $asked + 60 * $SLOW;
+    my ($done, $why);
+    my $ready = sub {
+        my ($s) = @_;
+        my $addr = $s->redis(SENTINEL => 'get-master-addr-by-name',
+            'mymaster');
+        return "master $addr->[1]" if $addr->[1] != $NEW;
+        my %m = @{ $s->redis(SENTINEL => 'master', 'mymaster') };
+        return "flags $m{flags}" if $m{flags} ne 'master';
+        my ($o) = grep { $_->{port} == $OTHER }
+            map { +{@$_} } @{ $s->redis(SENTINEL => 'replicas', 'mymaster') };
+        return 'no replica' unless $o;
+        return "replica $o->{flags}" if $o->{flags} ne 'slave';
+        return "link $o->{'master-link-status'}"
+            if $o->{'master-link-status'} ne 'ok';
+        return "info $o->{'info-refresh'} ms old"
+            if $o->{'info-refresh'} > 5000;
+        return;
+    };
     while (time < $end && !$done) {
-        my ($res, $err) = eval { $sentinel[0]->redis(SENTINEL => 'failover',
-            'mymaster') };
-        $done = defined $res && !defined $err;
+        for my $s (@sentinel) {
+            my $not = eval { $ready->($s) };
+            $not = $@ if $@;
+            if (defined $not) {
+                $why = 'sentinel ' . $s->redis_port . ": $not";
+                next;
+            }
+            my ($res, $err) = eval { $s->redis(SENTINEL => 'failover',
+                'mymaster') };
+            $done = defined $res && !defined $err;
+            $why = 'sentinel ' . $s->redis_port . ': '
+                . ($done ? 'accepted' : $err // $@);
+            last if $done;
+        }
         sleep 0.5 unless $done;
     }
-    ok($done, 'SENTINEL FAILOVER accepted');
+    ok($done, 'SENTINEL FAILOVER accepted') or diag("last refusal: $why");
+    note(sprintf '%s, after %.1f s', $why, time - $asked);
 
     my $re = qr/redis sentinel "127\.0\.0\.1:\d+": \+switch-master mymaster 127\.0\.0\.1 $NEW 127\.0\.0\.1 $OTHER/;
     $end = time + 30;
