@@ -97,9 +97,18 @@ sub wait_idle {
     is($n, 1, "$what: all connections closed");
 }
 
+# Connections to Redis but the harness's own and, on a cluster, the
+# replicas' (CLIENT LIST of every master).
 sub redis_clients {
     my $list = $t->redis(CLIENT => 'LIST');
-    return scalar grep { !/ cmd=client/ } split /\n/, $list;
+    return scalar grep { !/ cmd=client/ && !/ flags=S / } split /\n/, $list;
+}
+
+# CLIENT PAUSE, on every master of a cluster.
+sub pause_redis {
+    my ($ms, $what) = @_;
+    my @to = $t->cluster_mode ? $t->cluster_masters : ('redis');
+    return $t->redis(CLIENT => 'PAUSE', $ms, $what // 'ALL') eq 'OK' x @to;
 }
 
 sub request {
@@ -169,7 +178,8 @@ sub check_alive {
     is_deeply([ worker_pids() ], [$pid], "$what: same worker");
     is(settles(sub { fd_count($pid) }, $fds), $fds,
         "$what: no descriptor leaked");
-    is(settles(\&redis_clients, 1), 1, "$what: one connection to redis");
+    is(settles(\&redis_clients, $::conns), $::conns,
+        "$what: $::conns connection(s) to redis, as at rest");
 
     my $r = $t->api(GET => "$REPO/hooks/$::hook", 'demo-owner');
     is($r->{status}, 200, "$what: get works") or diag($r->{raw});
@@ -202,7 +212,15 @@ is(scalar @workers, 1, 'one worker');
 my $worker = $workers[0];
 my $fds = fd_count($worker);
 ok($fds > 0, "worker $worker has $fds descriptors");
-is(redis_clients(), 1, 'the worker holds one connection to redis');
+# One connection to a single Redis; on a cluster, one to each master at
+# least (a handle connects to the masters it sends to).
+our $conns = settles(\&redis_clients, 1);
+if ($t->cluster_mode) {
+    cmp_ok($conns, '>=', scalar(() = $t->cluster_masters),
+        "the worker holds $conns connections to the cluster");
+} else {
+    is($conns, 1, 'the worker holds one connection to redis');
+}
 
 ###############################################################################
 # (a) Half a body, then gone: Content-Length 1000, 10 bytes sent.
@@ -277,8 +295,7 @@ for my $kind (qw(get list patch post delete apps)) {
     my $reqs = $batch{$kind};
 
     my $pause = $PAUSE;
-    is($t->redis(CLIENT => 'PAUSE', $pause, 'ALL'), 'OK',
-        "$kind: redis paused");
+    ok(pause_redis($pause), "$kind: redis paused");
     my $start = time;
     # Hang up well inside the pause: replies are still owed then.
     my $sent = abort_batch(0.2, @$reqs);
@@ -297,7 +314,7 @@ for my $kind (qw(get list patch post delete apps)) {
 {
     my @all = map { @{ $batch{$_} }[0 .. 9] } sort keys %batch;
     my $pause = $PAUSE;
-    $t->redis(CLIENT => 'PAUSE', $pause, 'ALL');
+    pause_redis($pause);
     my $start = time;
 
     my $s = connect_nginx();
@@ -327,7 +344,7 @@ for my $kind (qw(get list patch post delete apps)) {
 {
     my @all = map { @{ $batch{$_} }[10 .. 19] } sort keys %batch;
     my $pause = $TIMEOUT + $PAUSE;
-    $t->redis(CLIENT => 'PAUSE', $pause, 'ALL');
+    pause_redis($pause);
     my $start = time;
 
     my $s = connect_nginx();
@@ -382,15 +399,16 @@ for my $kind (qw(get list patch post delete apps)) {
         (map { request(POST => "$REPO/hooks",
             qq({"config":{"url":"https://example.com/late$_"}})) } 1 .. 10));
 
-    is($t->redis(CLIENT => 'PAUSE', $PAUSE, 'WRITE'), 'OK',
-        'redis writes paused');
+    ok(pause_redis($PAUSE, 'WRITE'), 'redis writes paused');
     my $start = time;
     my $sent = abort_batch(0.3, @reqs);
     is($sent, scalar @reqs, "writes paused: hung up on $sent requests");
 
-    # The module got as far as the write: its connection waits on one.
-    my ($nginx) = grep { !/ cmd=client/ } split /\n/,
+    # The module got as far as the write: its connection waits on one
+    # (on a cluster, one of its connections).
+    my @nginx = grep { !/ cmd=client/ && !/ flags=S / } split /\n/,
         $t->redis(CLIENT => 'LIST');
+    my ($nginx) = (grep({ / flags=\w*b/ } @nginx), @nginx);
     like($nginx // '', qr/ flags=\w*b\w* .* cmd=(?:evalsha|eval|incr) /,
         'writes paused: the module waits on a write')
         or diag($nginx);
@@ -435,7 +453,7 @@ ok(!grep({ $_ > 1 } values %urls), 'no duplicate urls from the aborted posts');
 # nginx stopping while commands are in flight.
 
 {
-    $t->redis(CLIENT => 'PAUSE', 2000 * $SLOW, 'ALL');
+    pause_redis(2000 * $SLOW);
     my @held;
     for (1 .. 10) {
         my $s = connect_nginx() or next;
